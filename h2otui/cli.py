@@ -1,0 +1,212 @@
+"""The ``h2otui`` command line.
+
+Start-up cost matters (people run this in scripts and loops): this module imports only
+typer and the standard library. Settings (pydantic), engines (llama.cpp), the TUI
+(Textual) and everything else load inside the command that needs them; a test checks
+``h2otui --help`` imports none of them.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from h2otui import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from h2otui.config import Settings
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 a model, server or runtime error; 2 bad usage or settings "
+    "(the message names the setting and where it came from); 3 partly done (some files or "
+    "questions failed, see the summary); 130 interrupted with Ctrl-C (what was printed is kept)."
+)
+
+app = typer.Typer(
+    name="h2otui",
+    help=(
+        "Terminal-native chat and document QA. With no command, opens the TUI.\n\n"
+        + EXIT_CODES_HELP
+    ),
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    """Options given before the command, shared with every command."""
+
+    def __init__(self) -> None:
+        self.config: Path | None = None
+        self.model_lock: str | None = None
+        self._settings: Settings | None = None
+
+    def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
+        from h2otui.config import load_settings, parse_model_lock
+
+        layered: dict[str, Any] = {}
+        if self.model_lock:
+            layered["models"] = parse_model_lock(self.model_lock)
+            layered.setdefault("default_model", layered["models"][0]["name"])
+        if overrides:
+            layered.update({k: v for k, v in overrides.items() if v is not None})
+        return load_settings(self.config, layered or None)
+
+
+def _state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors users can act on into one readable line and an exit code."""
+    from h2otui.config import ConfigError
+    from h2otui.engines.base import EngineConfigError, EngineError
+
+    try:
+        yield
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except EngineConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except EngineError as exc:
+        fail(str(exc), EXIT_ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"h2otui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Settings file (instead of ./config.toml).", show_default=False),
+    ] = None,
+    model_lock: Annotated[
+        str | None,
+        typer.Option(
+            "--model-lock",
+            help="h2oGPT-style list of model dicts, e.g. \"[{'inference_server': 'http://h:8080', 'base_model': 'x'}]\".",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    state = _state(ctx)
+    state.config = config
+    state.model_lock = model_lock
+    if ctx.invoked_subcommand is None:
+        with user_errors():
+            settings = state.settings()
+            from h2otui.launch import launch
+
+            raise typer.Exit(launch(settings))
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question; '-' reads it from stdin.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="System prompt ('' for none; default: the model's)."),
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens to generate.")
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 = greedy."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed for sampling.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of streaming text.")
+    ] = False,
+) -> None:
+    """Ask a model a question; the answer streams to stdout."""
+    if question == "-":
+        question = sys.stdin.read().strip()
+    if not question.strip():
+        fail("the question is empty", EXIT_USAGE)
+    gen: dict[str, Any] = {}
+    if max_new_tokens is not None:
+        gen["max_new_tokens"] = max_new_tokens
+    if temperature is not None:
+        gen["temperature"] = temperature
+        gen["do_sample"] = temperature > 0
+    if seed is not None:
+        gen["seed"] = seed
+    overrides: dict[str, Any] = {"generation": gen} if gen else {}
+    with user_errors():
+        settings = _state(ctx).settings(overrides)
+        from h2otui.ask import run_ask
+
+        code = run_ask(settings, question, model=model, system=system, as_json=as_json)
+    raise typer.Exit(code)
+
+
+@app.command()
+def models(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the configured models with their engine, location and status."""
+    with user_errors():
+        settings = _state(ctx).settings()
+        from h2otui.model_info import describe_models, print_models
+
+        rows = describe_models(settings)
+        if as_json:
+            import json
+
+            typer.echo(json.dumps(rows, indent=2))
+        else:
+            print_models(rows, default=settings.default_model)
+
+
+# --- chats (TUI issue #3) -------------------------------------------------------------
+
+# --- ingestion and collections (issue #4) ------------------------------------------------
+
+# --- document QA and batch (issue #5) ----------------------------------------------------
+
+# --- remote engines (issue #6) -----------------------------------------------------------
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
