@@ -54,6 +54,14 @@ class LlamaCppOptions(EngineOptions):
     n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to the GPU; -1 = all.")
     use_mmap: bool = True
     use_mlock: bool = False
+    cache_prompt: bool = Field(
+        False,
+        description=(
+            "Reuse the KV cache of the previous request's matching prefix (faster multi-turn "
+            "chat on big models). Off by default: llama.cpp's logits depend slightly on how a "
+            "prompt was batched, so reuse can change a greedy answer to the same question."
+        ),
+    )
 
 
 _DONE = object()
@@ -281,6 +289,8 @@ class LlamaCppEngine(Engine):
         def work() -> None:
             gen = None
             try:
+                if not self.options.cache_prompt:
+                    llm.reset()
                 gen = llm.create_completion(
                     tokens,
                     max_tokens=max_tokens,
@@ -297,7 +307,6 @@ class LlamaCppEngine(Engine):
                         state["finish"] = FinishReason.CANCELLED
                         break
                     choice = chunk["choices"][0]
-                    state["completion_tokens"] += 1
                     if choice.get("text"):
                         put(choice["text"])
                     if choice.get("finish_reason"):
@@ -313,6 +322,8 @@ class LlamaCppEngine(Engine):
                 if gen is not None:
                     with contextlib.suppress(Exception):
                         gen.close()
+                # the last sampled token is never evaluated, hence + 1
+                state["completion_tokens"] = max(0, llm.n_tokens - len(tokens) + 1)
                 put(_DONE)
 
         thread = threading.Thread(target=work, name=f"llamacpp-{self.model_name}", daemon=True)

@@ -1,0 +1,131 @@
+"""The command line as a user runs it: a real process, the real embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+HEAVY = ("torch", "transformers", "sentence_transformers", "lancedb", "llama_cpp", "textual")
+
+
+def h2otui(*args: str, input: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "h2otui", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["ask", "--help"], ["ask"], ["ask", "--max-new-tokens", "lots", "q"], ["--version"]],
+    ids=["help", "ask-help", "missing-arg", "bad-arg", "version"],
+)
+def test_startup_imports_nothing_heavy(argv: list[str]) -> None:
+    # A fresh interpreter runs the CLI and reports which heavy modules got imported.
+    code = textwrap.dedent(
+        f"""
+        import sys, json
+        sys.argv = ["h2otui", *{argv!r}]
+        from h2otui.cli import main
+        try:
+            main()
+        except SystemExit:
+            pass
+        heavy = [m for m in {HEAVY!r} if m in sys.modules]
+        sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("HEAVY=")]
+    assert line, proc.stderr
+    assert json.loads(line[-1][6:]) == []
+
+
+def test_help_documents_exit_codes() -> None:
+    proc = h2otui("--help")
+    assert proc.returncode == 0
+    assert "Exit codes" in proc.stdout and "130" in proc.stdout
+
+
+def test_version() -> None:
+    from h2otui import __version__
+
+    proc = h2otui("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"h2otui {__version__}"
+
+
+@pytest.mark.slow
+def test_ask_streams_answer() -> None:
+    proc = h2otui("ask", "What is the capital of France?")
+    assert proc.returncode == 0, proc.stderr
+    assert "Paris" in proc.stdout
+    assert proc.stderr == ""  # llama.cpp's logs don't leak into the terminal
+
+
+@pytest.mark.slow
+def test_ask_json_shape_and_stdin() -> None:
+    proc = h2otui("ask", "-", "--json", "--max-new-tokens", "24", input="What is the capital of France?\n")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result) >= {"answer", "model", "prompt_type", "usage", "timings", "finish_reason"}
+    assert "Paris" in result["answer"]
+    assert result["model"] == "gemma3-270m" and result["prompt_type"] == "plain_qa"
+    assert result["finish_reason"] in ("stop", "length")
+    assert result["usage"]["completion_tokens"] >= 1
+    assert result["timings"]["time_to_first_token_s"] > 0
+    assert result["timings"]["tokens_per_s"] >= 0
+
+
+def test_ask_errors_are_readable() -> None:
+    proc = h2otui("ask", "hi", "--model", "nope")
+    assert proc.returncode == 2
+    assert "no model named 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = h2otui("ask", "   ")
+    assert proc.returncode == 2 and "empty" in proc.stderr
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[models]]\nname = "big"\nmodel_path = "/nowhere/big.gguf"\n')
+    proc = h2otui("--config", str(cfg), "ask", "hi", "--model", "big")
+    assert proc.returncode == 1
+    assert "/nowhere/big.gguf does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_models_lists_configured_models(tmp_path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[models]]\nname = "big"\nmodel_path = "/nowhere/big.gguf"\n')
+    proc = h2otui("--config", str(cfg), "models", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["gemma3-270m"]["engine"] == "llamacpp" and rows["gemma3-270m"]["default"]
+    assert rows["big"]["status"].startswith("missing")
+    table = h2otui("--config", str(cfg), "models")
+    assert "gemma3-270m" in table.stdout and "big" in table.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_partial_answer() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "h2otui", "ask", "Write a very long story about a dragon.", "--max-new-tokens", "2000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.read(20)  # wait until the answer is streaming
+    assert first
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert len(first + rest) > 20
+    assert b"[stopped]" in err and b"Traceback" not in err
