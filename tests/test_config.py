@@ -138,8 +138,10 @@ def test_config_toml_documents_every_setting_with_its_default() -> None:
         key = dotted.rsplit(".", 1)[-1]
         hits = [i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{key} =")]
         assert hits, f"config.toml does not document {dotted}"
-        i = hits[0]
-        assert lines[i - 1].lstrip().startswith("#"), f"{dotted} in config.toml has no comment above it"
+        i = hits[0] - 1
+        while i > 0 and "=" in lines[i] and not lines[i].lstrip().startswith("#"):
+            i -= 1  # keys grouped under one comment
+        assert lines[i].lstrip().startswith("#"), f"{dotted} in config.toml has no comment above it"
 
 
 def test_cli_config_error_exits_2_with_message(tmp_path: Path) -> None:
