@@ -1,7 +1,12 @@
-"""What `h2otui` with no command opens."""
+"""What `h2otui` with no command opens: the Textual app (chat first).
+
+When stdin or stdout is not a terminal (a pipe, a script) a full-screen app cannot run;
+``h2otui chat --plain`` (h2otui/repl.py) is the line-mode fallback.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,6 +15,14 @@ if TYPE_CHECKING:
 
 def launch(settings: Settings) -> int:
     """Open the interactive app; returns the exit code."""
-    from h2otui.repl import run_repl
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.stderr.write(
+            "error: the h2otui app needs a terminal; for a line-mode chat use "
+            "`h2otui chat --plain`, for one question `h2otui ask QUESTION`\n"
+        )
+        return 2
+    from h2otui.app import make_app
 
-    return run_repl(settings)
+    app = make_app(settings)
+    result = app.run()
+    return int(result or 0)

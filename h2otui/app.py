@@ -1,0 +1,122 @@
+"""The Textual app: ``make_app(settings)`` builds it for the CLI and the tests alike.
+
+The app owns the long-lived services -- settings, the chat history store and the pool of
+engines -- and the navigation between top-level screens (Textual *modes*, listed in
+:data:`h2otui.screens.NAVIGATION`). Screens reach the services through ``self.app``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from h2otui.chat_session import EngineFactory, EnginePool
+from h2otui.screens import NAVIGATION
+
+if TYPE_CHECKING:
+    from h2otui.config import Settings
+    from h2otui.store.chats import ChatStore
+
+
+def _lazy_screen(target: str) -> Callable[[], Screen[Any]]:
+    def build() -> Screen[Any]:
+        module_name, _, cls_name = target.partition(":")
+        cls: type[Screen[Any]] = getattr(importlib.import_module(module_name), cls_name)
+        return cls()
+
+    return build
+
+
+class H2oTuiApp(App[int]):
+    """Chat (and later compare, collections, settings) in the terminal."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "h2otui"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        entry.mode: _lazy_screen(entry.target) for entry in NAVIGATION
+    }
+    DEFAULT_MODE: ClassVar[str] = NAVIGATION[0].mode
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(entry.key, f"switch_mode('{entry.mode}')", entry.title, show=False)
+        for entry in NAVIGATION
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine_factory: EngineFactory | None = None,
+        store: ChatStore | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engines = EnginePool(settings, engine_factory)
+        self.store_error: str | None = None
+        self.store = store if store is not None else self._open_store()
+        if settings.ui.theme in self.available_themes:
+            self.theme = settings.ui.theme
+        else:
+            self._bad_theme = settings.ui.theme
+
+    _bad_theme: str | None = None
+
+    def _open_store(self) -> ChatStore | None:
+        if not self.settings.ui.save_chats:
+            return None
+        from h2otui.store.chats import ChatStore, ChatStoreError
+
+        try:
+            return ChatStore.open(self.settings.data_path)
+        except ChatStoreError as exc:
+            self.store_error = str(exc)
+            return None
+
+    def on_mount(self) -> None:
+        if self.store_error:
+            self.notify(
+                f"{self.store_error}\nChats will not be saved this session.",
+                title="Chat history unavailable",
+                severity="error",
+                timeout=15,
+            )
+        if self._bad_theme:
+            themes = ", ".join(sorted(self.available_themes))
+            self.notify(
+                f"ui.theme = '{self._bad_theme}' is not a known theme ({themes})",
+                title="Settings",
+                severity="warning",
+                timeout=15,
+            )
+
+    async def on_unmount(self) -> None:
+        await self.engines.aclose()
+        if self.store is not None:
+            self.store.close()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for entry in NAVIGATION:
+            if entry.mode != self.current_mode:
+                yield SystemCommand(
+                    f"Go to {entry.title}", entry.help, lambda m=entry.mode: self.switch_mode(m)
+                )
+        commands = getattr(screen, "palette_commands", None)
+        if callable(commands):
+            for title, help_text, callback in commands():
+                yield SystemCommand(title, help_text, callback)
+
+
+def make_app(
+    settings: Settings,
+    *,
+    engine_factory: EngineFactory | None = None,
+    store: ChatStore | None = None,
+) -> H2oTuiApp:
+    """The app, as the CLI runs it; tests pass a scripted ``engine_factory``."""
+    return H2oTuiApp(settings, engine_factory=engine_factory, store=store)

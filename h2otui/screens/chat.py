@@ -1,0 +1,527 @@
+"""The chat screen: a conversation with one model, saved as it happens.
+
+Layout (``chat.tcss``)::
+
+    ┌ #sidebar ─────┐┌ #main ───────────────────────────────┐┌ #side-panel ┐
+    │ Chats         ││ #toolbar: title · model · params      ││ (hidden;    │
+    │ ChatList      ││ LoadProgress (while a model loads)    ││  sources    │
+    │               ││ ConversationView                      ││  panel)     │
+    │               ││ ChatInput                             ││             │
+    └───────────────┘└───────────────────────────────────────┘└─────────────┘
+    Footer
+
+``#toolbar`` and ``#side-panel`` are where document QA adds its collection / action
+selectors and its sources panel.
+
+Model loading and generation run in workers on the event loop (the llama.cpp engine
+itself generates in a thread), so the UI never blocks. Escape cancels the generation
+worker; the engine stops within its cancellation contract and the partial answer is kept
+and saved as ``stopped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+from textual.worker import Worker, WorkerState
+
+from h2otui.chat_session import (
+    ChatOptions,
+    ChatSession,
+    answer_stats,
+    format_stats,
+)
+from h2otui.config import ConfigError
+from h2otui.engines.base import EngineError, Finished, FinishReason, TextDelta, Usage
+from h2otui.screens.chat_options import ChatOptionsScreen
+from h2otui.screens.confirm import ConfirmScreen
+from h2otui.screens.text_prompt import TextPromptScreen
+from h2otui.store.chats import ChatStoreError
+from h2otui.widgets.chat_input import ChatInput
+from h2otui.widgets.chat_list import ChatList
+from h2otui.widgets.chat_view import (
+    AssistantMessage,
+    ChatMessage,
+    ConversationView,
+    Notice,
+    UserMessage,
+)
+from h2otui.widgets.progress import LoadProgress
+
+if TYPE_CHECKING:
+    from h2otui.app import H2oTuiApp
+
+EMPTY_HINT = (
+    "Ask anything. Enter sends · Ctrl+J new line · Esc stops an answer · "
+    "Ctrl+O model and options · Ctrl+P all commands"
+)
+#: terminals at least this wide show the chat list by default (ui.sidebar = "auto")
+SIDEBAR_MIN_WIDTH = 100
+
+
+class ChatScreen(Screen[None]):
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop", "Stop", priority=True),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+o", "options", "Options"),
+        Binding("ctrl+y", "copy_last", "Copy answer"),
+        Binding("ctrl+b", "toggle_sidebar", "Chats"),
+        Binding("ctrl+l", "focus_chats", "Chat list", show=False),
+        Binding("ctrl+e", "focus_input", "Input", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: ChatSession | None = None
+        self._sidebar_choice: bool | None = None
+        self._generation: Worker[None] | None = None
+
+    @property
+    def h2o(self) -> H2oTuiApp:
+        from h2otui.app import H2oTuiApp
+
+        app = self.app
+        assert isinstance(app, H2oTuiApp)
+        return app
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield Label("Chats", id="sidebar-title")
+                yield Label("Enter open · r rename · d delete", id="sidebar-help")
+                yield ChatList(id="chat-list")
+            with Vertical(id="main"):
+                with Horizontal(id="toolbar"):
+                    yield Label("New chat", id="chat-title")
+                    yield Static("", id="model-info")
+                yield LoadProgress(id="load-progress")
+                yield ConversationView(id="conversation")
+                yield ChatInput(placeholder="Ask a question (Enter sends, Ctrl+J new line)", id="input")
+            yield Vertical(id="side-panel")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        app = self.h2o
+        self.session = ChatSession.new(app.settings, app.store)
+        if app.store is None:
+            self.query_one("#sidebar-help", Label).update("history is off")
+        self._apply_sidebar()
+        await self.query_one(ConversationView).clear(EMPTY_HINT)
+        await self.refresh_chat_list()
+        self._update_toolbar()
+        self.query_one(ChatInput).focus()
+        self.preload_model(self.session.options.model)
+
+    def on_resize(self) -> None:
+        self._apply_sidebar()
+
+    def _apply_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        if self._sidebar_choice is not None:
+            show = self._sidebar_choice
+        else:
+            mode = self.h2o.settings.ui.sidebar
+            show = mode == "show" or (mode == "auto" and self.size.width >= SIDEBAR_MIN_WIDTH)
+        sidebar.display = show
+
+    def _update_toolbar(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        title = session.title or "New chat"
+        self.query_one("#chat-title", Label).update(title)
+        info = f"{session.options.model} · {session.options.summary()}"
+        self.query_one("#model-info", Static).update(info)
+        self.sub_title = title
+
+    async def refresh_chat_list(self) -> None:
+        store = self.h2o.store
+        chats = store.list_chats() if store is not None else []
+        current = self.session.chat_id if self.session else None
+        await self.query_one(ChatList).set_chats(chats, current)
+
+    # --- state ----------------------------------------------------------------------------
+
+    @property
+    def generating(self) -> bool:
+        worker = self._generation
+        return worker is not None and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return True if self.generating else None
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._generation:
+            self.refresh_bindings()
+
+    # --- sending ---------------------------------------------------------------------------
+
+    @on(ChatInput.Submitted)
+    async def on_submitted(self, event: ChatInput.Submitted) -> None:
+        event.stop()
+        if self.generating:
+            self.notify("Still answering. Press Esc to stop it first.", severity="warning")
+            return
+        await self.ask(event.text)
+        event.input.clear()
+
+    async def ask(self, question: str) -> None:
+        """Show the question, save it, and start answering it in a worker."""
+        session = self.session
+        assert session is not None
+        question = question.strip("\n")
+        view = self.query_one(ConversationView)
+        try:
+            session.record_question(question)
+        except ChatStoreError as exc:
+            self.notify(f"{exc}\nThe answer will not be saved.", title="Chat history", severity="error")
+        await view.add(UserMessage(question))
+        answer = AssistantMessage(session.options.model)
+        await view.add(answer)
+        self._update_toolbar()
+        self._generation = self.generate(session, question, answer)
+        self.refresh_bindings()
+        await self.refresh_chat_list()
+
+    @work(exclusive=True, group="generate", exit_on_error=False)
+    async def generate(self, session: ChatSession, question: str, answer: AssistantMessage) -> None:
+        """Stream one answer into ``answer``, saving it as it goes."""
+        model = session.options.model
+        record = session.begin_answer(model)
+        view = self.query_one(ConversationView)
+        status, error = "error", None
+        usage: Usage | None = None
+        tokens = 0
+        started = time.perf_counter()
+        first: float | None = None
+        dropped = 0
+        finish = Finished(FinishReason.STOP)
+        try:
+            engine = await self._load_engine(model, answer)
+            answer.set_waiting("thinking…")
+            plan = session.plan(engine, question)
+            dropped = plan.dropped_turns
+            if dropped:
+                note = (
+                    f"{dropped} earlier turn{'s' if dropped > 1 else ''} left out to fit the "
+                    f"{plan.context_length}-token context of {model}"
+                )
+                await view.mount(Notice(note), before=answer)
+                self.notify(note, title="Context", severity="warning")
+            started = time.perf_counter()
+            async for event in engine.stream(session.request(plan)):
+                match event:
+                    case TextDelta(text=text):
+                        if first is None:
+                            first = time.perf_counter()
+                            answer.finish("streaming", "")
+                        tokens += 1
+                        await answer.write(text)
+                        if record.due():
+                            record.progress(answer.text)
+                    case Usage():
+                        usage = event
+                    case Finished():
+                        finish = event
+            if finish.reason is FinishReason.ERROR:
+                status, error = "error", finish.error or "the model stopped with an error"
+                self._show_error(f"The answer broke off: {error}")
+            elif finish.reason is FinishReason.CANCELLED:
+                status = "stopped"
+            else:
+                status = "complete"
+        except asyncio.CancelledError:
+            status = "stopped"
+            raise
+        except (EngineError, ConfigError) as exc:
+            error = str(exc)
+            self._show_error(error)
+        except Exception as exc:  # noqa: BLE001 - the app must stay usable whatever broke
+            error = f"{type(exc).__name__}: {exc}"
+            self._show_error(error)
+        finally:
+            await answer.end_stream()
+            total = time.perf_counter() - started
+            stats = answer_stats(
+                usage,
+                completion_tokens=tokens,
+                ttft_s=None if first is None else first - started,
+                total_s=total,
+                dropped_turns=dropped,
+            )
+            text = answer.text
+            line = format_stats(stats) if text else ""
+            if status == "error" and error:
+                line = (line + " · " if line else "") + error
+            if status == "complete" and finish.reason is FinishReason.LENGTH:
+                line += " · reached max_new_tokens"
+            answer.finish(status, line)
+            try:
+                record.finish(text, status, stats=stats, error=error)  # type: ignore[arg-type]
+            except ChatStoreError as exc:
+                self.notify(str(exc), title="Chat history", severity="error")
+            session.complete_turn(text)
+            self.refresh_bindings()
+            if status == "stopped":
+                self.notify("Stopped. The partial answer is kept.", timeout=3)
+
+    async def _load_engine(self, model: str, answer: AssistantMessage | None = None) -> Any:
+        pool = self.h2o.engines
+        engine = pool.get(model)
+        if pool.is_loaded(model):
+            return engine
+        progress = self.query_one(LoadProgress)
+        if answer is not None:
+            answer.set_waiting(f"loading {model}…")
+        progress.begin(f"Loading {model}")
+        try:
+            return await pool.load(model)
+        finally:
+            progress.end()
+
+    @work(group="load", exit_on_error=False)
+    async def preload_model(self, model: str) -> None:
+        """Load the chat's model in the background so the first answer starts quickly."""
+        try:
+            await self._load_engine(model)
+        except (EngineError, ConfigError) as exc:
+            self._show_error(str(exc))
+        except Exception as exc:  # noqa: BLE001
+            self._show_error(f"{type(exc).__name__}: {exc}")
+
+    def _show_error(self, message: str) -> None:
+        self.notify(message, title="Model error", severity="error", timeout=12, markup=False)
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        if self.generating and self._generation is not None:
+            self._generation.cancel()
+
+    async def _stop_and_wait(self) -> None:
+        worker = self._generation
+        if worker is not None and self.generating:
+            worker.cancel()
+            try:
+                await worker.wait()
+            except Exception:  # noqa: BLE001 - WorkerCancelled / WorkerFailed are expected here
+                pass
+
+    async def action_new_chat(self) -> None:
+        await self._stop_and_wait()
+        app = self.h2o
+        model = self.session.options.model if self.session else None
+        self.session = ChatSession.new(app.settings, app.store, model)
+        if self.session.options.model not in {m.name for m in app.settings.models}:
+            self.session = ChatSession.new(app.settings, app.store)
+        await self.query_one(ConversationView).clear(EMPTY_HINT)
+        self._update_toolbar()
+        await self.refresh_chat_list()
+        self.query_one(ChatInput).focus()
+
+    async def open_chat(self, chat_id: int) -> None:
+        """Show a saved chat and continue it with its model, settings and history."""
+        store = self.h2o.store
+        if store is None:
+            return
+        await self._stop_and_wait()
+        try:
+            session, messages, warnings = ChatSession.restore(self.h2o.settings, store, chat_id)
+        except ChatStoreError as exc:
+            self.notify(str(exc), title="Chat history", severity="error")
+            return
+        self.session = session
+        view = self.query_one(ConversationView)
+        await view.clear()
+        widgets: list[Static | ChatMessage] = []
+        for m in messages:
+            if m.role == "user":
+                widgets.append(UserMessage(m.content))
+            elif m.role == "assistant":
+                line = format_stats(m.stats) if m.content else ""
+                if m.error:
+                    line = (line + " · " if line else "") + m.error
+                widgets.append(
+                    AssistantMessage(m.model or session.options.model, m.content, status=m.status, stats=line)
+                )
+        if widgets:
+            await view.mount_all(widgets)
+        else:
+            await view.clear(EMPTY_HINT)
+        view.anchor()
+        for warning in warnings:
+            self.notify(warning, title="Chat", severity="warning")
+        self._update_toolbar()
+        await self.refresh_chat_list()
+        self.query_one(ChatInput).focus()
+        self.preload_model(session.options.model)
+
+    def action_options(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        settings = self.h2o.settings
+        default_system = ChatOptions(session.options.model).effective_system_prompt(settings)
+
+        def apply(options: ChatOptions | None) -> None:
+            if options is None or self.session is not session:
+                return
+            try:
+                session.set_options(options)
+            except ChatStoreError as exc:
+                self.notify(str(exc), title="Chat history", severity="error")
+            self._update_toolbar()
+            self.notify(f"{options.model} · {options.summary()}", title="Options applied", timeout=3)
+            self.preload_model(options.model)
+
+        self.app.push_screen(
+            ChatOptionsScreen(
+                session.options.copy(), [m.name for m in settings.models], default_system
+            ),
+            apply,
+        )
+
+    def action_copy_last(self) -> None:
+        answer = self.query_one(ConversationView).last_answer()
+        if answer is None or not answer.text:
+            self.notify("There is no answer to copy yet.", severity="warning")
+            return
+        self._copy(answer.text, "the last answer")
+
+    @on(ChatMessage.CopyRequested)
+    def on_copy_requested(self, event: ChatMessage.CopyRequested) -> None:
+        event.stop()
+        if not event.text:
+            self.notify("This message is empty.", severity="warning")
+            return
+        self._copy(event.text, "the message")
+
+    def _copy(self, text: str, what: str) -> None:
+        # OSC 52: the terminal (also over SSH, and in tmux with set-clipboard on) sets the
+        # clipboard of the machine the user sits at
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {what} ({len(text)} characters) to the clipboard.", timeout=3)
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        self._sidebar_choice = not sidebar.display
+        self._apply_sidebar()
+        if sidebar.display:
+            self.query_one(ChatList).focus()
+        else:
+            self.query_one(ChatInput).focus()
+
+    def action_focus_chats(self) -> None:
+        self._sidebar_choice = True
+        self._apply_sidebar()
+        self.query_one(ChatList).focus()
+
+    def action_focus_input(self) -> None:
+        self.query_one(ChatInput).focus()
+
+    def _current_chat(self) -> int | None:
+        if self.session is None or self.session.chat_id is None:
+            self.notify("This chat is not saved yet: ask something first.", severity="warning")
+            return None
+        return self.session.chat_id
+
+    def action_rename_chat(self, chat_id: int | None = None) -> None:
+        chat_id = chat_id if chat_id is not None else self._current_chat()
+        store = self.h2o.store
+        if chat_id is None or store is None:
+            return
+        try:
+            current = store.get_chat(chat_id).title
+        except ChatStoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        async def rename(title: str | None) -> None:
+            if not title:
+                return
+            try:
+                store.rename_chat(chat_id, title)
+            except ChatStoreError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if self.session is not None and self.session.chat_id == chat_id:
+                self.session.title = " ".join(title.split())
+                self._update_toolbar()
+            await self.refresh_chat_list()
+
+        self.app.push_screen(TextPromptScreen("Rename chat", current), rename)
+
+    def action_delete_chat(self, chat_id: int | None = None) -> None:
+        chat_id = chat_id if chat_id is not None else self._current_chat()
+        store = self.h2o.store
+        if chat_id is None or store is None:
+            return
+        try:
+            title = store.get_chat(chat_id).title or "Untitled chat"
+        except ChatStoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        async def delete(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            if self.session is not None and self.session.chat_id == chat_id:
+                await self.action_new_chat()
+            try:
+                store.delete_chat(chat_id)
+            except ChatStoreError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            await self.refresh_chat_list()
+            self.notify(f"Deleted “{title}”.", timeout=3)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Delete the chat “{title}”? This cannot be undone.", yes="Delete", danger=True),
+            delete,
+        )
+
+    @on(ChatList.Action)
+    async def on_chat_list_action(self, event: ChatList.Action) -> None:
+        event.stop()
+        if event.action == "open":
+            await self.open_chat(event.chat_id)
+        elif event.action == "rename":
+            self.action_rename_chat(event.chat_id)
+        elif event.action == "delete":
+            self.action_delete_chat(event.chat_id)
+
+    # --- command palette --------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        """Every chat action, for the command palette (Ctrl+P)."""
+        return [
+            ("New chat", "Start a new conversation (Ctrl+N)", self.action_new_chat),
+            ("Stop the answer", "Stop generating; the partial answer is kept (Esc)", self.action_stop),
+            (
+                "Chat options: model, system prompt, sampling",
+                "Pick the model and set the system prompt and sampling parameters (Ctrl+O)",
+                self.action_options,
+            ),
+            ("Copy the last answer", "Copy it to the clipboard via OSC 52 (Ctrl+Y)", self.action_copy_last),
+            ("Toggle the chat list", "Show or hide saved chats (Ctrl+B)", self.action_toggle_sidebar),
+            ("Focus the chat list", "Move to the saved chats (Ctrl+L)", self.action_focus_chats),
+            ("Focus the input", "Move to the question box (Ctrl+E)", self.action_focus_input),
+            ("Rename this chat", "Give the current chat a new title", self.action_rename_chat),
+            ("Delete this chat", "Delete the current chat (asks first)", self.action_delete_chat),
+        ]

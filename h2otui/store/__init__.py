@@ -1,0 +1,3 @@
+"""Persistent data: chat history (SQLite) and document collections (LanceDB).
+
+Nothing here imports Textual."""

@@ -1,0 +1,378 @@
+"""Chat history in SQLite (``<data dir>/chats.sqlite3``).
+
+A *chat* remembers the model and settings it was held with (model name, system prompt
+override, sampling parameters) so that reopening it continues the same conversation. Its
+*messages* are written as they happen: a question as soon as it is sent, an answer as a
+``partial`` row when generation starts, updated while it streams, and finalised as
+``complete``, ``stopped`` (the user pressed Escape) or ``error``. If the process is killed
+mid-answer the row simply stays ``partial`` with the text received so far.
+
+The database runs in WAL mode with one connection guarded by a lock, so the TUI (event
+loop) and helper threads can share a store; each write is its own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+MessageStatus = Literal["complete", "partial", "stopped", "error"]
+STATUSES: tuple[str, ...] = ("complete", "partial", "stopped", "error")
+DB_NAME = "chats.sqlite3"
+TITLE_LENGTH = 60
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    system_prompt TEXT,
+    params TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'complete'
+        CHECK (status IN ('complete', 'partial', 'stopped', 'error')),
+    model TEXT,
+    stats TEXT,
+    error TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_chat ON messages(chat_id, id);
+CREATE INDEX IF NOT EXISTS chats_by_update ON chats(updated_at DESC);
+"""
+
+
+class ChatStoreError(Exception):
+    """A chat-history problem with a message meant for the user."""
+
+
+class ChatNotFoundError(ChatStoreError):
+    """No chat with the given id."""
+
+
+@dataclass(slots=True)
+class ChatRecord:
+    """One saved conversation and the settings it was held with."""
+
+    id: int
+    title: str
+    model: str
+    system_prompt: str | None
+    """``None`` = the model's default system prompt."""
+    params: dict[str, Any]
+    created_at: float
+    updated_at: float
+    message_count: int = 0
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    id: int
+    chat_id: int
+    role: str
+    content: str
+    status: str
+    model: str | None
+    stats: dict[str, Any] | None
+    error: str | None
+    created_at: float
+
+
+@dataclass(slots=True)
+class ChatExport:
+    chat: ChatRecord
+    messages: list[StoredMessage] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        chat = asdict(self.chat)
+        chat.pop("message_count", None)
+        return {
+            "chat": chat,
+            "messages": [
+                {k: v for k, v in asdict(m).items() if k != "chat_id"} for m in self.messages
+            ],
+        }
+
+
+def title_from_question(question: str) -> str:
+    """A chat title: the first non-empty line of the first question, shortened."""
+    line = next((ln.strip() for ln in question.splitlines() if ln.strip()), "")
+    if len(line) > TITLE_LENGTH:
+        line = line[: TITLE_LENGTH - 1].rstrip() + "…"
+    return line
+
+
+def default_db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / DB_NAME
+
+
+class ChatStore:
+    """SQLite-backed chat history. Open with :meth:`open` or ``ChatStore(path)``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ChatStoreError(
+                    f"chat history {self.path} was written by a newer h2otui "
+                    f"(schema {version}); upgrade h2otui or move the file away"
+                )
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise ChatStoreError(
+                f"cannot open chat history {self.path}: {exc} "
+                "(move the file away to start a fresh history)"
+            ) from None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, data_dir: Path | str) -> ChatStore:
+        return cls(default_db_path(Path(data_dir)))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ChatStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    # --- chats -------------------------------------------------------------------
+
+    def create_chat(
+        self,
+        model: str,
+        *,
+        system_prompt: str | None = None,
+        params: dict[str, Any] | None = None,
+        title: str = "",
+    ) -> ChatRecord:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO chats (title, model, system_prompt, params, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (title, model, system_prompt, json.dumps(params or {}), now, now),
+            )
+            chat_id = int(cur.lastrowid or 0)
+        return self.get_chat(chat_id)
+
+    def get_chat(self, chat_id: int) -> ChatRecord:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS n"
+                " FROM chats c WHERE c.id = ?",
+                (chat_id,),
+            ).fetchone()
+        if row is None:
+            raise ChatNotFoundError(f"no chat with id {chat_id} (see: h2otui chats list)")
+        return _chat(row)
+
+    def list_chats(self) -> list[ChatRecord]:
+        """Every chat, most recently active first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS n"
+                " FROM chats c ORDER BY c.updated_at DESC, c.id DESC"
+            ).fetchall()
+        return [_chat(r) for r in rows]
+
+    def rename_chat(self, chat_id: int, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            raise ChatStoreError("a chat title cannot be empty")
+        with self._tx() as db:
+            cur = db.execute("UPDATE chats SET title = ? WHERE id = ?", (title, chat_id))
+        if cur.rowcount == 0:
+            raise ChatNotFoundError(f"no chat with id {chat_id}")
+
+    def update_chat_settings(
+        self, chat_id: int, *, model: str, system_prompt: str | None, params: dict[str, Any]
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE chats SET model = ?, system_prompt = ?, params = ? WHERE id = ?",
+                (model, system_prompt, json.dumps(params), chat_id),
+            )
+
+    def delete_chat(self, chat_id: int) -> None:
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+        if cur.rowcount == 0:
+            raise ChatNotFoundError(f"no chat with id {chat_id}")
+
+    # --- messages ----------------------------------------------------------------
+
+    def add_message(
+        self,
+        chat_id: int,
+        role: str,
+        content: str,
+        *,
+        status: MessageStatus = "complete",
+        model: str | None = None,
+        stats: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Append a message; the first user message titles an untitled chat."""
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO messages (chat_id, role, content, status, model, stats, error,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id,
+                    role,
+                    content,
+                    status,
+                    model,
+                    None if stats is None else json.dumps(stats),
+                    error,
+                    now,
+                ),
+            )
+            if role == "user":
+                db.execute(
+                    "UPDATE chats SET title = ? WHERE id = ? AND title = ''",
+                    (title_from_question(content), chat_id),
+                )
+            db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+            return int(cur.lastrowid or 0)
+
+    def update_message(
+        self,
+        message_id: int,
+        content: str,
+        *,
+        status: MessageStatus | None = None,
+        stats: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Replace a message's text (and, when given, its status, stats and error)."""
+        sets = ["content = ?"]
+        args: list[Any] = [content]
+        if status is not None:
+            sets.append("status = ?")
+            args.append(status)
+        if stats is not None:
+            sets.append("stats = ?")
+            args.append(json.dumps(stats))
+        if error is not None:
+            sets.append("error = ?")
+            args.append(error)
+        args.append(message_id)
+        with self._tx() as db:
+            db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", args)
+
+    def messages(self, chat_id: int) -> list[StoredMessage]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def export(self, chat_id: int) -> ChatExport:
+        return ChatExport(self.get_chat(chat_id), self.messages(chat_id))
+
+
+# --- export formats ---------------------------------------------------------------------
+
+
+def export_json(export: ChatExport) -> str:
+    return json.dumps(export.as_dict(), indent=2, ensure_ascii=False)
+
+
+def export_markdown(export: ChatExport) -> str:
+    chat = export.chat
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(chat.created_at))
+    lines = [f"# {chat.title or 'Untitled chat'}", "", f"*Model: {chat.model} · started {when}*", ""]
+    if chat.system_prompt:
+        lines += ["> **System:** " + chat.system_prompt.replace("\n", "\n> "), ""]
+    for m in export.messages:
+        if m.role == "user":
+            lines += ["## You", "", m.content, ""]
+        elif m.role == "assistant":
+            heading = f"## {m.model or chat.model}"
+            if m.status != "complete":
+                heading += f" ({m.status})"
+            lines += [heading, "", m.content, ""]
+            if m.error:
+                lines += [f"> error: {m.error}", ""]
+        else:
+            lines += ["## System", "", m.content, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _chat(row: sqlite3.Row) -> ChatRecord:
+    try:
+        params = json.loads(row["params"] or "{}")
+    except json.JSONDecodeError:
+        params = {}
+    return ChatRecord(
+        id=row["id"],
+        title=row["title"],
+        model=row["model"],
+        system_prompt=row["system_prompt"],
+        params=params if isinstance(params, dict) else {},
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        message_count=row["n"],
+    )
+
+
+def _message(row: sqlite3.Row) -> StoredMessage:
+    stats = None
+    if row["stats"]:
+        try:
+            stats = json.loads(row["stats"])
+        except json.JSONDecodeError:
+            stats = None
+    return StoredMessage(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        role=row["role"],
+        content=row["content"],
+        status=row["status"],
+        model=row["model"],
+        stats=stats,
+        error=row["error"],
+        created_at=row["created_at"],
+    )

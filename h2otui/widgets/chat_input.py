@@ -1,0 +1,76 @@
+"""A multi-line prompt box: Enter sends, Ctrl+J (or Shift/Alt+Enter) adds a newline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+#: keys that insert a newline instead of sending. Ctrl+J works in every terminal (it is
+#: a literal line feed); Shift+Enter / Alt+Enter only where the terminal reports them.
+NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
+
+
+class ChatInput(TextArea):
+    """Where the user writes. Pasting multi-line text keeps its newlines."""
+
+    DEFAULT_CSS = """
+    ChatInput {
+        height: auto;
+        min-height: 3;
+        max-height: 10;
+        border: round $primary 50%;
+        padding: 0 1;
+        &:focus { border: round $primary; }
+        & .text-area--cursor-line { background: transparent; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", show=True, priority=True),
+        Binding("ctrl+j", "newline", "Newline", show=True, key_display="^j"),
+    ]
+
+    @dataclass
+    class Submitted(Message):
+        """The user pressed Enter on a non-empty prompt."""
+
+        input: ChatInput
+        text: str
+
+        @property
+        def control(self) -> ChatInput:
+            return self.input
+
+    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(
+            "",
+            id=id,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            compact=False,
+            placeholder=placeholder,
+            highlight_cursor_line=False,
+        )
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
+            return
+        await super()._on_key(event)
+
+    def action_newline(self) -> None:
+        start, end = self.selection
+        self._replace_via_keyboard("\n", start, end)
+
+    def action_submit(self) -> None:
+        text = self.text
+        if not text.strip():
+            return
+        self.post_message(self.Submitted(self, text))
