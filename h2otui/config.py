@@ -114,6 +114,16 @@ def _embedded_entry() -> ModelEntry:
     )
 
 
+class UiSettings(_Section):
+    """The terminal UI (``h2otui`` with no command)."""
+
+    theme: str = Field("textual-dark", description="Textual theme name (e.g. nord, gruvbox).")
+    sidebar: Literal["auto", "show", "hide"] = Field(
+        "auto", description="Chat list: auto = shown when the terminal is 100+ columns wide."
+    )
+    save_chats: bool = Field(True, description="Save conversations to the chat history.")
+
+
 class Settings(_Section):
     """All h2otui settings. ``config.toml`` at the repo root documents each one."""
 
@@ -122,6 +132,7 @@ class Settings(_Section):
         None, description="Where collections, chats and models live; $H2OTUI_HOME wins."
     )
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
     models: list[ModelEntry] = Field(default_factory=lambda: [_embedded_entry()])
 
     @field_validator("models")
