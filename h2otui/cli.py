@@ -197,6 +197,74 @@ def models(
 
 # --- chats (TUI issue #3) -------------------------------------------------------------
 
+chats_app = typer.Typer(help="The saved chats of the TUI (list, export).", no_args_is_help=True)
+app.add_typer(chats_app, name="chats")
+
+
+@contextmanager
+def _chat_errors() -> Iterator[None]:
+    from h2otui.store.chats import ChatNotFoundError, ChatStoreError
+
+    with user_errors():
+        try:
+            yield
+        except ChatNotFoundError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except ChatStoreError as exc:
+            fail(str(exc), EXIT_ERROR)
+
+
+@chats_app.command("list")
+def chats_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List saved chats, most recent first."""
+    with _chat_errors():
+        from h2otui.chats_cmd import list_chats
+
+        raise typer.Exit(list_chats(_state(ctx).settings(), as_json=as_json))
+
+
+@chats_app.command("export")
+def chats_export(
+    ctx: typer.Context,
+    chat_id: Annotated[int, typer.Argument(help="Chat id (see `h2otui chats list`).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+) -> None:
+    """Export one chat as Markdown or JSON."""
+    from h2otui.chats_cmd import EXPORT_FORMATS, export_chat
+
+    if fmt not in EXPORT_FORMATS:
+        fail(f"--format must be one of {', '.join(EXPORT_FORMATS)} (got '{fmt}')", EXIT_USAGE)
+    with _chat_errors():
+        raise typer.Exit(export_chat(_state(ctx).settings(), chat_id, fmt, out))
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Line-mode chat in the terminal, no full-screen app.")
+    ] = False,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")] = None,
+) -> None:
+    """Chat with a model: the full-screen app, or a line-mode loop with --plain."""
+    with user_errors():
+        settings = _state(ctx).settings({"default_model": model} if model else None)
+        settings.model()  # an unknown --model is a usage error before anything starts
+        if plain:
+            from h2otui.repl import run_repl
+
+            raise typer.Exit(run_repl(settings))
+        from h2otui.launch import launch
+
+        raise typer.Exit(launch(settings))
+
+
 # --- ingestion and collections (issue #4) ------------------------------------------------
 
 # --- document QA and batch (issue #5) ----------------------------------------------------

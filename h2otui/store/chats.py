@@ -301,6 +301,12 @@ class ChatStore:
         args.append(message_id)
         with self._tx() as db:
             db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", args)
+            if status is not None and status != "partial":
+                db.execute(
+                    "UPDATE chats SET updated_at = ? WHERE id ="
+                    " (SELECT chat_id FROM messages WHERE id = ?)",
+                    (time.time(), message_id),
+                )
 
     def messages(self, chat_id: int) -> list[StoredMessage]:
         with self._lock:
