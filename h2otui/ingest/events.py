@@ -1,0 +1,89 @@
+"""Progress events yielded by :func:`h2otui.ingest.ingest` (the CLI and the TUI render
+the same stream)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class IngestStarted:
+    collection: str
+    files_total: int
+    bytes_total: int
+    workers: int
+
+
+@dataclass(slots=True)
+class IngestPhase:
+    """A step that takes a while: "loading embedding model", "re-embedding", "indexing"."""
+
+    name: str
+
+
+@dataclass(slots=True)
+class FileDone:
+    path: str
+    outcome: str  # added | updated | unchanged | failed | skipped | removed
+    chunks: int = 0
+    pages: int = 0
+    media_seconds: float = 0.0
+    parser: str = ""
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestProgress:
+    files_done: int
+    files_total: int
+    pages: int
+    media_seconds: float
+    chunks: int
+    chunks_per_s: float
+    elapsed_s: float
+    eta_s: float | None
+
+
+@dataclass
+class IngestSummary:
+    collection: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+    pages: int = 0
+    media_seconds: float = 0.0
+    elapsed_s: float = 0.0
+    embedding_model: str = ""
+    reembedded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed (skipped unsupported files do not count)."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["failed"] = [{"path": p, "reason": r} for p, r in self.failed]
+        d["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        d["warnings"] = [{"path": p, "warning": w} for p, w in self.warnings]
+        d["counts"] = {
+            k: len(getattr(self, k))
+            for k in ("added", "updated", "unchanged", "removed", "failed", "skipped")
+        }
+        d["ok"] = self.ok
+        return d
+
+
+@dataclass(slots=True)
+class IngestFinished:
+    summary: IngestSummary
+
+
+IngestEvent = IngestStarted | IngestPhase | FileDone | IngestProgress | IngestFinished

@@ -1,0 +1,159 @@
+"""What runs in a worker process: hash a file, skip it if unchanged, else parse and chunk.
+
+Results are plain data; embedding and writing happen in the main process.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from h2otui.ingest.base import ModelUnavailableError, ParseError, Part
+from h2otui.ingest.chunking import chunk_spans
+
+if TYPE_CHECKING:
+    from h2otui.config import IngestSettings
+
+
+@dataclass(slots=True)
+class FileTask:
+    path: str
+    kind: str
+    known_sha: str | None
+    force: bool
+    max_bytes: int
+
+
+@dataclass(slots=True)
+class DocOut:
+    suffix: str
+    parser: str
+    parts: list[Part]
+    #: (part_index, chunk_index, char_start, char_end)
+    spans: list[tuple[int, int, int, int]]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    status: str  # "parsed" | "unchanged" | "failed" | "skipped"
+    sha256: str = ""
+    size: int = 0
+    mtime: float = 0.0
+    error: str = ""
+    docs: list[DocOut] = field(default_factory=list)
+    pages: int = 0
+    media_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+_OPTS: IngestSettings | None = None
+
+
+def init_worker(opts: IngestSettings, threads: int) -> None:
+    """Process-pool initializer: remember the settings, share the cores fairly."""
+    global _OPTS
+    _OPTS = opts
+    from h2otui.ingest import base
+
+    base.set_worker_threads(threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file vanished during the run"
+    if isinstance(exc, PermissionError):
+        return "unreadable: permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    return f"unreadable: {exc.strerror or exc}"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResult:
+    opts = opts or _OPTS
+    assert opts is not None, "init_worker was not called"
+    path = Path(task.path)
+    result = FileResult(path=task.path, status="failed")
+    try:
+        st = path.stat()
+        result.size, result.mtime = st.st_size, st.st_mtime
+        if not stat.S_ISREG(st.st_mode):
+            result.error = "not a regular file"
+            return result
+        if st.st_size > task.max_bytes:
+            result.error = (
+                f"file is {st.st_size / 1048576:.1f} MB, above ingest.max_file_mb = "
+                f"{task.max_bytes / 1048576:g}"
+            )
+            return result
+        if st.st_size == 0:
+            result.error = "empty file (0 bytes)"
+            return result
+        result.sha256 = sha256_file(path)
+    except OSError as exc:
+        result.error = _os_reason(exc)
+        return result
+    if task.known_sha == result.sha256 and not task.force:
+        result.status = "unchanged"
+        return result
+
+    kind = task.kind
+    if kind == "text?":
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(8192)
+        except OSError as exc:
+            result.error = _os_reason(exc)
+            return result
+        if b"\x00" in head:
+            result.status = "skipped"
+            result.error = "unsupported file type (no extension, binary content)"
+            return result
+
+    from h2otui.ingest.parsers import parse_file
+
+    try:
+        parsed = parse_file(path, kind, opts)
+    except (ParseError, ModelUnavailableError) as exc:
+        result.error = str(exc)
+        return result
+    except OSError as exc:
+        result.error = _os_reason(exc)
+        return result
+    except MemoryError:
+        result.error = "out of memory while parsing"
+        return result
+    except Exception as exc:  # a parser bug or an exotic file: report it, keep going
+        result.error = f"parser error ({type(exc).__name__}): {exc}"
+        return result
+
+    result.pages = parsed.pages
+    result.media_seconds = parsed.media_seconds
+    result.warnings = list(parsed.warnings)
+    for doc in parsed.docs:
+        spans: list[tuple[int, int, int, int]] = []
+        for pi, part in enumerate(doc.parts):
+            for ci, (s, e) in enumerate(chunk_spans(part.text, opts.chunk_size, opts.chunk_overlap)):
+                spans.append((pi, ci, s, e))
+        if spans:
+            result.docs.append(DocOut(doc.suffix, doc.parser, doc.parts, spans, list(doc.warnings)))
+    if not result.docs:
+        result.error = "no text to index"
+        return result
+    result.status = "parsed"
+    return result
