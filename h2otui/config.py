@@ -114,6 +114,81 @@ def _embedded_entry() -> ModelEntry:
     )
 
 
+# --- ingestion and embeddings (issue #4) ---------------------------------------------
+
+
+class IngestSettings(_Section):
+    """How files become chunks (``h2otui ingest``). Names follow h2oGPT where it has them."""
+
+    chunk_size: int = Field(512, ge=64, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(64, ge=0, description="Characters shared by neighbouring chunks.")
+    workers: int = Field(0, ge=0, description="Parser processes; 0 = min(2, CPU count).")
+    max_file_mb: float = Field(256.0, gt=0, description="Files above this size fail.")
+    include_hidden: bool = Field(False, description="Walk into dot-files and dot-folders.")
+    exclude: list[str] = Field(default_factory=list, description="Glob patterns never ingested.")
+    pdf_ocr: Literal["auto", "on", "off"] = Field(
+        "auto", description="OCR PDF pages (h2oGPT enable_pdf_ocr): auto = pages without text."
+    )
+    pdf_ocr_min_chars: int = Field(
+        16, ge=0, description="auto: a page with fewer text-layer characters is OCRed."
+    )
+    ocr_dpi: int = Field(150, ge=50, le=600, description="Render resolution for OCR of PDF pages.")
+    ocr_engine: Literal["rapidocr", "doctr"] = Field("rapidocr", description="OCR engine.")
+    doctr_det_model: str = Field("", description="Local doctr detection weights (.pt).")
+    doctr_reco_model: str = Field("", description="Local doctr recognition weights (.pt).")
+    asr_model: str = Field(
+        "embedded:tiny.en", description="faster-whisper model dir, or the embedded tiny.en."
+    )
+    asr_language: str = Field("en", description="Spoken language; '' = detect.")
+    asr_compute_type: str = Field("int8", description="CTranslate2 compute type (int8 on CPU).")
+    asr_beam_size: int = Field(1, ge=1, le=10, description="Beam size for transcription.")
+    extract_frames: int = Field(
+        10, ge=0, description="Most video frames to OCR per video (h2oGPT); 0 = audio only."
+    )
+    frame_interval_s: float = Field(2.0, gt=0, description="Seconds between sampled frames.")
+    frame_selection: Literal["scene", "interval"] = Field(
+        "scene", description="scene = keep a sampled frame only when the picture changed."
+    )
+    scene_threshold: float = Field(
+        0.08, ge=0, le=1, description="scene: mean pixel change (0..1) that counts as new."
+    )
+    frames_as_same_doc: bool = Field(
+        False, description="Video frame text in the video's document (h2oGPT FRAMES_AS_SAME_DOC)."
+    )
+
+
+class EmbeddingSettings(_Section):
+    """The sentence-transformers model that embeds chunks (h2oGPT hf_embedding_model)."""
+
+    model: str = Field(
+        "all-MiniLM-L6-v2", description="Embedded all-MiniLM-L6-v2, or a local model dir."
+    )
+    batch_size: int = Field(64, ge=1, description="Texts per encode call.")
+    device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, mps.")
+
+
+class RemoteSettings(_Section):
+    """How h2otui talks to remote servers (TGI, vLLM / OpenAI-compatible, Gradio).
+
+    Each model can override these in its ``options`` (same names)."""
+
+    connect_timeout: float | None = Field(
+        None, gt=0, description="Seconds to connect; unset = $REQUEST_TIMEOUT, else 10."
+    )
+    stall_timeout: float = Field(
+        120.0, gt=0, description="Seconds without a token before a stream counts as stalled."
+    )
+    retries: int = Field(
+        2, ge=0, description="Retries (connection errors, 429, 502-504) before any token."
+    )
+    backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles.")
+    failover_cooldown: float = Field(
+        30.0, ge=0, description="Seconds a failed endpoint is skipped when a model has several."
+    )
+    verify_tls: bool = Field(True, description="Verify HTTPS certificates; false = insecure.")
+    ca_bundle: str = Field("", description="CA bundle (PEM) for self-signed servers; '' = system.")
+
+
 class UiSettings(_Section):
     """The terminal UI (``h2otui`` with no command)."""
 
@@ -124,6 +199,69 @@ class UiSettings(_Section):
     save_chats: bool = Field(True, description="Save conversations to the chat history.")
 
 
+# --- document QA (issue #5) -------------------------------------------------------------
+
+
+class QASettings(_Section):
+    """Document QA (``ask --collection``, ``batch``, the chat screen's collection mode).
+
+    Names follow h2oGPT's. The prompt texts wrap the documents as
+    ``{pre_prompt_query}\\n\"\"\"\\n{docs}\\n\"\"\"\\n{prompt_query}{question}``."""
+
+    top_k_docs: int = Field(
+        3, ge=-1, description="Chunks put into the prompt; -1 = as many as fit the context."
+    )
+    search: Literal["hybrid", "vector", "text"] = Field(
+        "hybrid", description="Retrieval: hybrid = vector + full-text fused by rank."
+    )
+    cut_distance: float = Field(
+        0.82, ge=0.0, description="Drop vector matches with cosine distance above this."
+    )
+    max_input_tokens: int = Field(
+        -1, ge=-1, description="Most tokens of documents per prompt; -1 = the context decides."
+    )
+    merge_neighbors: bool = Field(True, description="Merge adjacent chunks of the same page.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (hybrid).")
+    system_prompt: str | None = Field(
+        None, description="System prompt for QA; unset = generation.system_prompt."
+    )
+    pre_prompt_query: str = Field(
+        "Pay attention and remember the information below, which will help to answer the "
+        "question or imperative after the context ends.",
+        description="Text before the documents (query).",
+    )
+    prompt_query: str = Field(
+        "According to only the information in the document sources provided within the "
+        "context above, ",
+        description="Text after the documents, followed by the question (query).",
+    )
+    pre_prompt_summary: str = Field(
+        "In order to write a concise summary, pay attention to the following text.",
+        description="Text before the document parts (summarize).",
+    )
+    prompt_summary: str = Field(
+        "Using only the information in the document sources above, write a condensed and "
+        "concise summary of key results (preferably as bullet points).",
+        description="Text after the document parts (summarize).",
+    )
+    pre_prompt_extraction: str = Field(
+        "In order to extract information, pay attention to the following text.",
+        description="Text before each document part (extract).",
+    )
+    prompt_extraction: str = Field(
+        "Using only the information in the document sources above, extract the key facts "
+        "(names, numbers, dates) as a short list.",
+        description="Text after each document part (extract).",
+    )
+
+    @field_validator("top_k_docs")
+    @classmethod
+    def _top_k(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("top_k_docs must be a positive number, or -1 to fill the context")
+        return value
+
+
 class Settings(_Section):
     """All h2otui settings. ``config.toml`` at the repo root documents each one."""
 
@@ -132,7 +270,11 @@ class Settings(_Section):
         None, description="Where collections, chats and models live; $H2OTUI_HOME wins."
     )
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    remote: RemoteSettings = Field(default_factory=RemoteSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    qa: QASettings = Field(default_factory=QASettings)
     models: list[ModelEntry] = Field(default_factory=lambda: [_embedded_entry()])
 
     @field_validator("models")
@@ -307,51 +449,103 @@ def _expected(err: Mapping[str, Any]) -> str:
     return names.get(kind, "")
 
 
-def _locate(layers: list[_Layer], loc: tuple[Any, ...]) -> tuple[str, str]:
+def _locate(layers: list[_Layer], merged: dict[str, Any], loc: tuple[Any, ...]) -> tuple[str, str]:
     """Dotted key for a pydantic error location, and which layer set it."""
-    parts: list[str] = []
-    for p in loc:
-        if isinstance(p, int) and parts and parts[-1] == "models":
-            parts[-1] = f"models[{p}]"
-        else:
-            parts.append(str(p))
-    dotted = ".".join(parts)
-    plain = [str(p) for p in loc if not isinstance(p, int)]
+    loc = tuple(loc)
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+        models = merged.get("models") or []
+        entry = models[loc[1]] if loc[1] < len(models) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        inner = [str(p) for p in loc[2:]]
+        label = f"models[{loc[1]}]" + (f" (name {name!r})" if name else "")
+        dotted = ".".join([label, *inner])
+        for layer in reversed(layers):
+            layer_models = layer.data.get("models")
+            if not isinstance(layer_models, list):
+                continue
+            for item in layer_models:
+                if isinstance(item, dict) and item.get("name") == name:
+                    if not inner or inner[0] in item:
+                        return dotted, layer.describe("models")
+        return dotted, "built-in defaults"
+    dotted = ".".join(str(p) for p in loc)
     for layer in reversed(layers):
         node: Any = layer.data
         found = True
         for p in loc:
-            if isinstance(p, int):
-                # model list indices refer to the merged list; fall back to "has models"
-                if not isinstance(node, list):
-                    found = False
-                    break
-                node = node[p] if p < len(node) else None
-                if node is None:
-                    found = False
-                    break
-            elif isinstance(node, dict) and p in node:
+            if isinstance(node, dict) and p in node:
                 node = node[p]
             else:
                 found = False
                 break
         if found:
-            return dotted, layer.describe(".".join(plain))
+            return dotted, layer.describe(dotted)
     return dotted, "built-in defaults"
 
 
 def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, Any]:
+    """One h2oGPT model_lock dict as a model entry.
+
+    h2oGPT keys with an h2otui equivalent are mapped (``display_name`` / ``visible_models``
+    -> name, ``max_seq_len`` -> options.context_length, ``h2ogpt_key`` ->
+    options.h2ogpt_key); the name never holds a server string's secrets."""
     if not isinstance(item, dict):
-        raise ConfigError(f"{source}: model_lock item {index} must be a dict, got {item!r}")
+        raise ConfigError(
+            f"{source}: model_lock item {index} must be a dict, got {type(item).__name__}"
+        )
     entry = dict(item)
-    entry.setdefault(
-        "name",
-        entry.get("visible_models")
-        or entry.get("base_model")
-        or (entry.get("inference_server") if isinstance(entry.get("inference_server"), str) else None)
-        or f"model{index}",
-    )
+    display = entry.pop("display_name", None)
+    visible = entry.pop("visible_models", None)
+    server = entry.get("inference_server")
+    options = dict(entry.get("options") or {})
+    if "max_seq_len" in entry:
+        options.setdefault("context_length", entry.pop("max_seq_len"))
+    if "h2ogpt_key" in entry:
+        options.setdefault("h2ogpt_key", entry.pop("h2ogpt_key"))
+    if options:
+        entry["options"] = options
+    if "name" not in entry:
+        shown_server = None
+        if isinstance(server, str) and server.strip():
+            from h2otui.engines.servers import parse_server, redact_server
+
+            try:
+                spec = parse_server(server)
+                shown_server = spec.host_label if spec.kind != "openai" else server.split(":")[0]
+            except Exception:  # noqa: BLE001 - the engine reports a bad string later
+                shown_server = redact_server(server)
+        entry["name"] = str(
+            display
+            or (visible if isinstance(visible, str) else None)
+            or entry.get("base_model")
+            or shown_server
+            or f"model{index}"
+        )
     return entry
+
+
+def _dedupe_names(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """h2oGPT grids often lock one base_model on several servers: name them apart."""
+    from collections import Counter
+
+    counts = Counter(e["name"] for e in entries)
+    seen: Counter[str] = Counter()
+    for e in entries:
+        name = e["name"]
+        if counts[name] > 1:
+            seen[name] += 1
+            server = e.get("inference_server")
+            host = ""
+            if isinstance(server, str) and server.strip():
+                from h2otui.engines.servers import ServerSpec, parse_server
+
+                try:
+                    spec: ServerSpec = parse_server(server)
+                    host = spec.host_label
+                except Exception:  # noqa: BLE001 - the engine reports a bad string later
+                    host = ""
+            e["name"] = f"{name}@{host}" if host else f"{name}#{seen[name]}"
+    return entries
 
 
 def load_settings(
@@ -386,7 +580,7 @@ def load_settings(
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            dotted, where = _locate(layers, tuple(err["loc"]))
+            dotted, where = _locate(layers, merged, tuple(err["loc"]))
             expected = _expected(err)
             value = err.get("input")
             shown = "" if isinstance(value, dict | list) or value is None else f" = {value!r}"
@@ -412,4 +606,4 @@ def parse_model_lock(text: str, source: str = "--model-lock") -> list[dict[str, 
         value = [value]
     if not isinstance(value, list):
         raise ConfigError(f"{source}: expected a list of dicts, got {type(value).__name__}")
-    return [_model_entry_from_literal(item, i, source) for i, item in enumerate(value)]
+    return _dedupe_names([_model_entry_from_literal(item, i, source) for i, item in enumerate(value)])
