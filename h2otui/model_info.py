@@ -5,22 +5,20 @@ Secrets never appear here: server strings go through :func:`redact_server`.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-
 
 def redact_server(server: str) -> str:
-    """A server string safe to print: basic-auth parts and URL credentials hidden."""
-    parts = re.split(r" {4,}|\t", server.strip())
-    shown = _URL_CREDENTIALS.sub(r"\g<scheme>***@", parts[0])
-    if len(parts) >= 2:
-        shown += f" (user {parts[1]}, password hidden)" if len(parts) >= 3 else " (key hidden)"
-    return shown
+    """A server string safe to print: passwords, tokens and API keys become ``***``.
+
+    The parser of h2oGPT server strings knows every form (four-space basic auth,
+    ``host:port:user:password``, ``vllm:...:KEY``), so it does the redaction."""
+    from h2otui.engines.servers import redact_server as redact
+
+    return redact(server)
 
 
 def _local_status(entry: ModelEntry, settings: Settings) -> tuple[str, str]:
