@@ -153,11 +153,36 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of streaming text.")
     ] = False,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="Answer from this document collection."),
+    ] = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", help="Chunks put into the prompt; -1 = fill the context."),
+    ] = None,
+    action: Annotated[
+        str, typer.Option("--action", help="With --collection: query, summarize or extract.")
+    ] = "query",
+    doc: Annotated[
+        list[str] | None,
+        typer.Option("--doc", help="Only this document (path); repeatable.", show_default=False),
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Retrieval: hybrid, vector or text.")
+    ] = None,
+    show_sources: Annotated[
+        bool, typer.Option("--show-sources", help="Print the sources with their quoted text.")
+    ] = False,
 ) -> None:
-    """Ask a model a question; the answer streams to stdout."""
+    """Ask a model a question; the answer streams to stdout.
+
+    With --collection the answer comes from your documents, with numbered sources."""
     if question == "-":
         question = sys.stdin.read().strip()
-    if not question.strip():
+    if collection is None and (top_k is not None or doc or search or action != "query"):
+        fail("--top-k, --action, --doc and --search need --collection NAME", EXIT_USAGE)
+    if not question.strip() and not (collection and action in ("summarize", "extract")):
         fail("the question is empty", EXIT_USAGE)
     gen: dict[str, Any] = {}
     if max_new_tokens is not None:
@@ -170,6 +195,15 @@ def ask(
     overrides: dict[str, Any] = {"generation": gen} if gen else {}
     with user_errors():
         settings = _state(ctx).settings(overrides)
+        if collection is not None:
+            from h2otui.qa.cli_runner import run_ask_collection
+
+            code = run_ask_collection(
+                settings, question, collection=collection, model=model, system=system,
+                action=action, top_k=top_k, docs=doc or [], search=search,
+                show_sources=show_sources, as_json=as_json,
+            )
+            raise typer.Exit(code)
         from h2otui.ask import run_ask
 
         code = run_ask(settings, question, model=model, system=system, as_json=as_json)
@@ -180,10 +214,20 @@ def ask(
 def models(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Contact every endpoint: reachable, latency, served model, context limits "
+            "(exit 1 if any is unreachable).",
+        ),
+    ] = False,
 ) -> None:
     """List the configured models with their engine, location and status."""
     with user_errors():
         settings = _state(ctx).settings()
+        if check:
+            raise typer.Exit(_models_check(settings, as_json=as_json))
         from h2otui.model_info import describe_models, print_models
 
         rows = describe_models(settings)
@@ -267,9 +311,179 @@ def chat(
 
 # --- ingestion and collections (issue #4) ------------------------------------------------
 
+
+@contextmanager
+def _ingest_errors() -> Iterator[None]:
+    from h2otui.ingest.base import IngestError
+    from h2otui.store.collections import CollectionNotFoundError, StoreError
+
+    with user_errors():
+        try:
+            yield
+        except CollectionNotFoundError as exc:
+            fail(str(exc), EXIT_ERROR)
+        except StoreError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except IngestError as exc:
+            fail(str(exc), EXIT_ERROR)
+        except KeyboardInterrupt:
+            typer.echo("interrupted: files already written are kept; run again to finish", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive) or globs.")],
+    collection: Annotated[
+        str, typer.Option("--collection", "-c", help="Collection to add to.")
+    ] = "UserData",
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Glob of paths to leave out (repeatable).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Parser processes (default: min(2, CPUs)).")
+    ] = None,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Also remove documents whose files are gone.")
+    ] = False,
+    reembed: Annotated[
+        bool, typer.Option("--reembed", help="Re-embed the collection with the configured embedding model.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-parse files even if unchanged.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Add documents (PDF, images, audio, video, text, HTML, docx) to a collection.
+
+    Exit code 0 when every file was ingested (or unchanged), 3 when some failed (the
+    summary lists each with its reason). Unsupported files are listed as skipped."""
+    with _ingest_errors():
+        settings = _state(ctx).settings()
+        from h2otui.ingest.cli import run_ingest_command
+
+        code = run_ingest_command(
+            settings, paths, collection, exclude=exclude or [], workers=workers, sync=sync,
+            reembed=reembed, force=force, as_json=as_json,
+        )
+    raise typer.Exit(code)
+
+
+collections_app = typer.Typer(help="Document collections (list, show, delete, remove-doc).", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+
+
+@collections_app.command("list")
+def collections_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Collections with their document and chunk counts, size and embedding model."""
+    with _ingest_errors():
+        from h2otui.ingest.cli import collections_list as run
+
+        raise typer.Exit(run(_state(ctx).settings(), as_json))
+
+
+@collections_app.command("show")
+def collections_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Collection name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Documents of a collection: status, chunk count, parser, error."""
+    with _ingest_errors():
+        from h2otui.ingest.cli import collections_show as run
+
+        raise typer.Exit(run(_state(ctx).settings(), name, as_json))
+
+
+@collections_app.command("delete")
+def collections_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Collection name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a collection and everything in it."""
+    with _ingest_errors():
+        from h2otui.ingest.cli import collections_delete as run
+
+        raise typer.Exit(run(_state(ctx).settings(), name, yes))
+
+
+@collections_app.command("remove-doc")
+def collections_remove_doc(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Collection name.")],
+    path: Annotated[str, typer.Argument(help="Path of the document's file.")],
+) -> None:
+    """Remove one document (its chunks and parts) from a collection."""
+    with _ingest_errors():
+        from h2otui.ingest.cli import collections_remove_doc as run
+
+        raise typer.Exit(run(_state(ctx).settings(), name, path))
+
+
 # --- document QA and batch (issue #5) ----------------------------------------------------
 
+
+@app.command()
+def batch(
+    ctx: typer.Context,
+    questions: Annotated[
+        Path, typer.Argument(help="Questions: .jsonl ({question, id?, collection?, action?}), .txt or .csv.")
+    ],
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Collection for questions that name none.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Answers, appended as JSON lines.")] = Path(
+        "answers.jsonl"
+    ),
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")] = None,
+    models_: Annotated[
+        str | None,
+        typer.Option("--models", help="Comma-separated models: every question is answered by each."),
+    ] = None,
+    action: Annotated[str, typer.Option("--action", help="Default action: query, summarize, extract.")] = "query",
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Chunks per prompt; -1 = fill.")] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", help="Only this document; repeatable.", show_default=False)
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens per answer.")
+    ] = None,
+) -> None:
+    """Answer a file of questions from a collection; resumable (answers already in OUT are skipped)."""
+    overrides: dict[str, Any] = {}
+    if max_new_tokens is not None:
+        overrides["generation"] = {"max_new_tokens": max_new_tokens}
+    with user_errors():
+        settings = _state(ctx).settings(overrides)
+        from h2otui.qa.batch import run_batch
+
+        names = [m.strip() for m in models_.split(",") if m.strip()] if models_ else [model] if model else []
+        code = run_batch(
+            settings, questions, out=out, collection=collection, models=names, action=action,
+            top_k=top_k, docs=doc or [],
+        )
+    raise typer.Exit(code)
+
+
 # --- remote engines (issue #6) -----------------------------------------------------------
+
+
+def _models_check(settings: Settings, *, as_json: bool) -> int:
+    """``h2otui models --check``: the logic lives in h2otui.engines.check."""
+    import asyncio
+    import json
+
+    from h2otui.engines.check import check_models, print_check
+
+    rows = asyncio.run(check_models(settings))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        print_check(rows, default=settings.default_model)
+    return EXIT_OK if all(r.get("reachable") for r in rows) else EXIT_ERROR
 
 
 def main() -> None:

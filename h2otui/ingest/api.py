@@ -266,6 +266,36 @@ def _pending_from(result: FileResult, outcome: str, model_id: str) -> _Pending:
     return _Pending(result, outcome, chunk_rows, part_rows, doc_rows, texts)
 
 
+class _LazyEmbedder:
+    """The configured embedder, loaded on first use; checks the collection's dimension."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None):
+        from h2otui.ingest.embedding import resolve_model
+
+        self.settings = settings
+        self.loaded = embedder
+        self.model_id = embedder.model_id if embedder else resolve_model(settings.embedding.model)[0]
+        self.col: Collection | None = None
+        self.dim = embedder.dim if embedder else 0
+
+    def expect_dim(self, col: Collection) -> None:
+        self.col = col
+        self.dim = col.dim
+
+    def load(self) -> Embedder:
+        if self.loaded is None:
+            from h2otui.ingest.embedding import Embedder
+
+            self.loaded = Embedder.from_settings(self.settings)
+            if self.col is not None:
+                self.col.check_model(self.loaded.model_id, self.loaded.dim)
+        self.dim = self.loaded.dim
+        return self.loaded
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.load().encode(texts)
+
+
 class _Pool:
     """Worker processes (spawned: no fork of a process that holds torch threads), or
     in-process parsing when ``workers == 0`` is forced (debugging)."""
@@ -358,27 +388,34 @@ def ingest(
         )
         yield FileDone(prob.path, prob.status, error=prob.reason)
 
-    yield IngestPhase("loading embedding model")
-    if embedder is None:
-        from h2otui.ingest.embedding import Embedder
-
-        embedder = Embedder.from_settings(settings)
-    summary.embedding_model = embedder.model_id
+    # The embedding model is loaded only when something needs embedding: re-ingesting
+    # unchanged files costs hashing, not a model load.
+    lazy = _LazyEmbedder(settings, embedder)
+    summary.embedding_model = lazy.model_id
     store = CollectionStore(data_dir or settings.data_path)
     if reembed and store.exists(collection):
         old = store.open(collection)
-        if old.embedding_model != embedder.model_id or old.dim != embedder.dim:
-            yield IngestPhase(f"re-embedding {old.count_chunks()} chunks with {embedder.model_id}")
-            reembed_collection(store, collection, embedder)
+        if old.embedding_model != lazy.model_id or (embedder is not None and old.dim != embedder.dim):
+            yield IngestPhase("loading embedding model")
+            loaded = lazy.load()
+            yield IngestPhase(f"re-embedding {old.count_chunks()} chunks with {lazy.model_id}")
+            reembed_collection(store, collection, loaded)
             summary.reembedded = True
-    col = store.create(collection, embedder.model_id, embedder.dim)
+    if store.exists(collection):
+        col = store.open(collection)
+        col.check_model(lazy.model_id, col.dim if lazy.loaded is None else lazy.loaded.dim)
+        lazy.expect_dim(col)
+    else:
+        yield IngestPhase("loading embedding model")
+        loaded = lazy.load()
+        col = store.create(collection, loaded.model_id, loaded.dim)
     known, existing = _load_known(col)
-    writer = _Writer(col, known, existing, embedder.model_id)
+    writer = _Writer(col, known, existing, lazy.model_id)
     for prob in found.problems:
         if prob.path and os.path.isfile(prob.path):
             writer.add_status(prob.path, prob.status, prob.reason)
 
-    yield from _run(found.files, settings, embedder, writer, summary, n_workers, force, started)
+    yield from _run(found.files, settings, lazy, writer, summary, n_workers, force, started)
 
     if sync:
         removed = _sync_removed(col, found)
@@ -396,7 +433,7 @@ def ingest(
 def _run(
     files: list[Candidate],
     settings: Settings,
-    embedder: Embedder,
+    embedder: _LazyEmbedder,
     writer: _Writer,
     summary: IngestSummary,
     n_workers: int,
@@ -524,6 +561,10 @@ def _run(
                     n = min(batch - len(texts), len(p.texts) - p.filled)
                     take.append((p, p.filled, p.filled + n))
                     texts.extend(p.texts[p.filled : p.filled + n])
+                if embedder.loaded is None:
+                    yield IngestPhase("loading embedding model")
+                    embedder.load()
+                    embed_started = time.monotonic()
                 vectors = embedder.encode(texts)
                 offset = 0
                 for p, lo, hi in take:
