@@ -157,3 +157,63 @@ def test_embedded_model_reassembles_a_corrupt_file(tmp_path: Path) -> None:
     again = embedded_gguf("gemma3-270m-q4_k_m", data)
     assert again == path and again.stat().st_size == size
     assert not list(again.parent.glob("*.tmp"))
+
+
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<start_of_turn>"
+    "{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n{{ m['content'] }}<end_of_turn>\n"
+    "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def templated_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded GGUF re-written with a chat template in its metadata (real GGUF tooling)."""
+    import subprocess
+    import sys
+
+    from h2otui.engines.embedded import embedded_gguf
+
+    work = tmp_path_factory.mktemp("tmpl")
+    src = embedded_gguf("gemma3-270m-q4_k_m", work / "home")
+    out = work / "gemma-with-template.gguf"
+    tool = Path(sys.executable).with_name("gguf-new-metadata")
+    subprocess.run(
+        [str(tool), str(src), str(out), "--chat-template", GEMMA_TEMPLATE, "--force"],
+        check=True,
+        capture_output=True,
+    )
+    src.unlink()  # keep tmp small
+    return out
+
+
+async def test_gguf_chat_template_is_used_when_no_prompt_type(templated_gguf: Path) -> None:
+    settings = load_settings(overrides={"models": [{"name": "t", "model_path": str(templated_gguf)}]})
+    engine = create_engine(settings.model("t"), settings)
+    await engine.load()
+    try:
+        assert engine.prompt_type == "template"
+        msgs = [
+            Message("system", "auto"),
+            Message("user", "Hi"),
+            Message("assistant", "Hello!"),
+            Message("user", "How are you?"),
+        ]
+        prompt = engine.render_prompt(msgs)
+        assert prompt == (
+            "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
+            "<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n"
+        )
+        result = await collect(engine, GenerationRequest(msgs, SamplingParams(max_new_tokens=8)))
+        assert result.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
+        # "<bos>" in the rendered text is the BOS token itself: no second BOS is added
+        assert result.usage is not None and result.usage.prompt_tokens == engine.count_tokens(prompt)
+    finally:
+        await engine.aclose()
+    forced = load_settings(
+        overrides={"models": [{"name": "t", "model_path": str(templated_gguf), "prompt_type": "plain_qa"}]}
+    )
+    engine = create_engine(forced.model("t"), forced)
+    await engine.load()
+    assert engine.prompt_type == "plain_qa"
+    await engine.aclose()

@@ -271,7 +271,12 @@ class LlamaCppEngine(Engine):
         del llm
         msgs = self._with_system(messages)
         if self.prompt_type == TEMPLATE:
-            chat = [{"role": m.role, "content": m.content} for m in msgs if m.content or m.role != "system"]
+            # "auto" / "" mean: no system message (the template applies its own default)
+            chat = [
+                {"role": m.role, "content": m.content}
+                for m in msgs
+                if m.role != "system" or m.content not in ("", "auto")
+            ]
             response = self._chat_formatter(messages=chat)
             stop = response.stop if isinstance(response.stop, list) else ([response.stop] if response.stop else [])
             return response.prompt, stop
