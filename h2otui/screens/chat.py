@@ -76,7 +76,8 @@ class ChatScreen(Screen[None]):
         Binding("escape", "stop", "Stop", priority=True),
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+o", "options", "Options"),
-        Binding("ctrl+y", "copy_last", "Copy answer"),
+        # priority: the input box would take Ctrl+Y as redo
+        Binding("ctrl+y", "copy_last", "Copy answer", priority=True),
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("ctrl+l", "focus_chats", "Chat list", show=False),
         Binding("ctrl+e", "focus_input", "Input", show=False),
