@@ -10,8 +10,9 @@ together.ai, ... all speak ``/v1/chat/completions`` (and most ``/v1/completions`
 
 The served model id is ``options.model``, else ``base_model``, else the first id
 ``/v1/models`` lists. The API key is ``options.api_key``, else the environment variable
-``options.api_key_env`` names (default ``OPENAI_API_KEY``), else the key in the server
-string; local servers get the placeholder ``EMPTY``. The SDK's own retries are off:
+``options.api_key_env`` names (``OPENAI_API_KEY`` by default, for api.openai.com only: a
+user's OpenAI key is never sent to another server), else the key in the server string;
+servers without one get the placeholder ``EMPTY``. The SDK's own retries are off:
 h2otui retries (only before the first token) and fails over across endpoints itself.
 """
 
@@ -57,7 +58,11 @@ class OpenAIOptions(RemoteOptions):
         None, description="Chat completions (true) or completions (false); unset = from the server string."
     )
     api_key: str | None = Field(None, description="API key (prefer api_key_env).")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key.")
+    api_key_env: str | None = Field(
+        None,
+        description="Environment variable holding the key; unset = OPENAI_API_KEY for "
+        "api.openai.com only (never sent to other servers), '' = none.",
+    )
     base_url: str | None = Field(None, description="Base URL (…/v1) when no inference_server is given.")
     max_stop_sequences: int | None = Field(
         None, ge=0, description="Stop sequences the server accepts; unset = 4 for api.openai.com, else all."
@@ -94,10 +99,16 @@ class OpenAIEngine(RemoteEngine):
 
     # --- settings ----------------------------------------------------------------------
 
+    def _key_env(self, spec: ServerSpec) -> str | None:
+        if self.options.api_key_env is not None:
+            return self.options.api_key_env or None
+        return "OPENAI_API_KEY" if spec.base_url.startswith(OPENAI_DEFAULT_BASE) else None
+
     def _api_key(self, spec: ServerSpec) -> str | None:
         if self.options.api_key:
             return self.options.api_key
-        env = os.environ.get(self.options.api_key_env) if self.options.api_key_env else None
+        name = self._key_env(spec)
+        env = os.environ.get(name) if name else None
         return env or spec.api_key
 
     @property
@@ -125,7 +136,7 @@ class OpenAIEngine(RemoteEngine):
         key = self._api_key(spec)
         if key is None and spec.base_url.startswith(OPENAI_DEFAULT_BASE):
             raise EngineConfigError(
-                f"model '{self.model_name}': no OpenAI API key: set ${self.options.api_key_env} "
+                f"model '{self.model_name}': no OpenAI API key: set ${self._key_env(spec)} "
                 "or options.api_key_env to the variable that holds it"
             )
         auth = None

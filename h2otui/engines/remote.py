@@ -300,13 +300,16 @@ class EndpointPool:
         Healthy endpoints first, starting from the round-robin cursor; endpoints still
         cooling down after a failure come last (soonest-available first), so a request
         is never refused just because every endpoint failed once."""
-        n = len(self.endpoints)
-        start = self._next % n
-        self._next = (start + 1) % n
-        order = [self.endpoints[(start + i) % n] for i in range(n)]
         now = self._clock()
-        healthy = [e for e in order if e.failed_until <= now]
-        cooling = sorted((e for e in order if e.failed_until > now), key=lambda e: e.failed_until)
+        healthy = [e for e in self.endpoints if e.failed_until <= now]
+        cooling = sorted(
+            (e for e in self.endpoints if e.failed_until > now), key=lambda e: e.failed_until
+        )
+        # rotate among the healthy ones, so load stays even while one is out
+        if healthy:
+            start = self._next % len(healthy)
+            healthy = healthy[start:] + healthy[:start]
+        self._next += 1
         return healthy + cooling
 
     def mark_failed(self, endpoint: Endpoint, error: str) -> None:

@@ -236,7 +236,7 @@ def parse_server(server: str, *, engine: str | None = None, what: str = "inferen
         elif any(h in (urlsplit(url).hostname or "") for h in _GRADIO_HOST_HINTS):
             spec = ServerSpec("gradio", url)
         else:
-            spec = ServerSpec("tgi", url, explicit=bool(auth))
+            spec = ServerSpec("tgi", url, username=user, password=password, explicit=bool(auth))
     else:
         raise EngineConfigError(
             f"{what}: not a server string h2otui understands: '{redact_server(raw)}' "

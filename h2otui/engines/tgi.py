@@ -23,6 +23,7 @@ server; like h2oGPT, the engine finds out on connect (``/info`` missing, Gradio'
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from h2otui.engines.base import (
     Capabilities,
     Engine,
     EngineError,
+    EngineRequestError,
     Event,
     Finished,
     FinishReason,
@@ -208,7 +210,11 @@ class TGIEngine(RemoteEngine):
         from h2otui.engines.gradio_engine import GradioEngine, GradioOptions
         from h2otui.engines.servers import ServerSpec
 
-        shared = {k: v for k, v in self.options.model_dump().items() if k in GradioOptions.model_fields}
+        shared = {
+            k: v
+            for k, v in self.options.model_dump().items()
+            if k in GradioOptions.model_fields and v is not None
+        }
         specs = [
             ServerSpec("gradio", s.base_url, username=s.username, password=s.password, raw=s.raw)
             for s in self.specs
@@ -228,8 +234,15 @@ class TGIEngine(RemoteEngine):
         from h2otui.engines.openai_engine import OpenAIEngine, OpenAIOptions
         from h2otui.engines.servers import ServerSpec
 
-        shared = {k: v for k, v in self.options.model_dump().items() if k in OpenAIOptions.model_fields}
+        shared = {
+            k: v
+            for k, v in self.options.model_dump().items()
+            if k in OpenAIOptions.model_fields and v is not None
+        }
         shared["model"] = self.options.model or "tgi"
+        # the TGI model's own token, never $OPENAI_API_KEY (it is not an OpenAI server)
+        shared["api_key"] = self._api_key
+        shared["api_key_env"] = ""
         specs = [
             ServerSpec(
                 "openai",
@@ -274,6 +287,25 @@ class TGIEngine(RemoteEngine):
     async def _attempt(
         self, endpoint: Endpoint, watch: StopWatch, request: GenerationRequest
     ) -> AsyncIterator[Event]:
+        try:
+            async for event in self._attempt_once(endpoint, watch, request, None):
+                yield event
+        except EngineRequestError as exc:
+            # TGI refuses max_new_tokens that do not fit next to the prompt; like h2oGPT,
+            # shrink it to the room the server itself reports and try once more
+            room = _room_left(str(exc))
+            if room is None or room < 1 or room >= request.params.max_new_tokens:
+                raise
+            async for event in self._attempt_once(endpoint, watch, request, room):
+                yield event
+
+    async def _attempt_once(
+        self,
+        endpoint: Endpoint,
+        watch: StopWatch,
+        request: GenerationRequest,
+        max_new_tokens: int | None,
+    ) -> AsyncIterator[Event]:
         import httpx
 
         prompt, template_stops = self.render(request)
@@ -286,6 +318,8 @@ class TGIEngine(RemoteEngine):
             "inputs": prompt,
             "parameters": tgi_parameters(request.params, server_stops, self.options.truncate),
         }
+        if max_new_tokens is not None:
+            payload["parameters"]["max_new_tokens"] = max_new_tokens
         scanner = StopScanner(stops)
         auth, headers = request_auth(endpoint.spec, self._api_key)
         headers["Accept"] = "text/event-stream"
@@ -351,6 +385,20 @@ class TGIEngine(RemoteEngine):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+
+_ROOM = re.compile(
+    r"must be <= (\d+)\. Given: (\d+) `inputs` tokens and (\d+) `max_new_tokens`"
+)
+
+
+def _room_left(message: str) -> int | None:
+    """Tokens left for generation, from TGI's "inputs + max_new_tokens" validation error."""
+    m = _ROOM.search(message)
+    if not m:
+        return None
+    total, given_inputs, _ = (int(g) for g in m.groups())
+    return total - given_inputs
 
 
 def _is_json_object(body: bytes) -> bool:

@@ -81,6 +81,9 @@ class FakeTGI:
     #: after this many tokens, send an error event
     error_after: int | None = None
     token_delay: float = 0.002
+    #: serve HTTPS with this certificate / key (PEM files)
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -90,7 +93,13 @@ class FakeTGI:
         import uvicorn
 
         config = uvicorn.Config(
-            self.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            self.app(),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -112,9 +121,13 @@ class FakeTGI:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def reset(self) -> None:
+        # end the stalls of earlier tests; new ones wait on a fresh event
+        self._release.set()
+        self._release = threading.Event()
         self.fail_statuses.clear()
         self.stall_after = self.drop_after = self.error_after = None
         self.basic_auth = None
@@ -287,6 +300,8 @@ class FakeTGI:
             toks, reason = plan(inputs, p)
             n_in = count_tokens(inputs)
 
+            release = self._release
+
             async def events() -> Any:
                 text = ""
                 for i, (tok, special) in enumerate(toks):
@@ -297,7 +312,7 @@ class FakeTGI:
                     if self.drop_after is not None and i == self.drop_after:
                         raise ConnectionResetError("fake TGI dropped the connection")
                     if self.stall_after is not None and i == self.stall_after:
-                        while not self._release.is_set():
+                        while not release.is_set():
                             await asyncio.sleep(0.05)
                         return
                     await asyncio.sleep(self.token_delay)
