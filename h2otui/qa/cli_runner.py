@@ -1,0 +1,253 @@
+"""``h2otui ask QUESTION --collection NAME``: document QA from the command line.
+
+Start-up is on the critical path (the benchmark measures process start to first token),
+so the slow steps overlap: the model loads in a worker thread while LanceDB is imported
+and the collection opened in another, and the query embedder (numpy, not
+sentence-transformers) warms up alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from h2otui.engines.base import EngineError, TextDelta
+
+if TYPE_CHECKING:
+    from h2otui.config import Settings
+    from h2otui.qa.pipeline import QAResult
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def process_started() -> float:
+    """``time.perf_counter()`` value of when this process started (Linux; else now)."""
+    now = time.perf_counter()
+    try:
+        with open("/proc/self/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat(5), counted after the ")"
+        ticks = os.sysconf("SC_CLK_TCK")
+        uptime = time.clock_gettime(time.CLOCK_BOOTTIME)
+        age = uptime - start_ticks / ticks
+        return now - max(0.0, age)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+
+
+class UserError(Exception):
+    """A problem with the request (missing collection, empty collection, bad --doc)."""
+
+
+def open_collection(settings: Settings, name: str, docs: Sequence[str] = ()) -> Any:
+    """Open ``name`` and check it can be asked: it has chunks, and ``docs`` are in it."""
+    from h2otui.store.collections import CollectionStore, StoreError
+
+    try:
+        collection = CollectionStore(settings.data_path).open(name)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    if collection.count_chunks() == 0:
+        raise UserError(
+            f"collection '{name}' is empty: add documents with `h2otui ingest PATH --collection {name}`"
+        )
+    if docs:
+        check_docs(collection, docs)
+    return collection
+
+
+def check_docs(collection: Any, docs: Sequence[str]) -> None:
+    """Each ``--doc`` must name a document of the collection (by path, relative or absolute)."""
+    from pathlib import Path
+
+    table = collection.documents
+    cols = set(table.schema.names)
+    rows = table.to_arrow().to_pylist()
+    known: set[str] = set()
+    for r in rows:
+        for key in ("path", "source", "doc_id"):
+            if key in cols and r.get(key):
+                known.add(str(r[key]))
+    missing = []
+    for d in docs:
+        p = Path(d).expanduser()
+        candidates = {d, str(p.resolve()) if not p.is_absolute() else str(p)}
+        if not candidates & known:
+            missing.append(d)
+    if missing:
+        listed = ", ".join(sorted(str(r.get("path") or r.get("source")) for r in rows)[:10])
+        raise UserError(
+            f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
+            f"(its documents: {listed or 'none'})"
+        )
+
+
+def qa_system_prompt(settings: Settings, model: str | None, override: str | None) -> str:
+    from h2otui.ask import system_prompt_for
+
+    if override is None and settings.qa.system_prompt is not None:
+        override = settings.qa.system_prompt
+    return system_prompt_for(settings, settings.model(model), override)
+
+
+def run_ask_collection(
+    settings: Settings,
+    question: str,
+    *,
+    collection: str,
+    model: str | None = None,
+    system: str | None = None,
+    action: str = "query",
+    top_k: int | None = None,
+    docs: Sequence[str] = (),
+    search: str | None = None,
+    show_sources: bool = False,
+    as_json: bool = False,
+) -> int:
+    started = process_started()
+    try:
+        return asyncio.run(
+            _ask(
+                settings, question, collection_name=collection, model=model, system=system,
+                action=action, top_k=top_k, docs=docs, search=search,
+                show_sources=show_sources, as_json=as_json, started=started,
+            )
+        )
+    except KeyboardInterrupt:
+        sys.stderr.write("[stopped]\n")
+        return EXIT_INTERRUPTED
+
+
+async def _ask(
+    settings: Settings,
+    question: str,
+    *,
+    collection_name: str,
+    model: str | None,
+    system: str | None,
+    action: str,
+    top_k: int | None,
+    docs: Sequence[str],
+    search: str | None,
+    show_sources: bool,
+    as_json: bool,
+    started: float,
+) -> int:
+    from h2otui.ask import sampling_params
+    from h2otui.engines import create_engine
+    from h2otui.qa.pipeline import Progress, QADone, QARequest, Retrieved, run_qa
+    from h2otui.qa.retrieval import QAError, Retriever
+
+    if action not in ("query", "summarize", "extract"):
+        sys.stderr.write(f"error: --action {action!r}: use query, summarize or extract\n")
+        return EXIT_USAGE
+    if search is not None and search not in ("hybrid", "vector", "text"):
+        sys.stderr.write(f"error: --search {search!r}: use hybrid, vector or text\n")
+        return EXIT_USAGE
+    if top_k is not None and (top_k == 0 or top_k < -1):
+        sys.stderr.write("error: --top-k must be a positive number, or -1 to fill the context\n")
+        return EXIT_USAGE
+
+    entry = settings.model(model)
+    engine = create_engine(entry, settings)
+    system_prompt = qa_system_prompt(settings, model, system)
+    # the three slow starts overlap: model weights, LanceDB + the collection, the embedder
+    load_task = asyncio.ensure_future(engine.load())
+    try:
+        col = await asyncio.to_thread(open_collection, settings, collection_name, docs)
+        retriever = Retriever(col, rrf_k=settings.qa.rrf_k, merge_neighbors=settings.qa.merge_neighbors)
+        if action == "query" and (search or settings.qa.search) != "text":
+            await asyncio.to_thread(_warm_embedder, retriever)
+        await load_task
+    except UserError as exc:
+        await _cancel(load_task)
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except BaseException:
+        await _cancel(load_task)
+        raise
+
+    request = QARequest(
+        question=question, action=action, top_k=top_k, docs=list(docs), search=search,
+        system=system_prompt,
+    )
+    out = sys.stdout
+    result: QAResult | None = None
+    interrupted = False
+    try:
+        async for event in run_qa(
+            engine, col, request, settings.qa, sampling_params(settings),
+            retriever=retriever, model_name=entry.name, started=started,
+        ):
+            match event:
+                case TextDelta(text=text):
+                    if not as_json:
+                        out.write(text)
+                        out.flush()
+                case Progress(message=message):
+                    if not as_json:
+                        sys.stderr.write(f"… {message}\n")
+                case Retrieved():
+                    pass
+                case QADone(result=done):
+                    result = done
+    except QAError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except EngineError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_ERROR
+    except asyncio.CancelledError:
+        interrupted = True
+    finally:
+        await engine.aclose()
+    if interrupted or result is None:
+        sys.stderr.write("[stopped]\n")
+        return EXIT_INTERRUPTED
+    if as_json:
+        out.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+    else:
+        print_text_tail(out, result, show_sources=show_sources)
+    out.flush()
+    if result.finish_reason == "error":
+        sys.stderr.write(f"error: generation stopped: {result.error}\n")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _warm_embedder(retriever: Any) -> None:
+    retriever.embedder.encode(["warm up"])
+
+
+async def _cancel(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    try:
+        await task
+    except BaseException:  # noqa: BLE001 - only cleaning up
+        pass
+
+
+def print_text_tail(out: TextIO, result: QAResult, *, show_sources: bool) -> None:
+    """After the streamed answer: the numbered sources (always), quotes and drops on request."""
+    from h2otui.qa.citations import format_sources
+
+    if not result.answer.endswith("\n"):
+        out.write("\n")
+    if not result.sources:
+        out.write("\n(no sources: nothing in the collection matched)\n")
+        return
+    out.write("\nSources:\n")
+    if show_sources:
+        out.write(format_sources(result.sources) + "\n")
+        if result.dropped:
+            out.write("Left out:\n")
+            for d in result.dropped:
+                out.write(f"  {d.describe()}\n")
+    else:
+        for n, p in enumerate(result.sources, 1):
+            out.write(p.label(n) + "\n")
