@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,10 @@ ENV_PREFIX = "H2OTUI_"
 RESERVED_ENV = {"HOME", "CONFIG", "USER_CONFIG"}
 EMBEDDED_MODEL_NAME = "gemma3-270m"
 EMBEDDED_MODEL_PATH = "embedded:gemma3-270m-q4_k_m"
+
+
+#: setting names whose values are secrets: errors name them but never show their value
+_SECRET_KEY = re.compile(r"key|password|passwd|secret|token|auth", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -150,7 +155,7 @@ class IngestSettings(_Section):
         "scene", description="scene = keep a sampled frame only when the picture changed."
     )
     scene_threshold: float = Field(
-        0.08, ge=0, le=1, description="scene: mean pixel change (0..1) that counts as new."
+        0.01, ge=0, le=1, description="scene: share of pixels changed that counts as new."
     )
     frames_as_same_doc: bool = Field(
         False, description="Video frame text in the video's document (h2oGPT FRAMES_AS_SAME_DOC)."
@@ -584,6 +589,8 @@ def load_settings(
             expected = _expected(err)
             value = err.get("input")
             shown = "" if isinstance(value, dict | list) or value is None else f" = {value!r}"
+            if _SECRET_KEY.search(dotted):
+                shown = ""  # never echo an API key, password or token
             detail = err["msg"] if not expected else f"{err['msg']} (expected {expected})"
             if err.get("type") == "extra_forbidden":
                 detail = "unknown setting (see config.toml for every setting)"

@@ -284,9 +284,9 @@ class _LazyEmbedder:
 
     def load(self) -> Embedder:
         if self.loaded is None:
-            from h2otui.ingest.embedding import Embedder
+            from h2otui.ingest.embedding import shared_embedder
 
-            self.loaded = Embedder.from_settings(self.settings)
+            self.loaded = shared_embedder(self.settings)
             if self.col is not None:
                 self.col.check_model(self.loaded.model_id, self.loaded.dim)
         self.dim = self.loaded.dim

@@ -7,6 +7,7 @@ directory. Vectors are L2-normalised float32, so cosine similarity is a dot prod
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,3 +99,19 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_SHARED: dict[tuple[str, str, int], Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def shared_embedder(settings: Settings) -> Embedder:
+    """One loaded :class:`Embedder` per (model, device, batch size) in this process: a
+    long-lived process (the TUI, a test session) pays the model load once."""
+    e = settings.embedding
+    key = (e.model, e.device, e.batch_size)
+    with _LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = Embedder.from_settings(settings)
+        return _SHARED[key]
+

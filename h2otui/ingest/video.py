@@ -4,7 +4,7 @@ sampled frames OCRed so on-screen text (slides, captions) is searchable.
 Frames are sampled every ``frame_interval_s`` seconds (stretched so that a long video is
 covered end to end: at most ``extract_frames`` frames are OCRed); with
 ``frame_selection = "scene"`` a sampled frame is kept only when the picture changed by
-more than ``scene_threshold``. Frame text goes into a separate ``<video>#frames``
+more than ``scene_threshold`` (share of pixels changed). Frame text goes into a separate ``<video>#frames``
 document unless ``frames_as_same_doc`` (h2oGPT's FRAMES_AS_SAME_DOC).
 """
 
@@ -63,9 +63,11 @@ def sample_frames(path: Path, opts: IngestSettings) -> Iterator[tuple[float, Any
             if t is None or t + 1e-3 < next_t:
                 continue
             next_t = t + interval
-            small = frame.reformat(width=64, height=36, format="gray").to_ndarray().astype(np.int16)
+            small = frame.reformat(width=160, height=90, format="gray").to_ndarray().astype(np.int16)
             if opts.frame_selection == "scene" and last_small is not None:
-                change = float(np.abs(small - last_small).mean()) / 255.0
+                # share of pixels that changed clearly: robust to compression noise, and a
+                # slide whose text changed counts even though most of it stayed white
+                change = float((np.abs(small - last_small) > 32).mean())
                 if change < opts.scene_threshold:
                     continue
             last_small = small
