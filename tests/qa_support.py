@@ -121,13 +121,48 @@ FILLER_TOPICS = [
 def facts_corpus(root: str = "/docs") -> list[Chunk]:
     """Distinct facts in distinct documents, plus filler, with a PDF page and an audio span."""
     chunks = [
-        Chunk(f"{root}/fleet.txt", "The delivery fleet consists of 42 electric vans, most of them parked at the Rotterdam depot."),
-        Chunk(f"{root}/report.pdf", "Introduction to the annual report of the research lab.", page=1, part_index=0),
-        Chunk(f"{root}/report.pdf", "Budget overview: spending stayed flat compared to last year.", page=2, part_index=1),
-        Chunk(f"{root}/report.pdf", "The Zephyr project was led by Dr. Amara Okafor, who joined the lab in 2019.", page=3, part_index=2),
-        Chunk(f"{root}/talk.mp3", "Welcome everyone to the quarterly all-hands meeting.", start_time=0.0, end_time=9.5, part_index=0, kind="segment"),
-        Chunk(f"{root}/talk.mp3", "Our customer churn fell to 3.1 percent after the pricing change in March.", start_time=192.0, end_time=201.0, part_index=1, kind="segment"),
-        Chunk(f"{root}/vault.txt", "Maintenance log: the backup generator was serviced, access code QZX-7781 was rotated."),
+        Chunk(
+            f"{root}/fleet.txt",
+            "The delivery fleet consists of 42 electric vans, most of them parked at the Rotterdam depot.",
+        ),
+        Chunk(
+            f"{root}/report.pdf",
+            "Introduction to the annual report of the research lab.",
+            page=1,
+            part_index=0,
+        ),
+        Chunk(
+            f"{root}/report.pdf",
+            "Budget overview: spending stayed flat compared to last year.",
+            page=2,
+            part_index=1,
+        ),
+        Chunk(
+            f"{root}/report.pdf",
+            "The Zephyr project was led by Dr. Amara Okafor, who joined the lab in 2019.",
+            page=3,
+            part_index=2,
+        ),
+        Chunk(
+            f"{root}/talk.mp3",
+            "Welcome everyone to the quarterly all-hands meeting.",
+            start_time=0.0,
+            end_time=9.5,
+            part_index=0,
+            kind="segment",
+        ),
+        Chunk(
+            f"{root}/talk.mp3",
+            "Our customer churn fell to 3.1 percent after the pricing change in March.",
+            start_time=192.0,
+            end_time=201.0,
+            part_index=1,
+            kind="segment",
+        ),
+        Chunk(
+            f"{root}/vault.txt",
+            "Maintenance log: the backup generator was serviced, access code QZX-7781 was rotated.",
+        ),
     ]
     for i, text in enumerate(FILLER_TOPICS):
         chunks.append(Chunk(f"{root}/misc{i}.txt", text))

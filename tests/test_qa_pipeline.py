@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from qa_support import Chunk, facts_corpus, write_collection
 
 from h2otui.config import QASettings, load_settings
 from h2otui.engines.base import SamplingParams, TextDelta
 from h2otui.qa.pipeline import Progress, QADone, QARequest, Retrieved, run_qa
 from h2otui.qa.retrieval import QAError
-from qa_support import Chunk, facts_corpus, write_collection
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,9 @@ def engine_with_context(n_ctx: int):
 
 async def run(engine, col, request, params=None, qa=None):
     events = []
-    async for event in run_qa(engine, col, request, qa or QASettings(), params or SamplingParams(max_new_tokens=48)):
+    async for event in run_qa(
+        engine, col, request, qa or QASettings(), params or SamplingParams(max_new_tokens=48)
+    ):
         events.append(event)
     assert isinstance(events[-1], QADone)
     return events, events[-1].result
@@ -61,7 +63,9 @@ async def test_grounded_answer_with_numbered_sources(tmp_path: Path, embedded_en
 
 async def test_audio_fact_cites_its_time_span(tmp_path: Path, embedded_engine) -> None:
     col = write_collection(tmp_path, "Facts", facts_corpus())
-    _, result = await run(embedded_engine, col, QARequest("What did customer churn fall to after the pricing change?"))
+    _, result = await run(
+        embedded_engine, col, QARequest("What did customer churn fall to after the pricing change?")
+    )
     assert "3.1" in result.answer
     best = result.sources[0]
     assert (best.start_time, best.end_time) == (192.0, 201.0)
@@ -90,7 +94,9 @@ async def test_summarize_a_document_longer_than_the_context_by_map_reduce(tmp_pa
     col = write_collection(tmp_path, "Annual", long_report())
     engine = engine_with_context(640)
     try:
-        events, result = await run(engine, col, QARequest("", action="summarize"), SamplingParams(max_new_tokens=40))
+        events, result = await run(
+            engine, col, QARequest("", action="summarize"), SamplingParams(max_new_tokens=40)
+        )
     finally:
         await engine.aclose()
     progress = [e.message for e in events if isinstance(e, Progress)]
@@ -106,7 +112,9 @@ async def test_summarize_a_document_longer_than_the_context_by_map_reduce(tmp_pa
 async def test_extract_returns_one_result_per_part(tmp_path: Path, embedded_engine) -> None:
     col = write_collection(tmp_path, "Annual", long_report()[:3])
     events, result = await run(
-        embedded_engine, col, QARequest("the main fact", action="extract", docs=["/docs/annual.pdf"])
+        embedded_engine,
+        col,
+        QARequest("the main fact", action="extract", docs=["/docs/annual.pdf"]),
     )
     assert [r["n"] for r in result.results] == [1, 2, 3]
     assert all(r["text"].strip() for r in result.results)
@@ -118,5 +126,5 @@ async def test_extract_returns_one_result_per_part(tmp_path: Path, embedded_engi
 
 async def test_summarize_unknown_document_is_a_clear_error(tmp_path: Path, embedded_engine) -> None:
     col = write_collection(tmp_path, "Annual", long_report()[:2])
-    with pytest.raises(QAError, match="no text for /nope.pdf"):
+    with pytest.raises(QAError, match=r"no text for /nope\.pdf"):
         await run(embedded_engine, col, QARequest("", action="summarize", docs=["/nope.pdf"]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from qa_support import Chunk, facts_corpus, write_collection
 
 from h2otui.qa.citations import Passage, fmt_time
 from h2otui.qa.retrieval import QAError, Retriever, merge_neighbors, rrf_fuse
-from qa_support import Chunk, facts_corpus, write_collection
 
 FACTS = [
     # (question, source file, page, start_time)
@@ -37,7 +37,9 @@ def test_each_fact_is_found_with_its_page_or_time(facts, mode, question, name, p
 def test_hybrid_finds_a_rare_exact_term_that_vector_search_misses(tmp_path: Path) -> None:
     chunks = [
         Chunk(f"/logs/code{i}.txt", f"Access code {code} issued.")
-        for i, code in enumerate(["QZY-7782", "QZW-7780", "QXZ-7791", "ZQX-7881", "QZV-7718", "QZZ-7771"])
+        for i, code in enumerate(
+            ["QZY-7782", "QZW-7780", "QXZ-7791", "ZQX-7881", "QZV-7718", "QZZ-7771"]
+        )
     ]
     chunks.append(
         Chunk(
@@ -47,7 +49,12 @@ def test_hybrid_finds_a_rare_exact_term_that_vector_search_misses(tmp_path: Path
             "work order before signing off.",
         )
     )
-    chunks += [Chunk(f"/logs/misc{i}.txt", f"Routine inspection {i} of the cooling system found no problems.") for i in range(10)]
+    chunks += [
+        Chunk(
+            f"/logs/misc{i}.txt", f"Routine inspection {i} of the cooling system found no problems."
+        )
+        for i in range(10)
+    ]
     col = write_collection(tmp_path, "Logs", chunks)
     retriever = Retriever(col)
     question = "Where is QZX-7781 mentioned?"
@@ -73,7 +80,9 @@ def test_cut_distance_drops_weak_vector_matches(facts) -> None:
 
 def test_document_filter(facts) -> None:
     r = Retriever(facts)
-    result = r.search("Who led the Zephyr project?", top_k=5, docs=["/docs/fleet.txt"], cut_distance=2.0)
+    result = r.search(
+        "Who led the Zephyr project?", top_k=5, docs=["/docs/fleet.txt"], cut_distance=2.0
+    )
     assert result.passages
     assert {p.source for p in result.passages} == {"/docs/fleet.txt"}
 
@@ -111,8 +120,28 @@ def test_rrf_fusion_rewards_agreement() -> None:
 
 def test_merge_neighbors_joins_consecutive_chunks_once() -> None:
     text = "Alpha beta gamma delta epsilon zeta eta theta."
-    a = Passage(text=text[:25], source="/d/x.pdf", doc_id="x", page=4, chunk_ids=["x:0"], chunk_index=0, char_start=0, char_end=25, score=0.5)
-    b = Passage(text=text[20:], source="/d/x.pdf", doc_id="x", page=4, chunk_ids=["x:1"], chunk_index=1, char_start=20, char_end=len(text), score=0.8)
+    a = Passage(
+        text=text[:25],
+        source="/d/x.pdf",
+        doc_id="x",
+        page=4,
+        chunk_ids=["x:0"],
+        chunk_index=0,
+        char_start=0,
+        char_end=25,
+        score=0.5,
+    )
+    b = Passage(
+        text=text[20:],
+        source="/d/x.pdf",
+        doc_id="x",
+        page=4,
+        chunk_ids=["x:1"],
+        chunk_index=1,
+        char_start=20,
+        char_end=len(text),
+        score=0.8,
+    )
     other = Passage(text="unrelated", source="/d/y.txt", doc_id="y", chunk_ids=["y:0"], score=0.6)
     merged = merge_neighbors([b, other, a])
     assert len(merged) == 2
@@ -130,4 +159,12 @@ def test_citation_labels() -> None:
     assert frame.label(3) == "[3] talk.mp4 @ 01:05"
     assert fmt_time(3725) == "1:02:05"
     src = pdf.as_source(1)
-    assert src == {"n": 1, "source": "/home/u/report.pdf", "page": 12, "start_time": None, "end_time": None, "score": 0.8312, "text": "t"}
+    assert src == {
+        "n": 1,
+        "source": "/home/u/report.pdf",
+        "page": 12,
+        "start_time": None,
+        "end_time": None,
+        "score": 0.8312,
+        "text": "t",
+    }

@@ -64,7 +64,9 @@ def read_questions(path: Path) -> list[BatchItem]:
             except json.JSONDecodeError as exc:
                 raise BatchInputError(f"{path}:{lineno}: not valid JSON: {exc.msg}") from None
             if not isinstance(obj, dict) or not str(obj.get("question") or "").strip():
-                raise BatchInputError(f"{path}:{lineno}: expected an object with a non-empty \"question\"")
+                raise BatchInputError(
+                    f'{path}:{lineno}: expected an object with a non-empty "question"'
+                )
             items.append(_item(obj, len(items) + 1))
     elif suffix == ".txt":
         for line in text.splitlines():
@@ -74,13 +76,17 @@ def read_questions(path: Path) -> list[BatchItem]:
     elif suffix == ".csv":
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames or "question" not in [f.strip() for f in reader.fieldnames]:
-            raise BatchInputError(f"{path}: a CSV file needs a 'question' column (found: {reader.fieldnames})")
+            raise BatchInputError(
+                f"{path}: a CSV file needs a 'question' column (found: {reader.fieldnames})"
+            )
         for row in reader:
             row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
             if row.get("question"):
                 items.append(_item(row, len(items) + 1))
     else:
-        raise BatchInputError(f"{path}: unsupported file type '{suffix}' (use .jsonl, .txt or .csv)")
+        raise BatchInputError(
+            f"{path}: unsupported file type '{suffix}' (use .jsonl, .txt or .csv)"
+        )
     seen: set[str] = set()
     for it in items:
         if it.id in seen:
@@ -151,7 +157,9 @@ def run_batch(
         return EXIT_USAGE
     for it in items:
         if it.action and it.action not in ("query", "summarize", "extract"):
-            sys.stderr.write(f"error: {questions}: question {it.id!r} has unknown action {it.action!r}\n")
+            sys.stderr.write(
+                f"error: {questions}: question {it.id!r} has unknown action {it.action!r}\n"
+            )
             return EXIT_USAGE
         if not (it.collection or collection):
             sys.stderr.write(
@@ -163,8 +171,16 @@ def run_batch(
         settings.model(name)  # ConfigError for an unknown model, before any work
     try:
         return asyncio.run(
-            _batch(settings, items, out=out, collection=collection, models=names,
-                   action=action, top_k=top_k, docs=docs)
+            _batch(
+                settings,
+                items,
+                out=out,
+                collection=collection,
+                models=names,
+                action=action,
+                top_k=top_k,
+                docs=docs,
+            )
         )
     except KeyboardInterrupt:
         sys.stderr.write("[stopped] re-run the same command to resume\n")
@@ -209,15 +225,18 @@ async def _batch(
     answered = 0
     params = sampling_params(settings)
     try:
-        with out.open("a", encoding="utf-8") as fh, Progress(
-            TextColumn("[bold]batch"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
+        with (
+            out.open("a", encoding="utf-8") as fh,
+            Progress(
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            ) as progress,
+        ):
             task = progress.add_task("batch", total=len(todo), status="")
             for it, model_name in todo:
                 name = it.collection or collection or ""
@@ -227,20 +246,31 @@ async def _batch(
                         engines[model_name] = create_engine(settings.model(model_name), settings)
                         await engines[model_name].load()
                     if name not in collections:
-                        collections[name] = await asyncio.to_thread(open_collection, settings, name, docs)
+                        collections[name] = await asyncio.to_thread(
+                            open_collection, settings, name, docs
+                        )
                         retrievers[name] = Retriever(
-                            collections[name], rrf_k=settings.qa.rrf_k,
+                            collections[name],
+                            rrf_k=settings.qa.rrf_k,
                             merge_neighbors=settings.qa.merge_neighbors,
                         )
                     t0 = time.perf_counter()  # latency of the answer, not of loading
                     request = QARequest(
-                        question=it.question, action=it.action or action, top_k=top_k,
-                        docs=list(docs), system=qa_system_prompt(settings, model_name, None),
+                        question=it.question,
+                        action=it.action or action,
+                        top_k=top_k,
+                        docs=list(docs),
+                        system=qa_system_prompt(settings, model_name, None),
                     )
                     result = None
                     async for event in run_qa(
-                        engines[model_name], collections[name], request, settings.qa, params,
-                        retriever=retrievers[name], model_name=model_name,
+                        engines[model_name],
+                        collections[name],
+                        request,
+                        settings.qa,
+                        params,
+                        retriever=retrievers[name],
+                        model_name=model_name,
                     ):
                         if isinstance(event, QADone):
                             result = event.result

@@ -9,6 +9,7 @@ sentence-transformers) warms up alongside.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -113,9 +114,18 @@ def run_ask_collection(
     try:
         return asyncio.run(
             _ask(
-                settings, question, collection_name=collection, model=model, system=system,
-                action=action, top_k=top_k, docs=docs, search=search,
-                show_sources=show_sources, as_json=as_json, started=started,
+                settings,
+                question,
+                collection_name=collection,
+                model=model,
+                system=system,
+                action=action,
+                top_k=top_k,
+                docs=docs,
+                search=search,
+                show_sources=show_sources,
+                as_json=as_json,
+                started=started,
             )
         )
     except KeyboardInterrupt:
@@ -160,7 +170,9 @@ async def _ask(
     load_task = asyncio.ensure_future(engine.load())
     try:
         col = await asyncio.to_thread(open_collection, settings, collection_name, docs)
-        retriever = Retriever(col, rrf_k=settings.qa.rrf_k, merge_neighbors=settings.qa.merge_neighbors)
+        retriever = Retriever(
+            col, rrf_k=settings.qa.rrf_k, merge_neighbors=settings.qa.merge_neighbors
+        )
         if action == "query" and (search or settings.qa.search) != "text":
             await asyncio.to_thread(_warm_embedder, retriever)
         await load_task
@@ -173,7 +185,11 @@ async def _ask(
         raise
 
     request = QARequest(
-        question=question, action=action, top_k=top_k, docs=list(docs), search=search,
+        question=question,
+        action=action,
+        top_k=top_k,
+        docs=list(docs),
+        search=search,
         system=system_prompt,
     )
     out = sys.stdout
@@ -181,8 +197,14 @@ async def _ask(
     interrupted = False
     try:
         async for event in run_qa(
-            engine, col, request, settings.qa, sampling_params(settings),
-            retriever=retriever, model_name=entry.name, started=started,
+            engine,
+            col,
+            request,
+            settings.qa,
+            sampling_params(settings),
+            retriever=retriever,
+            model_name=entry.name,
+            started=started,
         ):
             match event:
                 case TextDelta(text=text):
@@ -226,10 +248,8 @@ def _warm_embedder(retriever: Any) -> None:
 
 async def _cancel(task: asyncio.Future[Any]) -> None:
     task.cancel()
-    try:
+    with contextlib.suppress(BaseException):  # only cleaning up
         await task
-    except BaseException:  # noqa: BLE001 - only cleaning up
-        pass
 
 
 def print_text_tail(out: TextIO, result: QAResult, *, show_sources: bool) -> None:

@@ -68,7 +68,9 @@ class FilledPrompt:
     dropped: list[Dropped] = field(default_factory=list)
 
 
-def build_messages(system: str | None, history: Sequence[tuple[str, str]], user: str) -> list[Message]:
+def build_messages(
+    system: str | None, history: Sequence[tuple[str, str]], user: str
+) -> list[Message]:
     messages: list[Message] = []
     if system is not None:
         messages.append(Message("system", system))
@@ -139,7 +141,9 @@ def fill_context(
             f"{ctx} tokens with {max_new_tokens} reserved for the answer: shorten the question, "
             "the qa prompts or max_new_tokens"
         )
-    doc_tokens = [counter.text(passage_block(n, p) + DOCS_JOINER) for n, p in enumerate(passages, 1)]
+    doc_tokens = [
+        counter.text(passage_block(n, p) + DOCS_JOINER) for n, p in enumerate(passages, 1)
+    ]
     hist_tokens = [counter.text(q) + counter.text(a) + 8 for q, a in history]
     doc_cap = max_input_tokens if max_input_tokens and max_input_tokens > 0 else None
 
@@ -185,9 +189,7 @@ def fill_context(
                 before = doc_tokens[0]
                 passages[0] = replace(best, text=cut, truncated=True)
                 doc_tokens[0] = counter.text(passage_block(1, passages[0]) + DOCS_JOINER)
-                dropped.append(
-                    Dropped("chunk", "truncated", before - doc_tokens[0], passage=best)
-                )
+                dropped.append(Dropped("chunk", "truncated", before - doc_tokens[0], passage=best))
                 if doc_tokens[0] >= before:  # no progress: give up on it
                     n_docs = 0
             else:
@@ -205,16 +207,16 @@ def fill_context(
     raise QAError("could not fit the documents into the model's context")
 
 
-def pack_parts(
-    counter: TokenCounter, parts: Sequence[Passage], budget: int
-) -> list[list[Passage]]:
+def pack_parts(counter: TokenCounter, parts: Sequence[Passage], budget: int) -> list[list[Passage]]:
     """Group parts, in order, into batches of at most ``budget`` tokens each.
 
     A part longer than the budget is split (at word boundaries) into pieces that fit;
     each piece keeps the part's source, page and time span.
     """
     if budget <= 16:
-        raise QAError(f"only {budget} tokens are left for documents: raise the context or lower max_new_tokens")
+        raise QAError(
+            f"only {budget} tokens are left for documents: raise the context or lower max_new_tokens"
+        )
     batches: list[list[Passage]] = []
     current: list[Passage] = []
     used = 0

