@@ -43,14 +43,21 @@ FORMS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("server", "engine", "base", "chat", "user", "password", "header", "key"), FORMS)
+@pytest.mark.parametrize(
+    ("server", "engine", "base", "chat", "user", "password", "header", "key"), FORMS
+)
 def test_every_server_string_form_parses_to_its_engine_and_settings(
     server: str, engine: str, base: str, chat, user, password, header, key
 ) -> None:
     spec = parse_server(server)
     assert engine_for_server(server) == engine
     assert (spec.kind, spec.base_url, spec.chat) == (engine, base, chat)
-    assert (spec.username, spec.password, spec.auth_header, spec.api_key) == (user, password, header, key)
+    assert (spec.username, spec.password, spec.auth_header, spec.api_key) == (
+        user,
+        password,
+        header,
+        key,
+    )
     shown = redact_server(server)
     for secret in (password, key, header):
         if secret:
@@ -67,7 +74,14 @@ def test_engine_name_decides_what_a_plain_url_means() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "ftp://host:21", "http://host:notaport", "https://h    USER", "openai_azure_chat:d:b:v:k", "what ever"],
+    [
+        "",
+        "ftp://host:21",
+        "http://host:notaport",
+        "https://h    USER",
+        "openai_azure_chat:d:b:v:k",
+        "what ever",
+    ],
 )
 def test_bad_server_strings_are_config_errors_that_never_echo_secrets(bad: str) -> None:
     with pytest.raises(EngineConfigError) as err:
@@ -76,13 +90,22 @@ def test_bad_server_strings_are_config_errors_that_never_echo_secrets(bad: str) 
 
 
 def test_redaction_keeps_what_is_useful() -> None:
-    assert redact_server("https://server.h2o.ai    USER    AUTH") == "https://server.h2o.ai    USER    ***"
+    assert (
+        redact_server("https://server.h2o.ai    USER    AUTH")
+        == "https://server.h2o.ai    USER    ***"
+    )
     assert redact_server("http://h:7860:alice:pw") == "http://h:7860:alice:***"
-    assert redact_server("vllm_chat:https://v.ai:None:/v1:KEY") == "vllm_chat:https://v.ai:None:/v1:***"
+    assert (
+        redact_server("vllm_chat:https://v.ai:None:/v1:KEY")
+        == "vllm_chat:https://v.ai:None:/v1:***"
+    )
     assert redact_server("vllm:h:5000:/v1:KEY") == "vllm:h:5000:/v1:***"
     assert redact_server("http://u:p@h/x") == "http://***@h/x"
     assert redact_server("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
-    assert scrub("failed: token abc123 and http://u:p@h", ["abc123"]) == "failed: token *** and http://***@h"
+    assert (
+        scrub("failed: token abc123 and http://u:p@h", ["abc123"])
+        == "failed: token *** and http://***@h"
+    )
 
 
 def test_one_model_may_not_mix_server_kinds() -> None:
@@ -124,7 +147,9 @@ def test_model_lock_literal_h2ogpt_grid() -> None:
 
 
 def test_model_lock_rejects_unknown_keys_by_name() -> None:
-    entries = parse_model_lock("[{'inference_server':'http://h:1','base_model':'x','load_8bit':True}]")
+    entries = parse_model_lock(
+        "[{'inference_server':'http://h:1','base_model':'x','load_8bit':True}]"
+    )
     with pytest.raises(ConfigError, match="load_8bit"):
         load_settings(overrides={"models": entries})
 
@@ -139,7 +164,7 @@ def test_remote_settings_and_request_timeout_env(monkeypatch: pytest.MonkeyPatch
     cfg = RemoteConfig.build(load_settings(), None)
     assert (cfg.connect_timeout, cfg.stall_timeout) == (3.0, 7.0)
     monkeypatch.setenv("H2OTUI_REMOTE__RETRIES", "-1")
-    with pytest.raises(ConfigError, match="remote.retries"):
+    with pytest.raises(ConfigError, match=r"remote\.retries"):
         load_settings()
 
 
@@ -147,13 +172,23 @@ def test_per_model_options_override_remote_settings() -> None:
     settings = load_settings(
         overrides={
             "remote": {"stall_timeout": 50},
-            "models": [{"name": "t", "inference_server": "http://h:1", "options": {"stall_timeout": 2, "retries": 0}}],
+            "models": [
+                {
+                    "name": "t",
+                    "inference_server": "http://h:1",
+                    "options": {"stall_timeout": 2, "retries": 0},
+                }
+            ],
         }
     )
     engine = create_engine(settings.model("t"), settings)
     assert (engine.config.stall_timeout, engine.config.retries) == (2.0, 0)
     bad = load_settings(
-        overrides={"models": [{"name": "t", "inference_server": "http://h:1", "options": {"stal_timeout": 2}}]}
+        overrides={
+            "models": [
+                {"name": "t", "inference_server": "http://h:1", "options": {"stal_timeout": 2}}
+            ]
+        }
     )
     with pytest.raises(EngineConfigError, match="stal_timeout"):
         create_engine(bad.model("t"), bad)
@@ -169,7 +204,9 @@ def test_ca_bundle_must_exist(tmp_path) -> None:
 def test_pool_round_robin_and_cooldown() -> None:
     now = [100.0]
     pool = EndpointPool(
-        [Endpoint(ServerSpec("tgi", f"http://h:{p}")) for p in (1, 2, 3)], cooldown=30.0, _clock=lambda: now[0]
+        [Endpoint(ServerSpec("tgi", f"http://h:{p}")) for p in (1, 2, 3)],
+        cooldown=30.0,
+        _clock=lambda: now[0],
     )
     firsts = [pool.candidates()[0].spec.base_url for _ in range(6)]
     assert firsts == ["http://h:1", "http://h:2", "http://h:3"] * 2

@@ -93,7 +93,15 @@ async def test_streams_tokens_and_learns_the_server(tgi: FakeTGI) -> None:
 
 async def test_sampling_parameters_are_mapped_for_tgi(tgi: FakeTGI) -> None:
     engine = make_engine(tgi.url, truncate=100)
-    params = dict(max_new_tokens=7, temperature=0.7, top_p=0.9, top_k=5, repetition_penalty=1.1, seed=3, do_sample=True)
+    params = dict(
+        max_new_tokens=7,
+        temperature=0.7,
+        top_p=0.9,
+        top_k=5,
+        repetition_penalty=1.1,
+        seed=3,
+        do_sample=True,
+    )
     done = await run(engine, ask("SAY: a b c d e f g h i j", **params))
     assert done.text == "a b c d e f g" and done.finish_reason is FinishReason.LENGTH
     p = tgi.requests[-1]["parameters"]
@@ -241,7 +249,10 @@ async def test_messages_api(tgi: FakeTGI) -> None:
     assert done.text == "via the messages API"
     assert engine.prompt_type == "openai_chat"
     assert tgi.paths[-1] == "/v1/chat/completions"
-    assert tgi.requests[-1]["messages"][-1] == {"role": "user", "content": "SAY: via the messages API"}
+    assert tgi.requests[-1]["messages"][-1] == {
+        "role": "user",
+        "content": "SAY: via the messages API",
+    }
 
 
 async def test_cancelling_the_consumer_stops_the_stream(tgi: FakeTGI) -> None:
@@ -324,7 +335,11 @@ def test_no_secret_in_cli_output(tgi: FakeTGI, tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=120,
-            env={**_env(), "H2OTUI_REMOTE__RETRIES": "0", "H2OTUI_GENERATION__MAX_NEW_TOKENS": "20"},
+            env={
+                **_env(),
+                "H2OTUI_REMOTE__RETRIES": "0",
+                "H2OTUI_GENERATION__MAX_NEW_TOKENS": "20",
+            },
         )
         out[label] = proc
         assert SECRET not in proc.stdout + proc.stderr, label

@@ -27,7 +27,7 @@ async def _check_remote(entry: ModelEntry, settings: Settings) -> list[dict[str,
     try:
         base["engine"] = resolve_engine_name(entry)
         engine = create_engine(entry, settings)
-    except Exception as exc:  # noqa: BLE001 - shown in the row (config errors carry no secrets)
+    except Exception as exc:
         from h2otui.engines.servers import scrub
 
         secrets = [str(v) for k, v in (entry.options or {}).items() if "key" in k or "pass" in k]
@@ -73,8 +73,16 @@ def _check_local(entry: ModelEntry, settings: Settings) -> list[dict[str, Any]]:
 
     try:
         engine = entry.resolved_engine()
-    except Exception as exc:  # noqa: BLE001 - shown in the row
-        return [{"name": entry.name, "engine": "?", "endpoint": "", "reachable": False, "error": str(exc)}]
+    except Exception as exc:
+        return [
+            {
+                "name": entry.name,
+                "engine": "?",
+                "endpoint": "",
+                "reachable": False,
+                "error": str(exc),
+            }
+        ]
     location, status = _local_status(entry, settings)
     ok = status.startswith(("ready", "embedded"))
     ctx = (entry.options or {}).get("n_ctx")
@@ -115,7 +123,9 @@ def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         name = f"{r['name']} *" if r["name"] == default else r["name"]
-        status = "[green]ok[/]" if r.get("reachable") else f"[red]{r.get('error') or 'unreachable'}[/]"
+        status = (
+            "[green]ok[/]" if r.get("reachable") else f"[red]{r.get('error') or 'unreachable'}[/]"
+        )
         latency = f"{r['latency_ms']:.0f} ms" if r.get("latency_ms") is not None else ""
         ctx = r.get("context_length")
         ctx_text = str(ctx) if ctx else ""

@@ -149,7 +149,7 @@ class GradioEngine(RemoteEngine):
                     httpx_kwargs={"timeout": timeout},
                     analytics_enabled=False,
                 )
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 raise self._map_error(exc, where) from None
             self._clients[spec.base_url] = client
             return client
@@ -194,7 +194,7 @@ class GradioEngine(RemoteEngine):
         try:
             api = client.view_api(print_info=False, return_format="dict")
             names = set((api or {}).get("named_endpoints", {}))
-        except Exception:  # noqa: BLE001 - older servers: the submit call will tell
+        except Exception:
             names = set()
         if names and self.options.api_name not in names:
             raise ModelNotFoundError(
@@ -221,7 +221,9 @@ class GradioEngine(RemoteEngine):
             elif pending is not None:
                 history.append([pending, m.content])
                 pending = None
-        question = request.prompt if request.prompt is not None else (turns[-1].content if turns else "")
+        question = (
+            request.prompt if request.prompt is not None else (turns[-1].content if turns else "")
+        )
         kwargs: dict[str, Any] = {
             "instruction_nochat": question,
             "langchain_mode": self.options.langchain_mode,
@@ -275,7 +277,7 @@ class GradioEngine(RemoteEngine):
                     put(("partial", output))
                 if not cancel.is_set():
                     put(("final", job.result()))
-            except Exception as exc:  # noqa: BLE001 - reported through the queue
+            except Exception as exc:
                 if not cancel.is_set():
                     put(("error", exc))
             finally:
@@ -305,9 +307,9 @@ class GradioEngine(RemoteEngine):
                 text = str(data.get("response") or "")
                 if not text.startswith(shown):
                     # the server rewrote its answer (e.g. a final cleanup): show the new tail
-                    common = os.path.commonprefix([text, shown])
-                    text = shown + text[len(common):]
-                delta = text[len(shown):]
+                    common = os.path.commonprefix([text, shown])  # noqa: RUF071 - strings
+                    text = shown + text[len(common) :]
+                delta = text[len(shown) :]
                 shown = text
                 if delta:
                     out = scanner.feed(delta)
@@ -321,8 +323,9 @@ class GradioEngine(RemoteEngine):
             cancel.set()
             job = job_box.get("job")
             if job is not None and not job.done():
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(job.cancel)
+                # best effort, in the background: Gradio's cancel call can itself hang on a
+                # stuck server, and the answer must come back promptly
+                threading.Thread(target=_quiet(job.cancel), daemon=True).start()
             # a Gradio job cannot always be stopped at once: never wait long for its thread
             await asyncio.to_thread(thread.join, 0.5)
         if not finished_ok and not scanner.stopped:
@@ -358,6 +361,14 @@ class GradioEngine(RemoteEngine):
         for client in clients.values():
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(client.close)
+
+
+def _quiet(fn: Any) -> Any:
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            fn()
+
+    return run
 
 
 def _parse_result(value: Any, where: str) -> dict[str, Any]:

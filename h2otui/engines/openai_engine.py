@@ -18,6 +18,7 @@ h2otui retries (only before the first token) and fails over across endpoints its
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -41,6 +42,7 @@ from h2otui.engines.remote import (
     Endpoint,
     RemoteEngine,
     RemoteOptions,
+    StallError,
     StopScanner,
     TransientError,
     error_detail,
@@ -55,7 +57,8 @@ class OpenAIOptions(RemoteOptions):
     """Options for OpenAI-compatible models (on top of the shared remote options)."""
 
     chat: bool | None = Field(
-        None, description="Chat completions (true) or completions (false); unset = from the server string."
+        None,
+        description="Chat completions (true) or completions (false); unset = from the server string.",
     )
     api_key: str | None = Field(None, description="API key (prefer api_key_env).")
     api_key_env: str | None = Field(
@@ -63,9 +66,13 @@ class OpenAIOptions(RemoteOptions):
         description="Environment variable holding the key; unset = OPENAI_API_KEY for "
         "api.openai.com only (never sent to other servers), '' = none.",
     )
-    base_url: str | None = Field(None, description="Base URL (…/v1) when no inference_server is given.")
+    base_url: str | None = Field(
+        None, description="Base URL (…/v1) when no inference_server is given."
+    )
     max_stop_sequences: int | None = Field(
-        None, ge=0, description="Stop sequences the server accepts; unset = 4 for api.openai.com, else all."
+        None,
+        ge=0,
+        description="Stop sequences the server accepts; unset = 4 for api.openai.com, else all.",
     )
     stream_usage: bool = Field(True, description="Ask for token usage at the end of a stream.")
     extra_body: dict[str, Any] = Field(
@@ -93,7 +100,9 @@ class OpenAIEngine(RemoteEngine):
             base = opts.get("base_url") or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE
             from h2otui.engines.servers import parse_server
 
-            spec = parse_server(str(base), engine="openai", what=f"model '{entry.name}': options.base_url")
+            spec = parse_server(
+                str(base), engine="openai", what=f"model '{entry.name}': options.base_url"
+            )
             return [spec]
         return super()._specs_for(entry)
 
@@ -131,7 +140,9 @@ class OpenAIEngine(RemoteEngine):
         try:
             import openai
         except ImportError:
-            raise EngineConfigError("the openai engine needs the openai package: pip install openai") from None
+            raise EngineConfigError(
+                "the openai engine needs the openai package: pip install openai"
+            ) from None
         httpx_mod = sys.modules[openai.Timeout.__module__.split(".")[0]]
         key = self._api_key(spec)
         if key is None and spec.base_url.startswith(OPENAI_DEFAULT_BASE):
@@ -173,7 +184,7 @@ class OpenAIEngine(RemoteEngine):
 
         where = self.where(endpoint)
         if isinstance(exc, openai.APITimeoutError):
-            return TransientError(f"{where}: no answer within the timeout")
+            return StallError(f"{where}: no answer within the stall timeout")
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             reason = " ".join(str(cause).split())[:200] or type(cause).__name__
@@ -197,9 +208,10 @@ class OpenAIEngine(RemoteEngine):
         if isinstance(exc, openai.APIError):
             return EngineError(f"{where}: {exc.message}")
         name = type(exc).__name__
-        if name in ("RemoteProtocolError", "ReadError", "ReadTimeout", "ConnectError", "WriteError"):
-            label = "no token within the stall timeout" if name == "ReadTimeout" else "the connection was lost"
-            return TransientError(f"{where}: {label} ({name})")
+        if name == "ReadTimeout":
+            return StallError(f"{where}: no token within the stall timeout")
+        if name in ("RemoteProtocolError", "ReadError", "ConnectError", "WriteError"):
+            return TransientError(f"{where}: the connection was lost ({name})")
         return EngineError(f"{where}: {name}: {' '.join(str(exc).split())[:200]}")
 
     # --- probing -------------------------------------------------------------------------
@@ -274,10 +286,11 @@ class OpenAIEngine(RemoteEngine):
         client = self._client(endpoint)
         chat = self.is_chat(spec)
         if chat:
-            messages = self.chat_messages(request)
+            messages: list[dict[str, str]] = self.chat_messages(request)
             template_stops: list[str] = []
             prompt_text = "\n".join(m["content"] for m in messages)
         else:
+            messages = []
             prompt_text, template_stops = self.render(request)
         stops = [s for s in dict.fromkeys([*template_stops, *request.params.stop]) if s]
         limit = self._max_stops(spec)
@@ -309,6 +322,9 @@ class OpenAIEngine(RemoteEngine):
                     stream=True,
                     **args,
                 )
+        except Exception as exc:
+            raise self._map_error(exc, endpoint) from None
+        try:
             async for chunk in stream:
                 if getattr(chunk, "usage", None) is not None:
                     u = chunk.usage
@@ -317,6 +333,9 @@ class OpenAIEngine(RemoteEngine):
                     continue
                 choice = chunk.choices[0]
                 text = (choice.delta.content if chat else choice.text) or ""
+                if text and not chunks:
+                    # the space models emit after "Answer:" / "ASSISTANT:" is not the answer
+                    text = text.lstrip()
                 if text:
                     chunks += 1
                     shown = scanner.feed(text)
@@ -326,23 +345,41 @@ class OpenAIEngine(RemoteEngine):
                         finish = FinishReason.STOP
                         break
                 if choice.finish_reason:
-                    finish = FinishReason.LENGTH if choice.finish_reason == "length" else FinishReason.STOP
+                    finish = (
+                        FinishReason.LENGTH
+                        if choice.finish_reason == "length"
+                        else FinishReason.STOP
+                    )
                     if not self.options.stream_usage:
                         break
-        except EngineError:
-            raise
         except Exception as exc:
-            raise self._map_error(exc, endpoint) from None
+            if chunks or isinstance(self._map_error(exc, endpoint), StallError):
+                raise self._map_error(exc, endpoint) from None
+            # the server accepted the request, then dropped the stream before any text:
+            # the non-streaming retry below finds out why
         finally:
             if stream is not None:
                 close = getattr(stream, "close", None)
                 if close is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # closing a broken stream
                         await close()
-                    except Exception:  # noqa: BLE001 - closing a broken stream
-                        pass
+        if finish is None and chunks == 0:
+            # Some servers (llama-cpp-python) answer 200 and then close an empty stream when
+            # the request fails (e.g. the prompt exceeds the context): ask again without
+            # streaming, which either reports the error properly or gives the answer.
+            text, finish, usage = await self._non_streaming(
+                client, endpoint, chat, args, request, messages, prompt_text
+            )
+            chunks = 1 if text else 0
+            shown = scanner.feed(text.lstrip())
+            if shown:
+                yield TextDelta(shown)
+            if scanner.stopped:
+                finish = FinishReason.STOP
         if finish is None:
-            raise TransientError(f"{self.where(endpoint)}: the stream ended before the answer was complete")
+            raise TransientError(
+                f"{self.where(endpoint)}: the stream ended before the answer was complete"
+            )
         rest = scanner.flush()
         if rest:
             yield TextDelta(rest)
@@ -350,10 +387,59 @@ class OpenAIEngine(RemoteEngine):
         yield watch.usage(prompt_tokens, completion)
         yield Finished(finish)
 
+    async def _non_streaming(
+        self,
+        client: Any,
+        endpoint: Endpoint,
+        chat: bool,
+        args: dict[str, Any],
+        request: GenerationRequest,
+        messages: list[dict[str, str]],
+        prompt_text: str,
+    ) -> tuple[str, FinishReason, tuple[int, int] | None]:
+        import openai
+
+        args = {k: v for k, v in args.items() if k != "stream_options"}
+        for attempt in range(2):
+            try:
+                return await self._non_streaming_once(
+                    client, chat, args, request, messages, prompt_text
+                )
+            except openai.APIConnectionError as exc:
+                # the broken stream's pooled connection may be dead: one fresh try
+                if attempt == 1 or isinstance(exc, openai.APITimeoutError):
+                    raise self._map_error(exc, endpoint) from None
+            except Exception as exc:
+                raise self._map_error(exc, endpoint) from None
+        raise AssertionError("unreachable")
+
+    async def _non_streaming_once(
+        self,
+        client: Any,
+        chat: bool,
+        args: dict[str, Any],
+        request: GenerationRequest,
+        messages: list[dict[str, str]],
+        prompt_text: str,
+    ) -> tuple[str, FinishReason, tuple[int, int] | None]:
+        if chat:
+            out = await client.chat.completions.create(
+                model=self.served_model, messages=messages,
+                max_tokens=request.params.max_new_tokens, **args,
+            )  # fmt: skip
+            text = out.choices[0].message.content or ""
+        else:
+            out = await client.completions.create(
+                model=self.served_model, prompt=prompt_text,
+                max_tokens=request.params.max_new_tokens, **args,
+            )  # fmt: skip
+            text = out.choices[0].text or ""
+        reason = out.choices[0].finish_reason
+        usage = (out.usage.prompt_tokens, out.usage.completion_tokens) if out.usage else None
+        return text, FinishReason.LENGTH if reason == "length" else FinishReason.STOP, usage
+
     async def aclose(self) -> None:
         clients, self._clients = self._clients, {}
         for client in clients.values():
-            try:
+            with contextlib.suppress(Exception):  # best effort
                 await client.close()
-            except Exception:  # noqa: BLE001 - best effort
-                pass

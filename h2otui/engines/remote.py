@@ -113,8 +113,10 @@ class RemoteConfig:
         """What to give httpx as ``verify``: False (insecure) or a context with the CAs."""
         if not self.verify_tls:
             return False
-        bundle = self.ca_bundle or os.environ.get("SSL_CERT_FILE") or os.environ.get(
-            "REQUESTS_CA_BUNDLE"
+        bundle = (
+            self.ca_bundle
+            or os.environ.get("SSL_CERT_FILE")
+            or os.environ.get("REQUESTS_CA_BUNDLE")
         )
         if bundle:
             path = os.path.expanduser(bundle)
@@ -571,7 +573,9 @@ class RemoteEngine(Engine):
 
         if request.prompt is not None:
             return request.prompt, []
-        rendered = render(get_template(self.prompt_type, self._prompt_dict), self._with_system(request.messages))
+        rendered = render(
+            get_template(self.prompt_type, self._prompt_dict), self._with_system(request.messages)
+        )
         return rendered.text, rendered.stop
 
     def render_prompt(self, messages: Sequence[Message]) -> str:
@@ -600,11 +604,7 @@ class RemoteEngine(Engine):
 
     @property
     def context_length(self) -> int:
-        return int(
-            self.options.context_length
-            or self.server_info.get("context_length")
-            or 4096
-        )
+        return int(self.options.context_length or self.server_info.get("context_length") or 4096)
 
     # --- loading: ask the servers who they are ------------------------------------------
 

@@ -199,7 +199,9 @@ def _openai(name: str, rest: list[str], *, what: str) -> ServerSpec:
     return ServerSpec("openai", base, chat=chat, api_key=api_key)
 
 
-def parse_server(server: str, *, engine: str | None = None, what: str = "inference_server") -> ServerSpec:
+def parse_server(
+    server: str, *, engine: str | None = None, what: str = "inference_server"
+) -> ServerSpec:
     """Parse an h2oGPT server string. ``engine`` (when a model names one) decides what a
     plain URL means: the OpenAI engine treats ``http://host:8000/v1`` as its base URL."""
     raw = server
@@ -259,7 +261,11 @@ def parse_server(server: str, *, engine: str | None = None, what: str = "inferen
             spec = _replace(spec, username=user, password=secret)
     if engine == "openai" and spec.kind != "openai":
         spec = ServerSpec(
-            "openai", spec.base_url, chat=True, username=spec.username, password=spec.password,
+            "openai",
+            spec.base_url,
+            chat=True,
+            username=spec.username,
+            password=spec.password,
             auth_header=spec.auth_header,
         )
     return _replace(spec, raw=raw)
@@ -309,7 +315,8 @@ def redact_server(server: str) -> str:
         bits = head.split(":")
         # count the scheme's own colon: vllm:https://host:port:path:key
         offset = 1 if len(bits) > 1 and bits[1].lower() in ("http", "https") else 0
-        key_index = (4 if prefix_l.startswith("vllm") or prefix_l == "sglang" else 4) + offset
+        # vllm:host:port:path:KEY and openai:deployment:base:version:KEY both put it 5th
+        key_index = 4 + offset
         if len(bits) > key_index and bits[key_index].strip() not in ("", "None", "EMPTY"):
             head = ":".join([*bits[:key_index], "***"])
     elif prefix_l not in ("vllm", "vllm_chat"):
@@ -317,11 +324,7 @@ def redact_server(server: str) -> str:
         shown = _redact_colon_password(body)
         head = f"{prefix}:{shown}" if prefix_l in ("gradio", "tgi") and sep else shown
     if auth:
-        user = auth[0]
-        if user.lower() in _HEADER_SCHEMES:
-            head += f"    {user}    ***"
-        else:
-            head += f"    {user}    ***"
+        head += f"    {auth[0]}    ***"  # a user name or a scheme (Bearer) is not secret
         if len(auth) > 2:
             head += "    ***" * (len(auth) - 2)
     return head

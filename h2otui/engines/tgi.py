@@ -41,7 +41,6 @@ from h2otui.engines.base import (
     SamplingParams,
     StopWatch,
     TextDelta,
-    Usage,
 )
 from h2otui.engines.remote import (
     CHAT_PROMPT_TYPES,
@@ -83,7 +82,9 @@ _FINISH = {
 }
 
 
-def tgi_parameters(params: SamplingParams, stops: list[str], truncate: int | None) -> dict[str, Any]:
+def tgi_parameters(
+    params: SamplingParams, stops: list[str], truncate: int | None
+) -> dict[str, Any]:
     """SamplingParams as TGI's ``parameters`` (TGI rejects temperature 0, top_p 1, top_k 0)."""
     out: dict[str, Any] = {
         "max_new_tokens": params.max_new_tokens,
@@ -178,7 +179,9 @@ class TGIEngine(RemoteEngine):
             "version": info.get("version"),
         }
 
-    async def _looks_like_gradio(self, endpoint: Endpoint, auth: Any, headers: dict[str, str]) -> bool:
+    async def _looks_like_gradio(
+        self, endpoint: Endpoint, auth: Any, headers: dict[str, str]
+    ) -> bool:
         import httpx
 
         try:
@@ -327,6 +330,7 @@ class TGIEngine(RemoteEngine):
         finish: FinishReason | None = None
         generated = 0
         input_length: int | None = None
+        started = False
         try:
             async with self._http().stream(
                 "POST",
@@ -354,7 +358,12 @@ class TGIEngine(RemoteEngine):
                     token = data.get("token") or {}
                     generated += 1
                     if not token.get("special"):
-                        text = scanner.feed(token.get("text", ""))
+                        piece = token.get("text", "")
+                        if not started:
+                            # the space after "<bot>:" / "Answer:" is not part of the answer
+                            piece = piece.lstrip()
+                            started = bool(piece)
+                        text = scanner.feed(piece)
                         if text:
                             yield TextDelta(text)
                     if scanner.stopped:
@@ -387,9 +396,7 @@ class TGIEngine(RemoteEngine):
             await client.aclose()
 
 
-_ROOM = re.compile(
-    r"must be <= (\d+)\. Given: (\d+) `inputs` tokens and (\d+) `max_new_tokens`"
-)
+_ROOM = re.compile(r"must be <= (\d+)\. Given: (\d+) `inputs` tokens and (\d+) `max_new_tokens`")
 
 
 def _room_left(message: str) -> int | None:
@@ -406,5 +413,3 @@ def _is_json_object(body: bytes) -> bool:
         return isinstance(json.loads(body), dict)
     except (ValueError, TypeError):
         return False
-
-

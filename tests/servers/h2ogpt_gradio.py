@@ -44,7 +44,9 @@ def build(key: str | None, delay: float):
         }
         if key is not None and kwargs.get("h2ogpt_key") != key:
             yield str(
-                dict(response=INVALID_KEY_MSG, sources=[], error=INVALID_KEY_MSG, save_dict=save_dict)
+                dict(
+                    response=INVALID_KEY_MSG, sources=[], error=INVALID_KEY_MSG, save_dict=save_dict
+                )
             )
             return
         m = re.search(r"SAY: (.*)", instruction)
@@ -61,7 +63,11 @@ def build(key: str | None, delay: float):
         max_new = int(kwargs.get("max_new_tokens") or 256)
         words = words[:max_new]
         sources = [
-            {"score": 0.9, "content": "h2oGPT is an open-source LLM app.", "source": "user_guide.pdf"}
+            {
+                "score": 0.9,
+                "content": "h2oGPT is an open-source LLM app.",
+                "source": "user_guide.pdf",
+            }
         ]
         text = ""
         stream = bool(kwargs.get("stream_output"))
@@ -95,6 +101,7 @@ def build(key: str | None, delay: float):
             outputs=text_output_nochat_api,
             queue=True,
             api_name="submit_nochat_api",
+            concurrency_limit=None,  # a stalled request must not block the others
         )
     return demo
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.servers.tgi_server import free_port
 
-API_KEY_ENV = "H2OTUI_TEST_LLAMA_KEY"
+API_KEY_ENV = "LLAMA_SERVER_TEST_KEY"
 
 
 def embedded_model_path(models_dir: Path) -> Path:
@@ -82,13 +82,18 @@ class LlamaServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/v1/models", headers=headers, timeout=1.0).status_code == 200:
+                if (
+                    httpx.get(self.url + "/v1/models", headers=headers, timeout=1.0).status_code
+                    == 200
+                ):
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"llama_cpp.server did not start in {timeout}s: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"llama_cpp.server did not start in {timeout}s: {self.log.read_text()[-2000:]}"
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -254,7 +254,9 @@ class FakeTGI:
                 status = self.fail_statuses.pop(0)
                 if status == 429:
                     return err(429, "Model is overloaded", "overloaded")
-                return Response("upstream unavailable", status_code=status, headers={"Retry-After": "0"})
+                return Response(
+                    "upstream unavailable", status_code=status, headers={"Retry-After": "0"}
+                )
             return None
 
         async def generate(request: Request) -> Response:
@@ -306,7 +308,10 @@ class FakeTGI:
                 text = ""
                 for i, (tok, special) in enumerate(toks):
                     if self.error_after is not None and i == self.error_after:
-                        payload = {"error": "Request failed during generation: CUDA out of memory", "error_type": "generation"}
+                        payload = {
+                            "error": "Request failed during generation: CUDA out of memory",
+                            "error_type": "generation",
+                        }
                         yield f"data:{json.dumps(payload)}\n\n"
                         return
                     if self.drop_after is not None and i == self.drop_after:
@@ -362,7 +367,9 @@ class FakeTGI:
                     "created": created,
                     "model": MODEL_ID,
                     "system_fingerprint": "2.4.1-native",
-                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                    "choices": [
+                        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+                    ],
                     "usage": None,
                 }
                 return f"data: {json.dumps(data)}\n\n"
@@ -374,7 +381,7 @@ class FakeTGI:
                     last = i == len(visible) - 1
                     finish = None
                     if last:
-                        finish = "length" if reason == "length" else ("stop" if reason != "eos_token" else "stop")
+                        finish = "length" if reason == "length" else "stop"
                     yield chunk({"role": "assistant", "content": tok}, finish)
                 yield "data: [DONE]\n\n"
 
@@ -384,7 +391,12 @@ class FakeTGI:
             if not authorised(request):
                 return unauthorised()
             return JSONResponse(
-                {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": MODEL_ID}]}
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": MODEL_ID}
+                    ],
+                }
             )
 
         return Starlette(
