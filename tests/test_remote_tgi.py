@@ -91,6 +91,13 @@ async def test_streams_tokens_and_learns_the_server(tgi: FakeTGI) -> None:
     assert tgi.paths[-1] == "/generate_stream"
 
 
+async def test_generate_without_streaming(tgi: FakeTGI) -> None:
+    done = await run(make_engine(tgi.url, stream=False), ask("SAY: one answer END more", stop=["END"]))
+    assert done.text == "one answer "
+    assert done.finish_reason is FinishReason.STOP
+    assert tgi.paths[-1] == "/generate" and "</s>" not in done.text
+
+
 async def test_sampling_parameters_are_mapped_for_tgi(tgi: FakeTGI) -> None:
     engine = make_engine(tgi.url, truncate=100)
     params = dict(

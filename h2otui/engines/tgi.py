@@ -73,6 +73,9 @@ class TGIOptions(RemoteOptions):
     )
     api_key: str | None = Field(None, description="Bearer token (Inference Endpoints).")
     api_key_env: str | None = Field(None, description="Environment variable holding the token.")
+    stream: bool = Field(
+        True, description="Stream tokens (/generate_stream); false = one answer (/generate)."
+    )
 
 
 _FINISH = {
@@ -331,6 +334,10 @@ class TGIEngine(RemoteEngine):
         generated = 0
         input_length: int | None = None
         started = False
+        if not self.options.stream:
+            async for event in self._generate_whole(endpoint, watch, payload, scanner, prompt):
+                yield event
+            return
         try:
             async with self._http().stream(
                 "POST",
@@ -387,6 +394,51 @@ class TGIEngine(RemoteEngine):
         prompt_tokens = input_length if isinstance(input_length, int) else estimate_tokens(prompt)
         yield watch.usage(prompt_tokens, generated)
         yield Finished(finish)
+
+    async def _generate_whole(
+        self,
+        endpoint: Endpoint,
+        watch: StopWatch,
+        payload: dict[str, Any],
+        scanner: StopScanner,
+        prompt: str,
+    ) -> AsyncIterator[Event]:
+        """``POST /generate``: the whole answer at once (``options.stream = false``)."""
+        import httpx
+
+        auth, headers = request_auth(endpoint.spec, self._api_key)
+        where = self.where(endpoint)
+        try:
+            resp = await self._http().post(
+                endpoint.spec.base_url + "/generate", json=payload, auth=auth, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, where=where) from None
+        if resp.status_code >= 400:
+            raise status_error(
+                resp.status_code,
+                error_detail(resp.content),
+                where=where,
+                model=self.served_model,
+                retry_after=parse_retry_after(resp.headers.get("retry-after")),
+            )
+        try:
+            data = resp.json()
+        except ValueError:
+            raise TransientError(f"{where}: the server's answer is not JSON") from None
+        details = data.get("details") or {}
+        tokens = details.get("tokens")
+        if isinstance(tokens, list) and tokens:
+            text = "".join(t.get("text", "") for t in tokens if not t.get("special"))
+        else:
+            text = str(data.get("generated_text") or "")
+        shown = scanner.feed(text.lstrip()) + scanner.flush()
+        if shown:
+            yield TextDelta(shown)
+        finish = _FINISH.get(details.get("finish_reason", ""), FinishReason.STOP)
+        generated = int(details.get("generated_tokens") or estimate_tokens(text))
+        yield watch.usage(estimate_tokens(prompt), generated)
+        yield Finished(FinishReason.STOP if scanner.stopped else finish)
 
     async def aclose(self) -> None:
         if self._delegate is not None:
