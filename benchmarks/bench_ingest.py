@@ -18,7 +18,7 @@ then:
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import random
 import sys
 import tempfile
@@ -26,12 +26,12 @@ import threading
 import time
 from pathlib import Path
 
-WORDS = (
-    "system model data river market policy energy network signal budget theory forest "
-    "storage protocol harbor patient museum engine contract weather orbit language "
-    "culture planet memory circuit garden voltage ledger archive canyon festival "
-    "migration algorithm turbine glacier satellite vaccine pottery treaty mineral"
-).split()
+WORDS = """
+system model data river market policy energy network signal budget theory forest
+storage protocol harbor patient museum engine contract weather orbit language
+culture planet memory circuit garden voltage ledger archive canyon festival
+migration algorithm turbine glacier satellite vaccine pottery treaty mineral
+""".split()  # noqa: SIM905
 
 
 def make_corpus(root: Path, files: int, pages: int, seed: int = 7) -> int:
@@ -76,10 +76,8 @@ class PeakRss:
             try:
                 self.main = max(self.main, self.proc.memory_info().rss)
                 for child in self.proc.children(recursive=True):
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         self.worker = max(self.worker, child.memory_info().rss)
-                    except psutil.Error:
-                        pass
             except psutil.Error:
                 pass
             self._stop.wait(0.05)
@@ -118,7 +116,9 @@ def main() -> int:
         embedder = shared_embedder(settings)
         load_s = time.perf_counter() - t
         embedder.encode(["warm up the model once"] * 8)
-        print(f"embedding model load: {load_s:.1f}s ({embedder.model_id}, batch {embedder.batch_size})")
+        print(
+            f"embedding model load: {load_s:.1f}s ({embedder.model_id}, batch {embedder.batch_size})"
+        )
 
         def bare(texts: list[str]) -> float:
             t0 = time.perf_counter()
@@ -133,13 +133,17 @@ def main() -> int:
         with PeakRss() as rss:
             t0 = time.perf_counter()
             summary = None
-            for event in ingest([corpus], "Bench", settings, data_dir=data_dir, workers=args.workers):
+            for event in ingest(
+                [corpus], "Bench", settings, data_dir=data_dir, workers=args.workers
+            ):
                 if isinstance(event, IngestFinished):
                     summary = event.summary
             wall = time.perf_counter() - t0
         assert summary is not None and summary.ok, summary
         col = CollectionStore(data_dir).open("Bench")
-        texts = col.chunks.search().select(["text"]).limit(None).to_arrow().column("text").to_pylist()
+        texts = (
+            col.chunks.search().select(["text"]).limit(None).to_arrow().column("text").to_pylist()
+        )
         assert len(texts) == summary.chunks_written
 
         # the baseline: same chunk texts, same model object; once before (a throwaway
@@ -149,10 +153,14 @@ def main() -> int:
         pipe_rate = summary.chunks_written / wall
         print(f"pipeline: {summary.pages} pages, {summary.chunks_written} chunks in {wall:.1f}s "
               f"-> {summary.pages / wall:.1f} pages/s, {pipe_rate:.1f} chunks/s")  # fmt: skip
-        print(f"bare model.encode on the same {len(texts)} chunks: "
-              f"{', '.join(f'{r:.1f}' for r in bare_rates)} chunks/s (mean {bare_rate:.1f})")
+        print(
+            f"bare model.encode on the same {len(texts)} chunks: "
+            f"{', '.join(f'{r:.1f}' for r in bare_rates)} chunks/s (mean {bare_rate:.1f})"
+        )
         print(f"ratio pipeline / bare embedding: {pipe_rate / bare_rate:.2f}  (target >= 0.80)")
-        print(f"peak RSS: main process {rss.main / 2**20:.0f} MiB, largest worker {rss.worker / 2**20:.0f} MiB")
+        print(
+            f"peak RSS: main process {rss.main / 2**20:.0f} MiB, largest worker {rss.worker / 2**20:.0f} MiB"
+        )
 
         # re-ingest: unchanged files cost hashing only
         t0 = time.perf_counter()

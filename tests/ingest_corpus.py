@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).parent / "data"
-SPEECH_WAV = DATA / "speech.wav"  # "The harbor inspection found a purple submarine near the lighthouse."
+SPEECH_WAV = (
+    DATA / "speech.wav"
+)  # "The harbor inspection found a purple submarine near the lighthouse."
 SPEECH_WORD = "submarine"
 
 
@@ -52,7 +54,9 @@ def speech_samples() -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def write_audio(path: Path, codec: str, samples: np.ndarray | None = None, rate: int = 16000) -> Path:
+def write_audio(
+    path: Path, codec: str, samples: np.ndarray | None = None, rate: int = 16000
+) -> Path:
     """Encode mono int16 samples (default: the speech WAV) with PyAV."""
     import av
 
@@ -69,12 +73,16 @@ def _encode_audio(container, stream, samples: np.ndarray, rate: int) -> None:
     import av
     from av.audio.resampler import AudioResampler
 
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1).astype(np.int16), format="s16", layout="mono")
+    frame = av.AudioFrame.from_ndarray(
+        samples.reshape(1, -1).astype(np.int16), format="s16", layout="mono"
+    )
     frame.sample_rate = rate
     frame.pts = 0
     frame.time_base = Fraction(1, rate)
     cc = stream.codec_context
-    resampler = AudioResampler(format=cc.format, layout="mono", rate=cc.sample_rate, frame_size=cc.frame_size or None)
+    resampler = AudioResampler(
+        format=cc.format, layout="mono", rate=cc.sample_rate, frame_size=cc.frame_size or None
+    )
     for f in resampler.resample(frame) + resampler.resample(None):
         for packet in stream.encode(f):
             container.mux(packet)
@@ -102,7 +110,11 @@ def write_video(
         v = out.add_stream(codec, rate=fps)
         v.width, v.height = size
         v.pix_fmt = "yuv420p"
-        a = out.add_stream(audio_codec, rate=16000 if audio_codec != "libopus" else 48000) if with_audio else None
+        a = (
+            out.add_stream(audio_codec, rate=16000 if audio_codec != "libopus" else 48000)
+            if with_audio
+            else None
+        )
         if a is not None:
             a.layout = "mono"
         for text in scenes:

@@ -43,7 +43,9 @@ def _corpus(root: Path, n: int) -> list[Path]:
     return paths
 
 
-def _run_until(script: Path, folder: Path, env: dict[str, str], kill_after: str, count: int) -> bool:
+def _run_until(
+    script: Path, folder: Path, env: dict[str, str], kill_after: str, count: int
+) -> bool:
     """Run the ingest script; SIGKILL it once ``count`` lines starting with ``kill_after``
     were printed. Returns False when it finished before that."""
     proc = subprocess.Popen(
@@ -86,7 +88,13 @@ def test_sigkill_mid_run_then_rerun_leaves_no_duplicates(tmp_path):
     summary = run_ingest([str(tmp_path / "docs")], "Crash", Settings())
     assert summary.ok
     col = CollectionStore(Settings().data_path).open("Crash")
-    rows = col.chunks.search().select(["chunk_id", "doc_id", "source", "text"]).limit(None).to_arrow().to_pylist()
+    rows = (
+        col.chunks.search()
+        .select(["chunk_id", "doc_id", "source", "text"])
+        .limit(None)
+        .to_arrow()
+        .to_pylist()
+    )
     ids = [r["chunk_id"] for r in rows]
     assert len(ids) == len(set(ids))
     assert {r["source"] for r in rows} == {str(f) for f in files}

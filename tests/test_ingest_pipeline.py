@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from ingest_corpus import (
     SPEECH_WORD,
     make_pdf,
@@ -138,7 +137,9 @@ def ingested(corpus, tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("data")
     events = []
-    for event in ingest([corpus["docs"], corpus["bad"]], "Corpus", _settings(), data_dir=data_dir, workers=2):
+    for event in ingest(
+        [corpus["docs"], corpus["bad"]], "Corpus", _settings(), data_dir=data_dir, workers=2
+    ):
         events.append(event)
         if isinstance(event, IngestStarted):
             (corpus["bad"] / "vanishing.txt").unlink()  # discovered, then gone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def test_chunks_overlap_and_offsets_are_exact():
     text = " ".join(f"Sentence number {i} is here." for i in range(200))
     spans = chunk_spans(text, 200, 60)
     assert len(spans) > 10
-    for (s1, e1), (s2, _e2) in zip(spans, spans[1:], strict=False):
+    for (s1, e1), (s2, _e2) in itertools.pairwise(spans):
         assert s2 < e1  # overlap
         assert s2 > s1  # progress
     for s, e in spans:
@@ -96,7 +97,9 @@ def test_no_extension_files_are_sniffed(tmp_path):
     (tmp_path / "blob").write_bytes(b"\x7fELF\x00\x00binary")
     found = discover([tmp_path])
     results = {
-        c.path.name: process_file(FileTask(str(c.path), c.kind, None, False, 1 << 20), Settings().ingest)
+        c.path.name: process_file(
+            FileTask(str(c.path), c.kind, None, False, 1 << 20), Settings().ingest
+        )
         for c in found.files
     }
     assert results["NOTES"].status == "parsed"
@@ -119,23 +122,26 @@ def test_settings_validate_ingest_options():
 
     s = load_settings(overrides={"ingest": {"pdf_ocr": "off", "extract_frames": 0}})
     assert s.ingest.pdf_ocr == "off" and s.ingest.extract_frames == 0
-    with pytest.raises(ConfigError, match="ingest.pdf_ocr"):
+    with pytest.raises(ConfigError, match=r"ingest\.pdf_ocr"):
         load_settings(overrides={"ingest": {"pdf_ocr": "sometimes"}})
-    with pytest.raises(ConfigError, match="ingest.ocr_engine"):
+    with pytest.raises(ConfigError, match=r"ingest\.ocr_engine"):
         load_settings(environ={"H2OTUI_INGEST__OCR_ENGINE": "tesseract"})
 
 
 def test_doctr_without_the_package_is_a_clear_error(tmp_path):
+    from ingest_corpus import text_image
+
     from h2otui.config import Settings
     from h2otui.ingest.worker import FileTask, process_file
-    from ingest_corpus import text_image
 
     img = tmp_path / "sign.png"
     text_image("hello", (300, 100), 40).save(img)
     opts = Settings(ingest={"ocr_engine": "doctr"}).ingest
     result = process_file(FileTask(str(img), "image", None, False, 1 << 24), opts)
     assert result.status == "failed"
-    assert "doctr" in result.error and ("pip install" in result.error or "local weights" in result.error)
+    assert "doctr" in result.error and (
+        "pip install" in result.error or "local weights" in result.error
+    )
 
 
 def test_bad_asr_model_path_is_a_clear_error(tmp_path):

@@ -17,7 +17,9 @@ def _files(root: Path, n: int = 3, word: str = "heron") -> list[Path]:
     paths = []
     for i in range(n):
         p = root / f"doc{i}.txt"
-        p.write_text(f"Document {i} is about the {word} number {i}.\n\n" + "Filler sentence here. " * 40)
+        p.write_text(
+            f"Document {i} is about the {word} number {i}.\n\n" + "Filler sentence here. " * 40
+        )
         paths.append(p)
     return paths
 
@@ -53,17 +55,37 @@ def test_schema_matches_the_contract(tmp_path):
     }  # fmt: skip
     for name, typ in expected.items():
         assert s.field(name).type == typ, name
-    for name in ("doc_id", "source", "part_index", "page", "start_time", "end_time", "kind", "text"):
+    for name in (
+        "doc_id",
+        "source",
+        "part_index",
+        "page",
+        "start_time",
+        "end_time",
+        "kind",
+        "text",
+    ):
         assert name in col.parts.schema.names
     for name in ("doc_id", "path", "sha256", "size", "mtime", "parser", "status", "error",
                  "chunk_count", "ingested_at", "embedding_model"):  # fmt: skip
         assert name in col.documents.schema.names
     assert any(i.columns == ["text"] for i in col.chunks.list_indices())  # full-text index
-    ids = col.chunks.search().select(["chunk_id"]).limit(None).to_arrow().column("chunk_id").to_pylist()
+    ids = (
+        col.chunks.search()
+        .select(["chunk_id"])
+        .limit(None)
+        .to_arrow()
+        .column("chunk_id")
+        .to_pylist()
+    )
     assert len(ids) == len(set(ids)) == col.count_chunks() > 1
     info = _store().list()[0]
     assert (info.name, info.documents, info.chunks, info.embedding_model, info.dim) == (
-        "C", 1, col.count_chunks(), "all-MiniLM-L6-v2", 384
+        "C",
+        1,
+        col.count_chunks(),
+        "all-MiniLM-L6-v2",
+        384,
     )
     assert info.size_bytes > 0
 
@@ -111,7 +133,9 @@ def test_sync_removes_documents_whose_files_are_gone(tmp_path):
     summary = _ingest([tmp_path / "d"], sync=True)
     assert summary.removed == [str(paths[1])]
     col = _store().open("C")
-    sources = set(col.chunks.search().select(["source"]).limit(None).to_arrow().column("source").to_pylist())
+    sources = set(
+        col.chunks.search().select(["source"]).limit(None).to_arrow().column("source").to_pylist()
+    )
     assert sources == {str(paths[0]), str(paths[2]), str(other[0])}  # out of scope: kept
 
 
@@ -138,7 +162,14 @@ def test_leftovers_of_a_killed_run_are_replaced_not_duplicated(tmp_path):
     summary = _ingest(paths)
     assert len(summary.added) == 2
     col = _store().open("C")
-    ids = col.chunks.search().select(["chunk_id"]).limit(None).to_arrow().column("chunk_id").to_pylist()
+    ids = (
+        col.chunks.search()
+        .select(["chunk_id"])
+        .limit(None)
+        .to_arrow()
+        .column("chunk_id")
+        .to_pylist()
+    )
     assert len(ids) == len(set(ids))
     per_doc = {}
     for r in col.chunks.search().select(["doc_id"]).limit(None).to_arrow().to_pylist():
@@ -171,7 +202,7 @@ def test_queries_work_while_ingesting(tmp_path):
                 hits = col.chunks.search(query).limit(5).to_list()
                 seen.append(col.count_chunks())
                 assert hits
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
@@ -219,7 +250,9 @@ def test_unknown_embedding_model_says_how_to_get_it_offline(tmp_path):
     from h2otui.ingest import ModelUnavailableError
 
     with pytest.raises(ModelUnavailableError, match="local-dir"):
-        _ingest(_files(tmp_path / "d", 1), settings=Settings(embedding={"model": "BAAI/bge-small-en"}))
+        _ingest(
+            _files(tmp_path / "d", 1), settings=Settings(embedding={"model": "BAAI/bge-small-en"})
+        )
 
 
 def test_remove_document_and_delete_collection(tmp_path):

@@ -110,7 +110,9 @@ def _now() -> Any:
 class _Writer:
     """Buffers ready files and writes them in few, atomic-per-file commits."""
 
-    def __init__(self, col: Collection, known: dict[str, _Known], existing: set[str], model_id: str):
+    def __init__(
+        self, col: Collection, known: dict[str, _Known], existing: set[str], model_id: str
+    ):
         self.col = col
         self.known = known
         self.existing = existing
@@ -126,14 +128,32 @@ class _Writer:
         self.ready.append(pending)
         self.rows += len(pending.chunk_rows)
 
-    def add_status(self, path: str, status: str, reason: str, size: int = 0, mtime: float = 0.0) -> None:
+    def add_status(
+        self, path: str, status: str, reason: str, size: int = 0, mtime: float = 0.0
+    ) -> None:
         """Record a failed / skipped file, unless the collection holds a good version of
         it (a file that got corrupted keeps its last good content)."""
         k = self.known.get(path)
         if k is not None and k.has_ok:
             return
         self.status_rows.append(
-            _doc_row(doc_id_for(path), path, path, "", size, mtime, "", status, reason, [], 0, 0, 0, 0.0, self.model_id)
+            _doc_row(
+                doc_id_for(path),
+                path,
+                path,
+                "",
+                size,
+                mtime,
+                "",
+                status,
+                reason,
+                [],
+                0,
+                0,
+                0,
+                0.0,
+                self.model_id,
+            )
         )
 
     def due(self) -> bool:
@@ -168,10 +188,14 @@ class _Writer:
             vectors = np.concatenate([p.vectors for p in done]).astype(np.float32, copy=False)
             dim = vectors.shape[1]
             columns = {name: [r[name] for r in chunk_rows] for name in chunk_rows[0]}
-            columns["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim)
+            columns["vector"] = pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.reshape(-1)), dim
+            )
             schema = chunks_schema(dim)
             chunks = pa.Table.from_pydict({f.name: columns[f.name] for f in schema}, schema=schema)
-            parts = pa.Table.from_pylist([r for p in done for r in p.part_rows], schema=parts_schema())
+            parts = pa.Table.from_pylist(
+                [r for p in done for r in p.part_rows], schema=parts_schema()
+            )
             self._replace(self.col.chunks, "chunk_id", chunks, replace)
             self._replace(self.col.parts, "part_id", parts, replace)
         doc_rows = [r for p in done for r in p.doc_rows] + status_rows
@@ -218,9 +242,21 @@ class _Writer:
 
 
 def _doc_row(
-    doc_id: str, path: str, source: str, sha: str, size: int, mtime: float, parser: str,
-    status: str, error: str, warnings: list[str], chunks: int, parts: int, pages: int,
-    media_seconds: float, model_id: str,
+    doc_id: str,
+    path: str,
+    source: str,
+    sha: str,
+    size: int,
+    mtime: float,
+    parser: str,
+    status: str,
+    error: str,
+    warnings: list[str],
+    chunks: int,
+    parts: int,
+    pages: int,
+    media_seconds: float,
+    model_id: str,
 ) -> dict[str, Any]:
     return {
         "doc_id": doc_id, "path": path, "source": source, "sha256": sha, "size": size,
@@ -274,7 +310,9 @@ class _LazyEmbedder:
 
         self.settings = settings
         self.loaded = embedder
-        self.model_id = embedder.model_id if embedder else resolve_model(settings.embedding.model)[0]
+        self.model_id = (
+            embedder.model_id if embedder else resolve_model(settings.embedding.model)[0]
+        )
         self.col: Collection | None = None
         self.dim = embedder.dim if embedder else 0
 
@@ -395,7 +433,9 @@ def ingest(
     store = CollectionStore(data_dir or settings.data_path)
     if reembed and store.exists(collection):
         old = store.open(collection)
-        if old.embedding_model != lazy.model_id or (embedder is not None and old.dim != embedder.dim):
+        if old.embedding_model != lazy.model_id or (
+            embedder is not None and old.dim != embedder.dim
+        ):
             yield IngestPhase("loading embedding model")
             loaded = lazy.load()
             yield IngestPhase(f"re-embedding {old.count_chunks()} chunks with {lazy.model_id}")
@@ -500,7 +540,18 @@ def _run(
             for w in dict.fromkeys(warns):
                 summary.warnings.append((r.path, w))
             parser = "+".join(dict.fromkeys(d.parser for d in r.docs))
-            yield finish(r.path, FileDone(r.path, p.outcome, n, r.pages, r.media_seconds, parser, warnings=list(dict.fromkeys(warns))))
+            yield finish(
+                r.path,
+                FileDone(
+                    r.path,
+                    p.outcome,
+                    n,
+                    r.pages,
+                    r.media_seconds,
+                    parser,
+                    warnings=list(dict.fromkeys(warns)),
+                ),
+            )
 
     try:
         while todo or in_flight or backlog or writer.ready or writer.status_rows:
@@ -508,7 +559,9 @@ def _run(
                 cand = todo.popleft()
                 path = str(cand.path)
                 k = writer.known.get(path)
-                task = FileTask(path, cand.kind, k.sha256 if k and k.has_ok else None, force, max_bytes)
+                task = FileTask(
+                    path, cand.kind, k.sha256 if k and k.has_ok else None, force, max_bytes
+                )
                 in_flight[pool.submit(task)] = task
 
             have_batch = backlog_texts >= batch
@@ -524,25 +577,43 @@ def _run(
                 except BrokenProcessPool:
                     attempts[task.path] = attempts.get(task.path, 0) + 1
                     if attempts[task.path] >= 2:
-                        result = FileResult(task.path, "failed", error="the parser process crashed (out of memory or a native library fault)")
+                        result = FileResult(
+                            task.path,
+                            "failed",
+                            error="the parser process crashed (out of memory or a native library fault)",
+                        )
                     else:
-                        todo.appendleft(Candidate(Path(task.path), task.kind, sizes.get(task.path, 0), 0.0))
+                        todo.appendleft(
+                            Candidate(Path(task.path), task.kind, sizes.get(task.path, 0), 0.0)
+                        )
                         # every other in-flight task died with the pool: requeue them too
                         for other_fut, other in list(in_flight.items()):
                             in_flight.pop(other_fut)
-                            todo.appendleft(Candidate(Path(other.path), other.kind, sizes.get(other.path, 0), 0.0))
+                            todo.appendleft(
+                                Candidate(
+                                    Path(other.path), other.kind, sizes.get(other.path, 0), 0.0
+                                )
+                            )
                         pool.restart()
                         break
                 except Exception as exc:  # a bug in our worker code: report per file
-                    result = FileResult(task.path, "failed", error=f"internal error: {type(exc).__name__}: {exc}")
+                    result = FileResult(
+                        task.path, "failed", error=f"internal error: {type(exc).__name__}: {exc}"
+                    )
                 if result.status == "unchanged":
                     summary.unchanged.append(result.path)
                     yield finish(result.path, FileDone(result.path, "unchanged"))
                 elif result.status in ("failed", "skipped"):
-                    (summary.failed if result.status == "failed" else summary.skipped).append((result.path, result.error))
+                    (summary.failed if result.status == "failed" else summary.skipped).append(
+                        (result.path, result.error)
+                    )
                     if os.path.isfile(result.path):
-                        writer.add_status(result.path, result.status, result.error, result.size, result.mtime)
-                    yield finish(result.path, FileDone(result.path, result.status, error=result.error))
+                        writer.add_status(
+                            result.path, result.status, result.error, result.size, result.mtime
+                        )
+                    yield finish(
+                        result.path, FileDone(result.path, result.status, error=result.error)
+                    )
                 else:
                     k = writer.known.get(result.path)
                     outcome = "updated" if k is not None and k.has_ok else "added"
@@ -615,7 +686,9 @@ def reembed_collection(store: CollectionStore, name: str, embedder: Embedder) ->
     )
     schema = chunks_schema(embedder.dim)
     arrays = {name: data.column(name) for name in columns}
-    arrays["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), embedder.dim)
+    arrays["vector"] = pa.FixedSizeListArray.from_arrays(
+        pa.array(vectors.reshape(-1), pa.float32()), embedder.dim
+    )
     table = pa.Table.from_pydict({f.name: arrays[f.name] for f in schema}, schema=schema)
     store.db.create_table(f"{name}__chunks", data=table, schema=schema, mode="overwrite")
     col = store.open(name)
@@ -626,8 +699,12 @@ def reembed_collection(store: CollectionStore, name: str, embedder: Embedder) ->
     return len(texts)
 
 
-def run_ingest(paths: Iterable[str | os.PathLike[str]], collection: str = DEFAULT_COLLECTION,
-               settings: Settings | None = None, **kwargs: Any) -> IngestSummary:
+def run_ingest(
+    paths: Iterable[str | os.PathLike[str]],
+    collection: str = DEFAULT_COLLECTION,
+    settings: Settings | None = None,
+    **kwargs: Any,
+) -> IngestSummary:
     """:func:`ingest` run to the end; returns the summary."""
     summary = None
     for event in ingest(paths, collection, settings, **kwargs):

@@ -94,7 +94,9 @@ def run_ingest_command(
                 )  # fmt: skip
             elif isinstance(event, FileDone) and show and not progress.disable:
                 if event.outcome in ("failed", "skipped"):
-                    progress.console.print(f"[yellow]{event.outcome}[/] {event.path}: {event.error}")
+                    progress.console.print(
+                        f"[yellow]{event.outcome}[/] {event.path}: {event.error}"
+                    )
             elif isinstance(event, IngestFinished):
                 summary = event.summary
     assert summary is not None
@@ -113,7 +115,10 @@ def print_summary(summary: IngestSummary) -> None:
     for name in ("added", "updated", "unchanged", "removed", "failed", "skipped"):
         counts.add_column(name, justify="right")
     counts.add_row(
-        *(str(len(getattr(summary, n))) for n in ("added", "updated", "unchanged", "removed", "failed", "skipped"))
+        *(
+            str(len(getattr(summary, n)))
+            for n in ("added", "updated", "unchanged", "removed", "failed", "skipped")
+        )
     )
     out.print(counts)
     media = f", {summary.media_seconds / 60:.1f} media minutes" if summary.media_seconds else ""
@@ -169,7 +174,8 @@ def collections_show(settings: Settings, name: str, as_json: bool) -> int:
     if as_json:
         info = col.info().to_dict()
         info["documents_list"] = [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in rows
         ]
         print(json.dumps(info, indent=2))
         return EXIT_OK

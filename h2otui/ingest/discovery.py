@@ -137,7 +137,9 @@ def discover(
                 try:
                     sub.stat()
                 except OSError as exc:
-                    reason = "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+                    reason = (
+                        "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+                    )
                     out.problems.append(Problem(str(sub), "failed", reason))
                     continue
                 keep.append(name)

@@ -114,4 +114,3 @@ def shared_embedder(settings: Settings) -> Embedder:
         if key not in _SHARED:
             _SHARED[key] = Embedder.from_settings(settings)
         return _SHARED[key]
-

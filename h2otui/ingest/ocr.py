@@ -45,7 +45,9 @@ class RapidOcrEngine:
         if not result:
             return ""
         # rows of [box, text, score]; order top-to-bottom, then left-to-right by line
-        items = sorted(result, key=lambda r: (round(min(p[1] for p in r[0]) / 12), min(p[0] for p in r[0])))
+        items = sorted(
+            result, key=lambda r: (round(min(p[1] for p in r[0]) / 12), min(p[0] for p in r[0]))
+        )
         lines: list[str] = []
         last_row = None
         for box, text, _score in items:

@@ -15,16 +15,19 @@ if TYPE_CHECKING:
     from h2otui.ingest.base import ParseResult
 
 TEXT_EXTENSIONS = frozenset(
-    """txt text md markdown rst csv tsv json jsonl ndjson log yaml yml toml ini cfg conf
-    xml tex org adoc asciidoc srt vtt
-    py pyi ipynb js mjs cjs ts tsx jsx java kt kts scala c h cc cpp cxx hpp hh cs go rs rb
-    php pl pm lua r jl swift m mm sh bash zsh fish ps1 bat sql css scss sass less vue
-    svelte dart ex exs erl hs ml clj el vim gradle cmake mk dockerfile proto graphql
-    """.split()
+    """
+    txt text md markdown rst csv tsv json jsonl ndjson log yaml yml toml ini cfg conf
+    xml tex org adoc asciidoc srt vtt py pyi ipynb js mjs cjs ts tsx jsx java kt kts
+    scala c h cc cpp cxx hpp hh cs go rs rb php pl pm lua r jl swift m mm sh bash zsh
+    fish ps1 bat sql css scss sass less vue svelte dart ex exs erl hs ml clj el vim
+    gradle cmake mk dockerfile proto graphql
+    """.split()  # noqa: SIM905
 )
 TEXT_FILENAMES = frozenset(
-    "readme license licence copying authors changelog makefile dockerfile gemfile "
-    "rakefile procfile notice todo".split()
+    """
+    readme license licence copying authors changelog makefile dockerfile gemfile
+    rakefile procfile notice todo
+    """.split()  # noqa: SIM905
 )
 HTML_EXTENSIONS = frozenset({"html", "htm", "xhtml"})
 IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"})

@@ -15,10 +15,10 @@ def decode_text(data: bytes, path: Path) -> str:
     """Decode bytes that should be text; binary content raises :class:`ParseError`."""
     head = data[:65536]
     if b"\x00" in head and not (head.startswith((b"\xff\xfe", b"\xfe\xff"))):
-        raise ParseError(
-            f"binary content in a {path.suffix or 'text'} file (NUL bytes); not text"
-        )
-    for enc in ("utf-8-sig", "utf-16") if head.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
+        raise ParseError(f"binary content in a {path.suffix or 'text'} file (NUL bytes); not text")
+    for enc in (
+        ("utf-8-sig", "utf-16") if head.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",)
+    ):
         try:
             return data.decode(enc)
         except UnicodeDecodeError:

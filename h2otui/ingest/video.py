@@ -50,7 +50,9 @@ def sample_frames(path: Path, opts: IngestSettings) -> Iterator[tuple[float, Any
         stream.thread_type = "AUTO"
         duration = _duration(container)
         if opts.frame_selection == "scene":
-            interval = max(opts.frame_interval_s, duration / (opts.extract_frames * 4) if duration else 0)
+            interval = max(
+                opts.frame_interval_s, duration / (opts.extract_frames * 4) if duration else 0
+            )
         else:
             interval = max(opts.frame_interval_s, duration / opts.extract_frames if duration else 0)
         if interval >= 10:
@@ -63,7 +65,9 @@ def sample_frames(path: Path, opts: IngestSettings) -> Iterator[tuple[float, Any
             if t is None or t + 1e-3 < next_t:
                 continue
             next_t = t + interval
-            small = frame.reformat(width=160, height=90, format="gray").to_ndarray().astype(np.int16)
+            small = (
+                frame.reformat(width=160, height=90, format="gray").to_ndarray().astype(np.int16)
+            )
             if opts.frame_selection == "scene" and last_small is not None:
                 # share of pixels that changed clearly: robust to compression noise, and a
                 # slide whose text changed counts even though most of it stayed white
@@ -114,23 +118,42 @@ def parse(path: Path, opts: IngestSettings) -> ParseResult:
             text = ocr_image(image, opts).strip()
             if text and text != previous:
                 frames.append(
-                    Part(text=text, kind="frame", frame_time=round(t, 3),
-                         start_time=round(t, 3), end_time=round(t, 3))
+                    Part(
+                        text=text,
+                        kind="frame",
+                        frame_time=round(t, 3),
+                        start_time=round(t, 3),
+                        end_time=round(t, 3),
+                    )
                 )
             previous = text or previous
     if not speech and not frames:
         what = "no audio track" if not has_audio else "no speech"
-        seen = "frames not read (extract_frames = 0)" if opts.extract_frames <= 0 else "no text in the sampled frames"
+        seen = (
+            "frames not read (extract_frames = 0)"
+            if opts.extract_frames <= 0
+            else "no text in the sampled frames"
+        )
         raise ParseError(f"nothing to index: {what}, and {seen}")
     if frames and not has_audio:
         pass
     docs: list[ParsedDoc] = []
     if opts.frames_as_same_doc:
-        docs.append(ParsedDoc(parser="faster-whisper+" + opts.ocr_engine, parts=speech + frames, warnings=warnings))
+        docs.append(
+            ParsedDoc(
+                parser="faster-whisper+" + opts.ocr_engine, parts=speech + frames, warnings=warnings
+            )
+        )
     else:
         if speech:
             docs.append(ParsedDoc(parser="faster-whisper", parts=speech, warnings=warnings))
         if frames:
-            docs.append(ParsedDoc(parser=f"{opts.ocr_engine}-frames", parts=frames, suffix="#frames",
-                                  warnings=[] if speech else warnings))
+            docs.append(
+                ParsedDoc(
+                    parser=f"{opts.ocr_engine}-frames",
+                    parts=frames,
+                    suffix="#frames",
+                    warnings=[] if speech else warnings,
+                )
+            )
     return ParseResult(docs=docs, media_seconds=duration, warnings=warnings)

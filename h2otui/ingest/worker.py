@@ -148,7 +148,9 @@ def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResu
     for doc in parsed.docs:
         spans: list[tuple[int, int, int, int]] = []
         for pi, part in enumerate(doc.parts):
-            for ci, (s, e) in enumerate(chunk_spans(part.text, opts.chunk_size, opts.chunk_overlap)):
+            for ci, (s, e) in enumerate(
+                chunk_spans(part.text, opts.chunk_size, opts.chunk_overlap)
+            ):
                 spans.append((pi, ci, s, e))
         if spans:
             result.docs.append(DocOut(doc.suffix, doc.parser, doc.parts, spans, list(doc.warnings)))

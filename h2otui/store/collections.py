@@ -19,6 +19,7 @@ never both and never neither. Nothing here imports Textual; lancedb is imported 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -231,10 +232,8 @@ class CollectionStore:
         # meta first: a half-deleted collection is then invisible, and re-creating it works
         for suffix in ("meta", "chunks", "parts", "documents"):
             table = f"{name}__{suffix}"
-            try:
+            with contextlib.suppress(FileNotFoundError, ValueError):
                 self.db.drop_table(table)
-            except (FileNotFoundError, ValueError):
-                pass
             leftover = self.path / f"{table}.lance"
             if leftover.exists():
                 shutil.rmtree(leftover, ignore_errors=True)
