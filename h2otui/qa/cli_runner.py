@@ -163,25 +163,43 @@ async def _ask(
         sys.stderr.write("error: --top-k must be a positive number, or -1 to fill the context\n")
         return EXIT_USAGE
 
+    t_cli = time.perf_counter()
     entry = settings.model(model)
     engine = create_engine(entry, settings)
     system_prompt = qa_system_prompt(settings, model, system)
     # the three slow starts overlap: model weights, LanceDB + the collection, the embedder
-    load_task = asyncio.ensure_future(engine.load())
+    load_task = asyncio.ensure_future(_timed(engine.load()))
+    embed_task = None
+    if action == "query" and (search or settings.qa.search) != "text":
+        embed_task = asyncio.ensure_future(
+            _timed(asyncio.to_thread(_warm_embedder, settings, collection_name))
+        )
     try:
-        col = await asyncio.to_thread(open_collection, settings, collection_name, docs)
+        col, open_s = await _timed(
+            asyncio.to_thread(open_collection, settings, collection_name, docs)
+        )
         retriever = Retriever(
             col, rrf_k=settings.qa.rrf_k, merge_neighbors=settings.qa.merge_neighbors
         )
-        if action == "query" and (search or settings.qa.search) != "text":
-            await asyncio.to_thread(_warm_embedder, retriever)
-        await load_task
+        warm_s = None
+        if embed_task is not None:
+            embedder, warm_s = await embed_task
+            if embedder is not None and embedder.model_id == col.embedding_model:
+                retriever._embedder = embedder
+        _, load_s = await load_task
+        startup = {
+            "startup_s": t_cli - started,
+            "open_collection_s": open_s,
+            "load_embedder_s": warm_s,
+            "load_model_s": load_s,
+            "ready_s": time.perf_counter() - started,
+        }
     except UserError as exc:
-        await _cancel(load_task)
+        await _cancel(load_task, embed_task)
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
     except BaseException:
-        await _cancel(load_task)
+        await _cancel(load_task, embed_task)
         raise
 
     request = QARequest(
@@ -218,6 +236,7 @@ async def _ask(
                     pass
                 case QADone(result=done):
                     result = done
+                    result.timings = {**startup, **result.timings}
     except QAError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
@@ -242,14 +261,32 @@ async def _ask(
     return EXIT_OK
 
 
-def _warm_embedder(retriever: Any) -> None:
-    retriever.embedder.encode(["warm up"])
+def _warm_embedder(settings: Settings, collection: str) -> Any:
+    """Load the default query embedder while the collection opens (if the collection
+    turns out to use another model, the retriever loads that one instead)."""
+    from h2otui.qa.embed import query_embedder
+
+    try:
+        embedder = query_embedder(settings.embedding.model)
+        embedder.encode(["warm up"])
+    except Exception:
+        return None
+    return embedder
 
 
-async def _cancel(task: asyncio.Future[Any]) -> None:
-    task.cancel()
-    with contextlib.suppress(BaseException):  # only cleaning up
-        await task
+async def _timed(awaitable: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    value = await awaitable
+    return value, time.perf_counter() - t
+
+
+async def _cancel(*tasks: asyncio.Future[Any] | None) -> None:
+    for task in tasks:
+        if task is None:
+            continue
+        task.cancel()
+        with contextlib.suppress(BaseException):  # only cleaning up
+            await task
 
 
 def print_text_tail(out: TextIO, result: QAResult, *, show_sources: bool) -> None:

@@ -23,8 +23,10 @@ passage so the model reads coherent text; the merged passage keeps the best scor
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,6 +59,9 @@ class CollectionLike(Protocol):
 
     def count_chunks(self) -> int: ...
 
+
+ANN_NPROBES = 20
+ANN_REFINE_FACTOR = 5
 
 CHUNK_COLUMNS = [
     "chunk_id",
@@ -187,7 +192,15 @@ class Retriever:
     def vector_search(
         self, vec: np.ndarray, limit: int, where: str | None = None
     ) -> list[tuple[Passage, float]]:
-        q = self.collection.chunks.search(vec, vector_column_name="vector").distance_type("cosine")
+        q = (
+            self.collection.chunks.search(vec, vector_column_name="vector")
+            .distance_type("cosine")
+            # with an ANN index: probe most partitions and re-rank 5x the candidates on
+            # full vectors (recall@1 1.0 vs 0.83 at 100k chunks, ~3 ms more); no-ops
+            # for a flat scan
+            .nprobes(ANN_NPROBES)
+            .refine_factor(ANN_REFINE_FACTOR)
+        )
         if where:
             q = q.where(where, prefilter=True)
         rows = q.select([*self._select(), "_distance"]).limit(limit).to_arrow().to_pylist()
@@ -233,6 +246,10 @@ class Retriever:
         where = doc_filter(docs)
         result = RetrievalResult(passages=[], mode=mode)
 
+        # the full-text search needs no embedding: it runs while the query is embedded
+        text_future: Future[list[tuple[Passage, list[float] | None]]] | None = None
+        if mode in ("hybrid", "text"):
+            text_future = _pool().submit(self.text_search, query, per_side, where)
         t0 = time.perf_counter()
         vec = self.embed(query) if mode in ("hybrid", "vector") else None
         result.embed_s = time.perf_counter() - t0
@@ -247,9 +264,9 @@ class Retriever:
                 p.found_by = ("vector",)
                 by_id[p.chunk_ids[0]] = p
                 vector_ranked.append(p.chunk_ids[0])
-        if mode in ("hybrid", "text"):
+        if text_future is not None:
             try:
-                text_hits = self.text_search(query, per_side, where)
+                text_hits = text_future.result()
             except Exception as exc:
                 if mode == "text":
                     raise QAError(
@@ -297,6 +314,18 @@ class Retriever:
         result.passages = kept
         result.search_s = time.perf_counter() - t1
         return result
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qa-fts")
+        return _POOL
 
 
 def merge_neighbors(passages: list[Passage]) -> list[Passage]:

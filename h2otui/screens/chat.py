@@ -22,6 +22,7 @@ and saved as ``stopped``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,7 @@ from h2otui.chat_session import (
 )
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError, Finished, FinishReason, TextDelta, Usage
+from h2otui.qa.retrieval import QAError
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
 from h2otui.screens.text_prompt import TextPromptScreen
@@ -57,6 +59,7 @@ from h2otui.widgets.chat_view import (
     UserMessage,
 )
 from h2otui.widgets.progress import LoadProgress
+from h2otui.widgets.sources_panel import DocumentsPanel
 
 if TYPE_CHECKING:
     from h2otui.app import H2oTuiApp
@@ -81,6 +84,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("ctrl+l", "focus_chats", "Chat list", show=False),
         Binding("ctrl+e", "focus_input", "Input", show=False),
+        Binding("ctrl+g", "documents", "Documents"),
     ]
 
     def __init__(self) -> None:
@@ -111,8 +115,11 @@ class ChatScreen(Screen[None]):
                     yield Static("", id="model-info")
                 yield LoadProgress(id="load-progress")
                 yield ConversationView(id="conversation")
-                yield ChatInput(placeholder="Ask a question (Enter sends, Ctrl+J new line)", id="input")
-            yield Vertical(id="side-panel")
+                yield ChatInput(
+                    placeholder="Ask a question (Enter sends, Ctrl+J new line)", id="input"
+                )
+            with Vertical(id="side-panel"):
+                yield DocumentsPanel(self.h2o.settings, id="documents")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -146,6 +153,9 @@ class ChatScreen(Screen[None]):
         title = session.title or "New chat"
         self.query_one("#chat-title", Label).update(title)
         info = f"{session.options.model} · {session.options.summary()}"
+        docs = self.query_one(DocumentsPanel).describe()
+        if docs:
+            info += f" · {docs}"
         self.query_one("#model-info", Static).update(info)
         self.sub_title = title
 
@@ -191,7 +201,9 @@ class ChatScreen(Screen[None]):
         try:
             session.record_question(question)
         except ChatStoreError as exc:
-            self.notify(f"{exc}\nThe answer will not be saved.", title="Chat history", severity="error")
+            self.notify(
+                f"{exc}\nThe answer will not be saved.", title="Chat history", severity="error"
+            )
         await view.add(UserMessage(question))
         answer = AssistantMessage(session.options.model)
         await view.add(answer)
@@ -216,17 +228,30 @@ class ChatScreen(Screen[None]):
         try:
             engine = await self._load_engine(model, answer)
             answer.set_waiting("thinking…")
-            plan = session.plan(engine, question)
-            dropped = plan.dropped_turns
-            if dropped:
-                note = (
-                    f"{dropped} earlier turn{'s' if dropped > 1 else ''} left out to fit the "
-                    f"{plan.context_length}-token context of {model}"
+            documents = self.query_one(DocumentsPanel)
+            if documents.collection is not None:
+                # document QA (issue #5): retrieval, context filling, sources panel
+                events = documents.answer_stream(
+                    engine,
+                    question,
+                    answer_widget=answer,
+                    history=[(t.question, t.answer) for t in session.turns],
+                    system=session.system_prompt,
+                    params=session.options.params,
                 )
-                await view.mount(Notice(note), before=answer)
-                self.notify(note, title="Context", severity="warning")
+            else:
+                plan = session.plan(engine, question)
+                dropped = plan.dropped_turns
+                if dropped:
+                    note = (
+                        f"{dropped} earlier turn{'s' if dropped > 1 else ''} left out to fit the "
+                        f"{plan.context_length}-token context of {model}"
+                    )
+                    await view.mount(Notice(note), before=answer)
+                    self.notify(note, title="Context", severity="warning")
+                events = engine.stream(session.request(plan))
             started = time.perf_counter()
-            async for event in engine.stream(session.request(plan)):
+            async for event in events:
                 match event:
                     case TextDelta(text=text):
                         if first is None:
@@ -250,10 +275,10 @@ class ChatScreen(Screen[None]):
         except asyncio.CancelledError:
             status = "stopped"
             raise
-        except (EngineError, ConfigError) as exc:
+        except (EngineError, ConfigError, QAError) as exc:
             error = str(exc)
             self._show_error(error)
-        except Exception as exc:  # noqa: BLE001 - the app must stay usable whatever broke
+        except Exception as exc:  # the app must stay usable whatever broke
             error = f"{type(exc).__name__}: {exc}"
             self._show_error(error)
         finally:
@@ -303,7 +328,7 @@ class ChatScreen(Screen[None]):
             await self._load_engine(model)
         except (EngineError, ConfigError) as exc:
             self._show_error(str(exc))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # shown; the chat keeps working
             self._show_error(f"{type(exc).__name__}: {exc}")
 
     def _show_error(self, message: str) -> None:
@@ -319,10 +344,9 @@ class ChatScreen(Screen[None]):
         worker = self._generation
         if worker is not None and self.generating:
             worker.cancel()
-            try:
+            # WorkerCancelled / WorkerFailed are the expected outcomes here
+            with contextlib.suppress(Exception):
                 await worker.wait()
-            except Exception:  # noqa: BLE001 - WorkerCancelled / WorkerFailed are expected here
-                pass
 
     async def action_new_chat(self) -> None:
         await self._stop_and_wait()
@@ -359,13 +383,16 @@ class ChatScreen(Screen[None]):
                 if m.error:
                     line = (line + " · " if line else "") + m.error
                 widgets.append(
-                    AssistantMessage(m.model or session.options.model, m.content, status=m.status, stats=line)
+                    AssistantMessage(
+                        m.model or session.options.model, m.content, status=m.status, stats=line
+                    )
                 )
         if widgets:
             await view.mount_all(widgets)
         else:
             await view.clear(EMPTY_HINT)
         view.anchor()
+        view.schedule_fold_sync()
         for warning in warnings:
             self.notify(warning, title="Chat", severity="warning")
         self._update_toolbar()
@@ -388,7 +415,9 @@ class ChatScreen(Screen[None]):
             except ChatStoreError as exc:
                 self.notify(str(exc), title="Chat history", severity="error")
             self._update_toolbar()
-            self.notify(f"{options.model} · {options.summary()}", title="Options applied", timeout=3)
+            self.notify(
+                f"{options.model} · {options.summary()}", title="Options applied", timeout=3
+            )
             self.preload_model(options.model)
 
         self.app.push_screen(
@@ -435,6 +464,26 @@ class ChatScreen(Screen[None]):
 
     def action_focus_input(self) -> None:
         self.query_one(ChatInput).focus()
+
+    def action_documents(self) -> None:
+        """Show the documents panel (collection, action, sources) and focus it; again hides it."""
+        panel = self.query_one("#side-panel")
+        documents = self.query_one(DocumentsPanel)
+        if panel.has_class("-visible") and documents.has_focus_within:
+            if documents.collection is None:
+                panel.remove_class("-visible")
+            self.query_one(ChatInput).focus()
+            return
+        panel.add_class("-visible")
+        documents.refresh_collections()
+        documents.query_one("#qa-collection").focus()
+
+    @on(DocumentsPanel.Changed)
+    def on_documents_changed(self, event: DocumentsPanel.Changed) -> None:
+        event.stop()
+        if self.query_one(DocumentsPanel).collection is not None:
+            self.query_one("#side-panel").add_class("-visible")
+        self._update_toolbar()
 
     def _current_chat(self) -> int | None:
         if self.session is None or self.session.chat_id is None:
@@ -493,7 +542,9 @@ class ChatScreen(Screen[None]):
             self.notify(f"Deleted “{title}”.", timeout=3)
 
         self.app.push_screen(
-            ConfirmScreen(f"Delete the chat “{title}”? This cannot be undone.", yes="Delete", danger=True),
+            ConfirmScreen(
+                f"Delete the chat “{title}”? This cannot be undone.", yes="Delete", danger=True
+            ),
             delete,
         )
 
@@ -513,16 +564,33 @@ class ChatScreen(Screen[None]):
         """Every chat action, for the command palette (Ctrl+P)."""
         return [
             ("New chat", "Start a new conversation (Ctrl+N)", self.action_new_chat),
-            ("Stop the answer", "Stop generating; the partial answer is kept (Esc)", self.action_stop),
+            (
+                "Stop the answer",
+                "Stop generating; the partial answer is kept (Esc)",
+                self.action_stop,
+            ),
             (
                 "Chat options: model, system prompt, sampling",
                 "Pick the model and set the system prompt and sampling parameters (Ctrl+O)",
                 self.action_options,
             ),
-            ("Copy the last answer", "Copy it to the clipboard via OSC 52 (Ctrl+Y)", self.action_copy_last),
-            ("Toggle the chat list", "Show or hide saved chats (Ctrl+B)", self.action_toggle_sidebar),
+            (
+                "Copy the last answer",
+                "Copy it to the clipboard via OSC 52 (Ctrl+Y)",
+                self.action_copy_last,
+            ),
+            (
+                "Toggle the chat list",
+                "Show or hide saved chats (Ctrl+B)",
+                self.action_toggle_sidebar,
+            ),
             ("Focus the chat list", "Move to the saved chats (Ctrl+L)", self.action_focus_chats),
             ("Focus the input", "Move to the question box (Ctrl+E)", self.action_focus_input),
+            (
+                "Documents: collection, action, sources",
+                "Answer from a document collection; see the sources of an answer (Ctrl+G)",
+                self.action_documents,
+            ),
             ("Rename this chat", "Give the current chat a new title", self.action_rename_chat),
             ("Delete this chat", "Delete the current chat (asks first)", self.action_delete_chat),
         ]

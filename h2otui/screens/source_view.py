@@ -1,0 +1,44 @@
+"""A dialog showing one source's full chunk text (opened from the sources panel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+
+class SourceScreen(ModalScreen[None]):
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,enter", "dismiss_source", "Close"),
+        Binding("ctrl+y", "copy_source", "Copy text", priority=True),
+    ]
+
+    def __init__(self, label: str, text: str, path: str) -> None:
+        super().__init__()
+        self.label = label
+        self.text = text
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="source-dialog"):
+            yield Label(self.label, id="source-label", markup=False)
+            yield Label(self.path, id="source-path", markup=False)
+            with VerticalScroll(id="source-scroll"):
+                yield Static(self.text, id="source-text", markup=False)
+            yield Label("Esc close · Ctrl+Y copy", id="source-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#source-scroll").focus()
+
+    def action_dismiss_source(self) -> None:
+        self.dismiss(None)
+
+    def action_copy_source(self) -> None:
+        self.app.copy_to_clipboard(self.text)
+        self.notify(f"Copied the source text ({len(self.text)} characters).", timeout=3)

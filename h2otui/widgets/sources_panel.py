@@ -1,0 +1,226 @@
+"""The chat screen's document panel: collection and action selectors, and the sources
+(numbered citations with their quoted text) of the selected answer.
+
+Focusing an answer in the conversation shows that answer's sources; Enter on a source
+opens the full chunk. The panel reaches collections only through :mod:`h2otui.qa`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from h2otui.config import Settings
+    from h2otui.engines.base import Engine, SamplingParams
+    from h2otui.qa.chat import ChatEvent, CollectionChat
+    from h2otui.qa.citations import Passage
+    from h2otui.qa.context import Dropped
+
+#: the collection selector's value for plain chat
+NO_COLLECTION = "__none__"
+ACTIONS = [("Ask (query)", "query"), ("Summarize", "summarize"), ("Extract", "extract")]
+
+
+class DocumentsPanel(Vertical):
+    """Collection / action selectors and the sources of the selected answer."""
+
+    DEFAULT_CSS = """
+    DocumentsPanel { height: 1fr; padding: 0 1; }
+    DocumentsPanel .qa-title { text-style: bold; color: $primary; }
+    DocumentsPanel Select { margin-bottom: 1; }
+    DocumentsPanel #qa-sources { height: auto; max-height: 12; }
+    DocumentsPanel #qa-quote-box { height: 1fr; border: round $primary 30%; }
+    DocumentsPanel #qa-quote { padding: 0 1; }
+    DocumentsPanel #qa-dropped { color: $text-muted; }
+    """
+
+    def __init__(self, settings: Settings, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.settings = settings
+        self._qa: CollectionChat | None = None
+        #: sources / drops per answer widget, so focusing an answer shows its own
+        self._by_answer: dict[int, tuple[list[Passage], list[Dropped]]] = {}
+        self.sources: list[Passage] = []
+        self.dropped: list[Dropped] = []
+        self._shown_for: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("Documents", classes="qa-title")
+        yield Select(
+            [("No collection (plain chat)", NO_COLLECTION)],
+            value=NO_COLLECTION,
+            allow_blank=False,
+            id="qa-collection",
+            prompt="Collection",
+        )
+        yield Select(ACTIONS, value="query", allow_blank=False, id="qa-action")
+        yield Label("Sources", classes="qa-title")
+        yield OptionList(id="qa-sources")
+        yield Static("", id="qa-dropped")
+        with VerticalScroll(id="qa-quote-box"):
+            yield Static("Sources of the selected answer appear here.", id="qa-quote", markup=False)
+
+    def on_mount(self) -> None:
+        self.watch(self.screen, "focused", self._focus_changed, init=False)
+        self.refresh_collections()
+
+    # --- what the chat screen reads ---------------------------------------------------
+
+    @property
+    def collection(self) -> str | None:
+        value = self.query_one("#qa-collection", Select).value
+        return None if value in (NO_COLLECTION, Select.BLANK) else str(value)
+
+    @property
+    def action(self) -> str:
+        return str(self.query_one("#qa-action", Select).value)
+
+    def describe(self) -> str:
+        """Short toolbar text: ``docs: UserData · query`` (or '' for plain chat)."""
+        return f"docs: {self.collection} · {self.action}" if self.collection else ""
+
+    # --- collections --------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="qa-collections", exit_on_error=False)
+    def refresh_collections(self) -> None:
+        from h2otui.qa.chat import list_collections
+
+        try:
+            found = list_collections(self.settings)
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.notify, f"Cannot list collections: {exc}", severity="error", markup=False
+            )
+            return
+        self.app.call_from_thread(self._set_collections, found)
+
+    def _set_collections(self, found: list[tuple[str, int]]) -> None:
+        select = self.query_one("#qa-collection", Select)
+        current = select.value
+        options = [("No collection (plain chat)", NO_COLLECTION)]
+        for name, chunks in found:
+            label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
+            options.append((label, name))
+        select.set_options(options)
+        values = {v for _, v in options}
+        select.value = current if current in values else NO_COLLECTION
+        if self._qa is not None:
+            self._qa.forget()
+
+    def select_collection(self, name: str | None) -> None:
+        self.query_one("#qa-collection", Select).value = name or NO_COLLECTION
+
+    @on(Select.Changed)
+    def _selection_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed())
+
+    class Changed(Message):
+        """The collection or the action changed (the screen updates its toolbar)."""
+
+    # --- answering ------------------------------------------------------------------------
+
+    async def answer_stream(
+        self,
+        engine: Engine,
+        question: str,
+        *,
+        answer_widget: Widget,
+        history: Sequence[tuple[str, str]],
+        system: str | None,
+        params: SamplingParams,
+    ) -> AsyncIterator[ChatEvent]:
+        """The QA stream for the chat screen; sources land in this panel on the way."""
+        from h2otui.qa.chat import CollectionChat
+        from h2otui.qa.pipeline import Progress, QADone, Retrieved
+
+        if self._qa is None:
+            self._qa = CollectionChat(self.settings)
+        collection = self.collection
+        assert collection is not None
+        async for event in self._qa.stream(
+            engine,
+            collection,
+            question,
+            action=self.action,
+            history=history,
+            system=system,
+            params=params,
+        ):
+            if isinstance(event, Retrieved):
+                self.record(answer_widget, event.passages, event.dropped)
+            elif isinstance(event, QADone):
+                self.record(answer_widget, event.result.sources, event.result.dropped)
+            elif isinstance(event, Progress):
+                setter = getattr(answer_widget, "set_waiting", None)
+                if setter is not None and not getattr(answer_widget, "text", ""):
+                    setter(event.message)
+            yield event
+
+    # --- sources ----------------------------------------------------------------------------
+
+    def record(self, answer_widget: Widget, sources: list[Passage], dropped: list[Dropped]) -> None:
+        self._by_answer[id(answer_widget)] = (list(sources), list(dropped))
+        self.show(sources, dropped, for_answer=id(answer_widget))
+
+    def show(
+        self, sources: list[Passage], dropped: list[Dropped], *, for_answer: int | None = None
+    ) -> None:
+        self.sources, self.dropped = list(sources), list(dropped)
+        self._shown_for = for_answer
+        options = self.query_one("#qa-sources", OptionList)
+        options.clear_options()
+        options.add_options([Option(p.label(n), id=str(n)) for n, p in enumerate(sources, 1)])
+        kept_out = [d for d in dropped if d.reason != "cut_distance"]
+        note = f"{len(kept_out)} left out to fit the context" if kept_out else ""
+        self.query_one("#qa-dropped", Static).update(note)
+        if sources:
+            options.highlighted = 0
+            self._quote(0)
+        else:
+            self.query_one("#qa-quote", Static).update(
+                "No sources: nothing in the collection matched."
+            )
+
+    def _quote(self, index: int) -> None:
+        if 0 <= index < len(self.sources):
+            p = self.sources[index]
+            self.query_one("#qa-quote", Static).update(
+                f"{p.label(index + 1)}\n\n“{p.text.strip()}”"
+            )
+
+    @on(OptionList.OptionHighlighted, "#qa-sources")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._quote(event.option_index)
+
+    @on(OptionList.OptionSelected, "#qa-sources")
+    def _open_source(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.open_source(event.option_index)
+
+    def open_source(self, index: int) -> None:
+        """Show the full chunk of source ``index`` (0-based) in a dialog."""
+        if not 0 <= index < len(self.sources):
+            return
+        from h2otui.screens.source_view import SourceScreen
+
+        p = self.sources[index]
+        self.app.push_screen(SourceScreen(p.label(index + 1), p.text, p.source))
+
+    def _focus_changed(self, focused: Widget | None) -> None:
+        if focused is None:
+            return
+        key = id(focused)
+        if key in self._by_answer and key != self._shown_for:
+            sources, dropped = self._by_answer[key]
+            self.show(sources, dropped, for_answer=key)
