@@ -13,6 +13,7 @@ can show it.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class ChatOptions:
             return self.system_prompt
         try:
             entry = settings.model(self.model)
-        except Exception:  # noqa: BLE001 - an unknown model falls back to the global default
+        except Exception:  # an unknown model falls back to the global default
             return settings.generation.system_prompt
         if entry.system_prompt is not None:
             return entry.system_prompt
@@ -197,10 +198,8 @@ class EnginePool:
         engines, self._engines = self._engines, {}
         self._loaded.clear()
         for engine in engines.values():
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort at shutdown
                 await engine.aclose()
-            except Exception:  # noqa: BLE001 - closing is best effort at shutdown
-                pass
 
 
 # --- stats -------------------------------------------------------------------------------------
@@ -313,7 +312,9 @@ class ChatSession:
         self._pending_question: str | None = None
 
     @classmethod
-    def new(cls, settings: Settings, store: ChatStore | None, model: str | None = None) -> ChatSession:
+    def new(
+        cls, settings: Settings, store: ChatStore | None, model: str | None = None
+    ) -> ChatSession:
         options = ChatOptions(model or settings.default_model, None, default_params(settings))
         return cls(settings, store, options)
 
@@ -334,8 +335,10 @@ class ChatSession:
             )
             model = settings.default_model
         try:
-            params = SamplingParams.model_validate({**default_params(settings).model_dump(), **chat.params})
-        except Exception:  # noqa: BLE001 - bad saved params fall back to the defaults
+            params = SamplingParams.model_validate(
+                {**default_params(settings).model_dump(), **chat.params}
+            )
+        except Exception:  # bad saved params fall back to the defaults, with a warning
             warnings.append("this chat's saved sampling parameters were invalid; using defaults")
             params = default_params(settings)
         session = cls(

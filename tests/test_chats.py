@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from tui_fakes import ScriptedEngine
 from typer.testing import CliRunner
 
 from h2otui.chat_session import (
@@ -29,7 +30,6 @@ from h2otui.store.chats import (
     export_markdown,
     title_from_question,
 )
-from tui_fakes import ScriptedEngine
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_a_streaming_answer_is_visible_to_another_connection_as_partial(store):
     store.update_message(mid, "half an ans", status="partial")
     # another process (a crash leaves exactly this on disk)
     with ChatStore(store.path) as other:
-        (q, a) = other.messages(chat.id)
+        (_q, a) = other.messages(chat.id)
         assert (a.status, a.content, a.model) == ("partial", "half an ans", "m")
     store.update_message(mid, "half an answer", status="stopped", stats={"completion_tokens": 3})
     a = store.messages(chat.id)[1]
@@ -92,14 +92,16 @@ def test_a_streaming_answer_is_visible_to_another_connection_as_partial(store):
 def test_a_corrupt_history_file_is_a_clear_error(isolated_env):
     path = isolated_env / "chats.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(ChatStoreError, match="chats.sqlite3.*move the file away"):
+    with pytest.raises(ChatStoreError, match=r"chats\.sqlite3.*move the file away"):
         ChatStore(path)
 
 
 def test_exports(store):
     chat = store.create_chat("gemma3-270m", system_prompt="Be brief.")
     store.add_message(chat.id, "user", "What is 2+2?")
-    store.add_message(chat.id, "assistant", "4", model="gemma3-270m", stats={"completion_tokens": 1})
+    store.add_message(
+        chat.id, "assistant", "4", model="gemma3-270m", stats={"completion_tokens": 1}
+    )
     store.add_message(chat.id, "user", "And 3+3?")
     store.add_message(chat.id, "assistant", "It is", status="stopped", model="gemma3-270m")
     md = export_markdown(store.export(chat.id))
@@ -165,7 +167,9 @@ def _linear_fit(engine, system, history, question, max_new):  # type: ignore[no-
 @pytest.mark.parametrize("context", [30, 45, 60, 100, 400])
 def test_fit_context_keeps_the_most_recent_turns_that_fit(context):
     engine = ScriptedEngine(context=context)
-    history = [Turn(f"question {i} " + "q " * i, f"answer {i} " + "a " * (i % 3)) for i in range(12)]
+    history = [
+        Turn(f"question {i} " + "q " * i, f"answer {i} " + "a " * (i % 3)) for i in range(12)
+    ]
     expected = _linear_fit(engine, "sys prompt", history, "new question", 10)
     if expected is None:
         with pytest.raises(ContextTooLongError, match="shorten the question"):
@@ -186,8 +190,15 @@ def test_history_from_saved_messages_skips_failed_answers():
     def m(role, content, status="complete"):  # type: ignore[no-untyped-def]
         return StoredMessage(0, 1, role, content, status, None, None, None, 0.0)
 
-    msgs = [m("user", "q1"), m("assistant", "a1"), m("user", "q2"), m("assistant", "", "error"),
-            m("user", "q3"), m("assistant", "part", "stopped"), m("user", "q4")]
+    msgs = [
+        m("user", "q1"),
+        m("assistant", "a1"),
+        m("user", "q2"),
+        m("assistant", "", "error"),
+        m("user", "q3"),
+        m("assistant", "part", "stopped"),
+        m("user", "q4"),
+    ]
     assert turns_from_messages(msgs) == [Turn("q1", "a1"), Turn("q3", "part")]
 
 

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 from textual import events
-from textual.widgets import Markdown
+from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui import chat_session
 from h2otui.app import make_app
@@ -22,7 +22,6 @@ from h2otui.store.chats import ChatStore
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_list import ChatList, ChatListItem
 from h2otui.widgets.chat_view import AssistantMessage, ConversationView, Notice, UserMessage
-from tui_fakes import ScriptedEngine, factory_for
 
 
 def chat_screen(app) -> ChatScreen:  # type: ignore[no-untyped-def]
@@ -44,7 +43,8 @@ async def wait_answered(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def markdown_source(answer: AssistantMessage) -> str:
-    return answer.query_one(Markdown).source
+    """The Markdown the answer's widgets hold (live chunks and folded ones)."""
+    return answer.rendered_source
 
 
 def db_rows(home) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
@@ -224,7 +224,10 @@ async def test_chat_survives_a_restart_and_continues_with_its_history(isolated_e
     with ChatStore.open(isolated_env) as store:
         (chat,) = store.list_chats()
         assert [m.content for m in store.messages(chat.id)] == [
-            "First question", first_answer, "Second question", "Continued."
+            "First question",
+            first_answer,
+            "Second question",
+            "Continued.",
         ]
 
 
@@ -270,7 +273,9 @@ async def test_chats_list_newest_first_rename_and_delete_with_confirmation(setti
 # --- context ---------------------------------------------------------------------------------
 
 
-async def test_old_turns_are_dropped_to_fit_the_context_and_the_user_is_told(settings, isolated_env):
+async def test_old_turns_are_dropped_to_fit_the_context_and_the_user_is_told(
+    settings, isolated_env
+):
     # one "token" per word; 10 words per answer; a context that holds about two turns
     engine = ScriptedEngine(["w " * 10], context=60)
     app = make_app(settings, engine_factory=factory_for(engine))
@@ -371,8 +376,14 @@ async def test_every_chat_action_is_in_the_command_palette(settings, isolated_en
     async with app.run_test(size=(80, 24)):
         screen = chat_screen(app)
         titles = {c.title for c in app.get_system_commands(screen)}
-        for action in ("New chat", "Stop the answer", "Copy the last answer", "Delete this chat",
-                       "Rename this chat", "Chat options: model, system prompt, sampling"):
+        for action in (
+            "New chat",
+            "Stop the answer",
+            "Copy the last answer",
+            "Delete this chat",
+            "Rename this chat",
+            "Chat options: model, system prompt, sampling",
+        ):
             assert action in titles
         bound = {b.action for b in screen.BINDINGS}  # type: ignore[union-attr]
         callbacks = {cb.__name__ for _t, _h, cb in screen.palette_commands()}

@@ -84,7 +84,9 @@ class ScriptedEngine(Engine):
                 yield TextDelta(tok)
                 self.produced += 1
                 i += 1
-            yield watch.usage(self.count_tokens(self.render_prompt(request.messages)), self.produced)
+            yield watch.usage(
+                self.count_tokens(self.render_prompt(request.messages)), self.produced
+            )
             yield Finished(FinishReason.STOP)
         finally:
             self.closed.set()

@@ -8,10 +8,11 @@ the buttons and the dialog stays open.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import ValidationError
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
@@ -30,14 +31,12 @@ NUMBER_FIELDS = (
 
 class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Apply"),
     ]
 
-    def __init__(
-        self, options: ChatOptions, models: list[str], default_system_prompt: str
-    ) -> None:
+    def __init__(self, options: ChatOptions, models: list[str], default_system_prompt: str) -> None:
         super().__init__()
         self.options = options
         self.models = models
@@ -80,8 +79,18 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
                             compact=True,
                         )
                     yield Label("Seed (empty = random)")
-                    yield Input("" if p.seed is None else str(p.seed), id="seed", type="integer", compact=True)
-                yield Checkbox("Sample (off = greedy, reproducible)", value=p.do_sample, id="do_sample", compact=True)
+                    yield Input(
+                        "" if p.seed is None else str(p.seed),
+                        id="seed",
+                        type="integer",
+                        compact=True,
+                    )
+                yield Checkbox(
+                    "Sample (off = greedy, reproducible)",
+                    value=p.do_sample,
+                    id="do_sample",
+                    compact=True,
+                )
             yield Label("", id="error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -128,7 +137,9 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
         model = self.query_one("#model", Select).value
         use_default = self.query_one("#use-default", Checkbox).value
         system = None if use_default else self.query_one("#system-prompt", TextArea).text
-        return ChatOptions(str(model) if model != Select.NULL else self.options.model, system, params)
+        return ChatOptions(
+            str(model) if model != Select.NULL else self.options.model, system, params
+        )
 
     def action_save(self) -> None:
         try:

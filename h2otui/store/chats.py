@@ -329,7 +329,12 @@ def export_json(export: ChatExport) -> str:
 def export_markdown(export: ChatExport) -> str:
     chat = export.chat
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(chat.created_at))
-    lines = [f"# {chat.title or 'Untitled chat'}", "", f"*Model: {chat.model} · started {when}*", ""]
+    lines = [
+        f"# {chat.title or 'Untitled chat'}",
+        "",
+        f"*Model: {chat.model} · started {when}*",
+        "",
+    ]
     if chat.system_prompt:
         lines += ["> **System:** " + chat.system_prompt.replace("\n", "\n> "), ""]
     for m in export.messages:

@@ -7,15 +7,26 @@ fast model never queues up thousands of tiny re-renders.
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region
 from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
+
+#: a streamed answer starts a new Markdown widget after this many lines, at a blank line
+#: outside a code fence (see :class:`MarkdownChunker`)
+CHUNK_LINES = 24
+#: streamed text reaches the screen at most this often (10 updates a second: smooth to
+#: read, and each update costs a layout and repaint of the conversation)
+FLUSH_INTERVAL_S = 0.1
 
 STATUS_LABELS = {
     "complete": "",
@@ -24,6 +35,81 @@ STATUS_LABELS = {
     "stopped": "stopped",
     "error": "error",
 }
+
+
+class MarkdownChunker:
+    """Cuts a Markdown stream into pieces that each render as their own widget.
+
+    Textual lays out a Markdown widget's blocks again whenever it changes, so one widget
+    holding a 20,000-token answer makes every update cost more than the last. Cutting the
+    stream into chunks of about ``max_lines`` lines keeps each update proportional to the
+    last chunk only. Cuts are made only where Markdown allows: after a blank line, outside
+    a fenced code block, and only if the next line does not start indented (which would
+    continue a list item or an indented code block).
+
+    :meth:`feed` returns the fragment split at the cut points: a new chunk starts with
+    each piece after the first.
+    """
+
+    def __init__(self, max_lines: int = CHUNK_LINES) -> None:
+        self.max_lines = max_lines
+        self.lines = 0
+        self.in_fence = False
+        self.fence = ""
+        self.line = ""
+        self.pending = False
+        """A blank line passed where a cut is allowed; decided by the next character."""
+
+    def feed(self, fragment: str) -> list[str]:
+        pieces: list[str] = []
+        start = 0
+        for i, ch in enumerate(fragment):
+            if self.pending and ch != "\n":
+                self.pending = False
+                if ch not in " \t":
+                    pieces.append(fragment[start:i])
+                    start = i
+                    self.lines = 0
+            if ch != "\n":
+                self.line += ch
+                continue
+            stripped = self.line.strip()
+            self.line = ""
+            self.lines += 1
+            marker = stripped[:3]
+            if marker in ("```", "~~~"):
+                if not self.in_fence:
+                    self.in_fence, self.fence = True, marker
+                elif marker == self.fence:
+                    self.in_fence = False
+            if not stripped and not self.in_fence and self.lines >= self.max_lines:
+                self.pending = True
+        pieces.append(fragment[start:])
+        return pieces
+
+    @classmethod
+    def split(cls, text: str, max_lines: int = CHUNK_LINES) -> list[str]:
+        """A whole document cut the same way (for answers loaded from the history)."""
+        return [p for p in cls(max_lines).feed(text) if p] or [""]
+
+
+class FoldedChunk(Widget):
+    """Stands in for a finished, out-of-view chunk of a long answer: same height, no
+    child widgets. Textual walks every widget on each layout pass, so a 20,000-token
+    answer kept fully mounted (thousands of Markdown blocks) would slow every update;
+    chunks are unfolded back into Markdown as they scroll into view."""
+
+    DEFAULT_CSS = """
+    FoldedChunk { width: 1fr; }
+    """
+
+    def __init__(self, source: str, height: int) -> None:
+        super().__init__()
+        self.source = source
+        self.styles.height = max(1, height)
+
+    def render(self) -> str:
+        return ""
 
 
 class ChatMessage(Vertical, can_focus=True):
@@ -92,13 +178,19 @@ class AssistantMessage(ChatMessage):
     }
     """
 
-    def __init__(self, model: str, content: str = "", *, status: str = "complete", stats: str = "") -> None:
+    def __init__(
+        self, model: str, content: str = "", *, status: str = "complete", stats: str = ""
+    ) -> None:
         super().__init__()
         self.model = model
         self._parts: list[str] = [content] if content else []
         self._status = status
         self._stats = stats
         self._stream: MarkdownStream | None = None
+        self._chunker = MarkdownChunker()
+        self._pending: list[str] = []
+        self._flush_timer: Timer | None = None
+        self._write_lock = asyncio.Lock()
 
     @property
     def text(self) -> str:
@@ -108,10 +200,19 @@ class AssistantMessage(ChatMessage):
     def status(self) -> str:
         return self._status
 
+    @property
+    def rendered_source(self) -> str:
+        """The Markdown held by the widgets (equals :attr:`text` once a stream ended)."""
+        return "".join(c.source for c in self.children if isinstance(c, Markdown | FoldedChunk))
+
     def compose(self) -> ComposeResult:
         yield Label(self.model, classes="role")
-        yield Markdown(self.text or None)
+        chunks = MarkdownChunker.split(self.text)
+        for chunk in chunks:
+            yield Markdown(chunk or None)
         yield Static(self._stats_line(), classes="stats")
+        self._chunker = MarkdownChunker()
+        self._chunker.feed(chunks[-1])
 
     def on_mount(self) -> None:
         self._apply_status_class()
@@ -135,20 +236,79 @@ class AssistantMessage(ChatMessage):
     # --- streaming ------------------------------------------------------------------
 
     def start_stream(self) -> None:
-        self._stream = Markdown.get_stream(self.query_one(Markdown))
+        self._stream = Markdown.get_stream(self.query(Markdown).last())
 
     async def write(self, fragment: str) -> None:
+        """Append streamed text. Fragments are gathered and handed to the Markdown
+        widget at most every FLUSH_INTERVAL_S: each update costs a layout and a repaint,
+        so a fast model must not cause one per token."""
         self._parts.append(fragment)
-        if self._stream is None:
-            self.start_stream()
-        assert self._stream is not None
-        await self._stream.write(fragment)
+        self._pending.append(fragment)
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL_S, self._flush)
 
-    async def end_stream(self) -> None:
-        """Flush what is pending into the Markdown widget and stop the stream."""
+    async def _flush(self) -> None:
+        self._flush_timer = None
+        async with self._write_lock:
+            text = "".join(self._pending)
+            self._pending.clear()
+            if not text:
+                return
+            # a piece after the first starts a new chunk (a new Markdown widget)
+            for n, piece in enumerate(self._chunker.feed(text)):
+                if n:
+                    await self._stop_stream()
+                    await self.mount(Markdown(), before=self.query_one(".stats"))
+                    self._schedule_fold_sync()
+                if self._stream is None:
+                    self.start_stream()
+                assert self._stream is not None
+                await self._stream.write(piece)
+
+    async def _stop_stream(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None
             await stream.stop()
+
+    async def end_stream(self) -> None:
+        """Render what is pending now and stop the stream."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+        await self._flush()
+        async with self._write_lock:
+            await self._stop_stream()
+        self._schedule_fold_sync()
+
+    def _schedule_fold_sync(self) -> None:
+        # after the next refresh, when the new chunks have their place on screen
+        if isinstance(self.parent, ConversationView):
+            self.parent.schedule_fold_sync()
+
+    async def sync_folds(self) -> None:
+        """Fold finished chunks far from the viewport; unfold those near it."""
+        view = self.parent
+        if not isinstance(view, ConversationView):
+            return
+        vr = view.region
+        if vr.height == 0:
+            return
+        # one screen of slack above and below, so scrolling never shows a gap
+        window = Region(vr.x, vr.y - vr.height, vr.width, vr.height * 3)
+        chunks = [c for c in self.children if isinstance(c, Markdown | FoldedChunk)]
+        live = chunks[-1] if self._stream is not None or self._status == "streaming" else None
+        for chunk in chunks:
+            if chunk is live:
+                continue
+            region = chunk.region
+            if isinstance(chunk, Markdown):
+                if region.height and not region.overlaps(window):
+                    await self.mount(
+                        FoldedChunk(chunk.source, chunk.outer_size.height), before=chunk
+                    )
+                    await chunk.remove()
+            elif region.overlaps(window):
+                await self.mount(Markdown(chunk.source or None), before=chunk)
+                await chunk.remove()
 
     def finish(self, status: str, stats: str = "") -> None:
         self._status = status
@@ -188,6 +348,29 @@ class ConversationView(VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()
+        self._folds_pending = False
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        # While the view follows a stream at the bottom, folding happens at chunk
+        # boundaries; positions are only looked up again when the user scrolls (each
+        # lookup of an off-screen widget costs a layout of the whole conversation).
+        if round(old) != round(new) and not (self._anchored and not self._anchor_released):
+            self.schedule_fold_sync()
+
+    def on_resize(self) -> None:
+        self.schedule_fold_sync()
+
+    def schedule_fold_sync(self) -> None:
+        """Fold / unfold long answers' chunks once the scroll position settles."""
+        if not getattr(self, "_folds_pending", False):
+            self._folds_pending = True
+            self.call_after_refresh(self._sync_folds)
+
+    async def _sync_folds(self) -> None:
+        self._folds_pending = False
+        for message in self.query_children(AssistantMessage):
+            await message.sync_folds()
 
     def messages(self) -> list[ChatMessage]:
         return list(self.query(ChatMessage))
