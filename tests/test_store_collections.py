@@ -267,3 +267,18 @@ def test_remove_document_and_delete_collection(tmp_path):
     assert store.names() == []
     _ingest(paths)  # a deleted name can be used again
     assert store.open("C").count_documents() == 2
+
+
+def test_a_documents_row_without_chunks_heals_on_the_next_run(tmp_path):
+    """A run killed while removing a document can leave its row without chunks; the file
+    must not then count as unchanged forever."""
+    paths = _files(tmp_path / "d", 2)
+    _ingest(paths)
+    col = _store().open("C")
+    doc_id = next(r["doc_id"] for r in col.document_rows() if r["path"] == str(paths[0]))
+    col.chunks.delete(f"doc_id = '{doc_id}'")
+    summary = _ingest(paths)
+    assert [Path(p).name for p in summary.updated] == ["doc0.txt"]
+    assert [Path(p).name for p in summary.unchanged] == ["doc1.txt"]
+    col = _store().open("C")
+    assert any("heron number 0" in t for t in _texts(col))

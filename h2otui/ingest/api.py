@@ -65,6 +65,7 @@ class _Known:
     doc_ids: set[str] = field(default_factory=set)
     sha256: str | None = None  # of its ok version, if any
     has_ok: bool = False
+    broken: bool = False  # a documents row whose chunks are missing
 
 
 @dataclass
@@ -86,18 +87,26 @@ class _Pending:
 
 
 def _load_known(col: Collection) -> tuple[dict[str, _Known], set[str]]:
+    def doc_ids(table: Any) -> set[str]:
+        ids = table.search().select(["doc_id"]).limit(None).to_arrow().column("doc_id")
+        return set(ids.unique().to_pylist())
+
+    with_chunks = doc_ids(col.chunks)
+    existing = with_chunks | doc_ids(col.parts)
     known: dict[str, _Known] = {}
-    docs = col.documents.search().select(["doc_id", "source", "sha256", "status"]).limit(None)
-    for row in docs.to_arrow().to_pylist():
+    docs = col.documents.search().select(["doc_id", "source", "sha256", "status", "chunk_count"])
+    for row in docs.limit(None).to_arrow().to_pylist():
         k = known.setdefault(row["source"], _Known())
         k.doc_ids.add(row["doc_id"])
         if row["status"] == "ok":
             k.has_ok = True
+            # a documents row whose chunks are gone (a run killed while removing it) does
+            # not make its file "unchanged": the file is parsed again and heals
             k.sha256 = row["sha256"]
-    existing: set[str] = set()
-    for table in (col.chunks, col.parts):
-        ids = table.search().select(["doc_id"]).limit(None).to_arrow().column("doc_id")
-        existing.update(ids.unique().to_pylist())
+            k.broken |= bool(row["chunk_count"]) and row["doc_id"] not in with_chunks
+    for k in known.values():
+        if k.broken:
+            k.sha256 = None
     return known, existing
 
 

@@ -63,6 +63,11 @@ def init_worker(opts: IngestSettings, threads: int) -> None:
     from h2otui.ingest import base
 
     base.set_worker_threads(threads)
+    # Ctrl-C goes to the whole process group: the main process handles it and shuts the
+    # pool down; workers finish their file quietly instead of printing tracebacks.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 

@@ -331,7 +331,8 @@ class Collection:
         )
 
     def ensure_fts_index(self) -> None:
-        """Create the native full-text index on chunk text, or fold new rows into it."""
+        """Create the native full-text index on chunk text (or fold new rows into it) and
+        compact the tables."""
         import warnings
 
         if self.count_chunks() == 0:
@@ -344,5 +345,7 @@ class Collection:
             warnings.simplefilter("ignore")
             if not has_fts:
                 self.chunks.create_fts_index("text", use_tantivy=False, replace=True)
-            else:
-                self.chunks.optimize()
+            # compact the small fragments each write commit made, and fold rows added
+            # since the index was built into it (readers are unaffected: MVCC)
+            for table in (self.chunks, self.parts, self.documents):
+                table.optimize()
