@@ -258,3 +258,46 @@ def test_batch_is_resumable_after_a_kill(env, tmp_path: Path) -> None:
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "already in" in again.stderr
     assert read_lines(out) == lines
+
+
+def test_batch_answers_each_question_with_each_model(env, tmp_path: Path) -> None:
+    config = tmp_path / "models.toml"
+    config.write_text(
+        '[[models]]\nname = "gemma-small-ctx"\nengine = "llamacpp"\n'
+        'model_path = "embedded:gemma3-270m-q4_k_m"\nprompt_type = "plain_qa"\n'
+        "options = { n_ctx = 2048 }\n"
+    )
+    questions = tmp_path / "q.txt"
+    questions.write_text(
+        "Who led the Zephyr project?\nHow many electric vans are in the delivery fleet?\n"
+    )
+    out = tmp_path / "out.jsonl"
+    proc = h2otui(
+        "--config",
+        str(config),
+        "batch",
+        str(questions),
+        "-c",
+        "UserData",
+        "--out",
+        str(out),
+        "--models",
+        "gemma3-270m,gemma-small-ctx",
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = read_lines(out)
+    assert sorted((line["id"], line["model"]) for line in lines) == [
+        ("1", "gemma-small-ctx"),
+        ("1", "gemma3-270m"),
+        ("2", "gemma-small-ctx"),
+        ("2", "gemma3-270m"),
+    ]
+    assert all(line["sources"] for line in lines)
+    assert "4 answered, 0 already in" in proc.stderr
+
+    proc = h2otui(
+        "batch", str(questions), "-c", "UserData", "--out", str(out), "--models", "nope", env=env
+    )
+    assert proc.returncode == 2 and "nope" in proc.stderr

