@@ -325,6 +325,25 @@ async def test_multiline_input_newline_key_and_paste(settings, isolated_env):
         assert len(engine.requests) == 1
 
 
+async def test_enter_in_a_burst_of_typed_keys_sends_everything_typed_before_it(
+    settings, isolated_env
+):
+    # a terminal delivers fast typing (or tmux send-keys) as one burst of key events
+    engine = ScriptedEngine(["ok"])
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(ChatInput).focus()
+        await pilot.pause()
+        for ch in "What is 2+2?":
+            app.post_message(events.Key("space" if ch == " " else ch, ch))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        await wait_answered(pilot)
+        assert [m.content for m in engine.requests[-1].messages if m.role == "user"] == [
+            "What is 2+2?"
+        ]
+
+
 async def test_copy_last_answer_and_a_selected_message(settings, isolated_env):
     engine = ScriptedEngine(["The ", "answer."])
     app = make_app(settings, engine_factory=factory_for(engine))

@@ -77,10 +77,10 @@ class ChatScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop", priority=True),
-        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+n", "new_chat", "New"),
         Binding("ctrl+o", "options", "Options"),
-        # priority: the input box would take Ctrl+Y as redo
-        Binding("ctrl+y", "copy_last", "Copy answer", priority=True),
+        # the input box binds Ctrl+Y to this too (instead of its redo)
+        Binding("ctrl+y", "copy_last", "Copy"),
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("ctrl+l", "focus_chats", "Chat list", show=False),
         Binding("ctrl+e", "focus_input", "Input", show=False),
@@ -107,7 +107,7 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield Label("Chats", id="sidebar-title")
-                yield Label("Enter open · r rename · d delete", id="sidebar-help")
+                yield Label("⏎ open · r rename · d delete", id="sidebar-help")
                 yield ChatList(id="chat-list")
             with Vertical(id="main"):
                 with Horizontal(id="toolbar"):
@@ -174,7 +174,7 @@ class ChatScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return True if self.generating else None
+            return self.generating  # shown in the footer only while answering
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

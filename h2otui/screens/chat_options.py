@@ -93,8 +93,8 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
                 )
             yield Label("", id="error")
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Apply", id="apply", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
+                yield Button("Apply (Ctrl+S)", id="apply", variant="primary", compact=True)
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         if event.checkbox.id == "use-default":

@@ -32,8 +32,13 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Label(self.question, id="question")
             with Horizontal(id="buttons"):
-                yield Button(self.no, id="no")
-                yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
+                yield Button(f"{self.no} (n)", id="no", compact=True)
+                yield Button(
+                    f"{self.yes} (y)",
+                    id="yes",
+                    variant="error" if self.danger else "primary",
+                    compact=True,
+                )
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -31,8 +31,13 @@ class ChatInput(TextArea):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Send", show=True, priority=True),
+        # Enter is handled in _on_key, in order with the typed characters (a priority
+        # binding would run before keys typed just ahead of it reached the box); the
+        # binding is here for the footer.
+        Binding("enter", "submit", "Send", show=True),
         Binding("ctrl+j", "newline", "Newline", show=True, key_display="^j"),
+        # Ctrl+Y copies the last answer (the screen's action), not TextArea's redo
+        Binding("ctrl+y", "screen.copy_last", "Copy", show=True),
     ]
 
     @dataclass
@@ -59,6 +64,11 @@ class ChatInput(TextArea):
         )
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
         if event.key in NEWLINE_KEYS:
             event.stop()
             event.prevent_default()

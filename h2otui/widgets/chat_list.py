@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from typing import ClassVar, Protocol
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
@@ -27,8 +29,12 @@ def _when(ts: float) -> str:
 
 class ChatListItem(ListItem):
     DEFAULT_CSS = """
-    ChatListItem { height: 1; padding: 0 1; }
-    ChatListItem > Label { width: 1fr; }
+    ChatList > ChatListItem { height: 1; }
+    ChatListItem > Horizontal { height: 1; }
+    ChatListItem .title {
+        width: 1fr; height: 1; padding-left: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    ChatListItem .when { width: auto; height: 1; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self, chat_id: int, title: str, updated_at: float) -> None:
@@ -37,11 +43,10 @@ class ChatListItem(ListItem):
         self.title = title or "Untitled chat"
         self.updated_at = updated_at
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(self.title)
-        line.append(f"  {_when(self.updated_at)}", style="dim")
-        yield Label(line)
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(Text(self.title), classes="title")
+            yield Label(_when(self.updated_at), classes="when")
 
 
 class ChatList(ListView):
