@@ -8,6 +8,8 @@ with the same request on both sides (completions, greedy, same prompt and max_to
     ``AsyncOpenAI().completions.create(stream=True)`` loop; target ratio >= 0.95;
   * 8 concurrent requests (8 ``ask``-style generations at once through one engine vs 8
     SDK streams at once): wall time, aggregate tokens/s and mean time to first token.
+    llama-cpp-python's server runs one request at a time (queued, not interrupted), so
+    this measures h2otui's overhead under concurrency, not server parallelism.
 
 Runs alternate (A B A B ...) so machine noise hits both sides alike; medians are shown.
 
@@ -79,6 +81,7 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrent-reps", type=int, default=2)
     args = parser.parse_args()
 
     from openai import AsyncOpenAI
@@ -89,13 +92,20 @@ async def main() -> None:
 
     models_dir = Path(tempfile.gettempdir()) / "h2otui-bench-models"
     models_dir.mkdir(exist_ok=True)
-    server = LlamaServer(embedded_model_path(models_dir), n_ctx=2048, n_threads=args.threads)
+    server = LlamaServer(
+        embedded_model_path(models_dir),
+        n_ctx=2048,
+        n_threads=args.threads,
+        interrupt_requests=False,  # queue concurrent requests instead of cutting them short
+    )
     server.start()
     try:
         host = server.url.removeprefix("http://")
         settings = load_settings(
             overrides={
-                "models": [{"name": "bench", "inference_server": f"vllm:{host}", "prompt_type": "plain"}]
+                "models": [
+                    {"name": "bench", "inference_server": f"vllm:{host}", "prompt_type": "plain"}
+                ]
             }
         )
         engine = create_engine(settings.model("bench"), settings)
@@ -114,7 +124,7 @@ async def main() -> None:
 
         conc: dict[str, list[tuple[float, float, float]]] = {"sdk": [], "h2otui": []}
         k = args.concurrency
-        for _ in range(max(1, args.reps // 2)):
+        for _ in range(args.concurrent_reps):
             conc["sdk"].append(await concurrent(lambda: direct_once(client, model, args.tokens), k))
             conc["h2otui"].append(await concurrent(lambda: h2otui_once(engine, args.tokens), k))
         await engine.aclose()
@@ -132,14 +142,18 @@ async def main() -> None:
     tps_s, tps_h = med(single["sdk"], 1), med(single["h2otui"], 1)
     print(f"{'time to first token (s)':28}{ttft_s:>14.4f}{ttft_h:>14.4f}{ttft_s / ttft_h:>10.3f}")
     print(f"{'generation tokens/s':28}{tps_s:>14.2f}{tps_h:>14.2f}{tps_h / tps_s:>10.3f}")
-    print(f"{'tokens per answer':28}{med(single['sdk'], 2):>14.0f}{med(single['h2otui'], 2):>14.0f}")
+    print(
+        f"{'tokens per answer':28}{med(single['sdk'], 2):>14.0f}{med(single['h2otui'], 2):>14.0f}"
+    )
     wall_s, wall_h = med(conc["sdk"], 0), med(conc["h2otui"], 0)
     agg_s, agg_h = med(conc["sdk"], 1), med(conc["h2otui"], 1)
     mttft_s, mttft_h = med(conc["sdk"], 2), med(conc["h2otui"], 2)
     print(f"{k} concurrent requests:")
     print(f"{'  wall time (s)':28}{wall_s:>14.3f}{wall_h:>14.3f}{wall_s / wall_h:>10.3f}")
     print(f"{'  aggregate tokens/s':28}{agg_s:>14.2f}{agg_h:>14.2f}{agg_h / agg_s:>10.3f}")
-    print(f"{'  mean first token (s)':28}{mttft_s:>14.3f}{mttft_h:>14.3f}{mttft_s / mttft_h:>10.3f}")
+    print(
+        f"{'  mean first token (s)':28}{mttft_s:>14.3f}{mttft_h:>14.3f}{mttft_s / mttft_h:>10.3f}"
+    )
     print("ratios: >= 1 means h2otui is as fast or faster (target >= 0.95)")
 
 

@@ -280,6 +280,9 @@ class Settings(_Section):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    model_lock: str | list[dict[str, Any]] | None = Field(
+        None, description="h2oGPT's model_lock list (string or list); its entries join models."
+    )
     models: list[ModelEntry] = Field(default_factory=lambda: [_embedded_entry()])
 
     @field_validator("models")
@@ -576,6 +579,19 @@ def load_settings(
     merged: dict[str, Any] = {}
     for layer in layers:
         merged = _merge(merged, layer.data)
+    if merged.get("model_lock"):
+        # h2oGPT's model_lock in a config file: its entries join [[models]] (issue #6)
+        lock = merged["model_lock"]
+        where = next((ly.label for ly in reversed(layers) if "model_lock" in ly.data), "config")
+        if isinstance(lock, str):
+            entries = parse_model_lock(lock, source=f"model_lock in {where}")
+        elif isinstance(lock, list):
+            entries = _dedupe_names(
+                [_model_entry_from_literal(item, i, f"model_lock in {where}") for i, item in enumerate(lock)]
+            )
+        else:
+            raise ConfigError(f"model_lock in {where}: expected a list of model dicts")
+        merged["models"] = _merge_models(merged.get("models", []), entries)
     if "models" in merged:
         # the embedded model is always available unless a layer redefines it by name
         merged["models"] = _merge_models([_embedded_entry().model_dump()], merged["models"])

@@ -146,6 +146,27 @@ def test_model_lock_literal_h2ogpt_grid() -> None:
     assert groq.context_length == 31744
 
 
+def test_model_lock_in_a_config_file(tmp_path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "model_lock = \"[{'inference_server': 'vllm_chat:10.0.0.5:5000', 'base_model': 'zephyr'},"
+        " {'inference_server': 'https://tgi.example    USER    SECRET-PW'}]\"\n"
+    )
+    settings = load_settings(config)
+    names = [m.name for m in settings.models]
+    assert names == ["gemma3-270m", "zephyr", "tgi.example"]
+    assert resolve_engine_name(settings.model("zephyr")) == "openai"
+    config.write_text(
+        "[[model_lock]]\ninference_server = 'http://10.0.0.6:8080'\nbase_model = 'HuggingFaceH4/zephyr-7b-beta'\n"
+    )
+    settings = load_settings(config)
+    engine = create_engine(settings.model("HuggingFaceH4/zephyr-7b-beta"), settings)
+    assert engine.resolve_prompt_type() == "zephyr"
+    config.write_text("model_lock = \"[{'inference_server': \"\n")
+    with pytest.raises(ConfigError, match=r"model_lock in .*config\.toml"):
+        load_settings(config)
+
+
 def test_model_lock_rejects_unknown_keys_by_name() -> None:
     entries = parse_model_lock(
         "[{'inference_server':'http://h:1','base_model':'x','load_8bit':True}]"

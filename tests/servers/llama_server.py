@@ -38,6 +38,7 @@ class LlamaServer:
         api_key: str | None = None,
         n_threads: int = 2,
         alias: str = "gemma3-270m",
+        interrupt_requests: bool = True,
     ) -> None:
         self.model_path = model_path
         self.port = free_port()
@@ -45,6 +46,9 @@ class LlamaServer:
         self.api_key = api_key
         self.n_threads = n_threads
         self.alias = alias
+        #: llama-cpp-python's default: a new request interrupts the one in flight; False
+        #: queues them instead (needed to measure concurrent requests)
+        self.interrupt_requests = interrupt_requests
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
 
@@ -63,6 +67,7 @@ class LlamaServer:
             "--n_threads", str(self.n_threads),
             "--n_threads_batch", str(self.n_threads),
             "--verbose", "False",
+            "--interrupt_requests", str(self.interrupt_requests),
         ]  # fmt: skip
         if self.api_key:
             cmd += ["--api_key", self.api_key]
