@@ -111,3 +111,20 @@ def test_sigkill_mid_run_then_rerun_leaves_no_duplicates(tmp_path):
     # and a further run finds nothing to do
     again = run_ingest([str(tmp_path / "docs")], "Crash", Settings())
     assert len(again.unchanged) == len(files)
+
+
+def test_a_file_that_kills_its_worker_fails_alone(tmp_path, monkeypatch):
+    """A parser process that dies (a segfault in a native library, the OOM killer) takes
+    the pool down; the files in flight are retried one at a time, the culprit fails with
+    a reason and every other file is ingested."""
+    from h2otui.config import Settings
+    from h2otui.ingest import run_ingest
+    from h2otui.ingest.worker import CRASH_TEST_ENV
+
+    files = _corpus(tmp_path / "docs", 8)
+    boom = tmp_path / "docs" / "boom.md"
+    boom.write_text("# never parsed")
+    monkeypatch.setenv(CRASH_TEST_ENV, "boom")
+    summary = run_ingest([str(tmp_path / "docs")], "Crash", Settings(), workers=2)
+    assert [(Path(p).name, "crashed" in r) for p, r in summary.failed] == [("boom.md", True)]
+    assert sorted(summary.added) == sorted(str(f) for f in files)

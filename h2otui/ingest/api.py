@@ -502,7 +502,7 @@ def _run(
     todo = deque(files)
     sizes = {str(c.path): c.size for c in files}
     in_flight: dict[Any, FileTask] = {}
-    attempts: dict[str, int] = {}
+    suspects: set[str] = set()  # files in flight when a worker crashed
     backlog: deque[_Pending] = deque()
     backlog_texts = 0
     files_done = bytes_done = chunks_done = pages = 0
@@ -564,7 +564,9 @@ def _run(
 
     try:
         while todo or in_flight or backlog or writer.ready or writer.status_rows:
-            while todo and len(in_flight) < window and backlog_texts < max_backlog:
+            # while crash suspects are pending, run files one at a time to find the culprit
+            limit = 1 if suspects else window
+            while todo and len(in_flight) < limit and backlog_texts < max_backlog:
                 cand = todo.popleft()
                 path = str(cand.path)
                 k = writer.known.get(path)
@@ -583,27 +585,28 @@ def _run(
                 task = in_flight.pop(fut)
                 try:
                     result: FileResult = fut.result()
+                    suspects.discard(task.path)
                 except BrokenProcessPool:
-                    attempts[task.path] = attempts.get(task.path, 0) + 1
-                    if attempts[task.path] >= 2:
+                    # A parser process died (a native library fault, the OOM killer) and
+                    # took the pool with it. Every file then in flight is a suspect: they
+                    # are retried one at a time, and one that kills a worker alone fails.
+                    crashed = [task, *in_flight.values()]
+                    in_flight.clear()
+                    pool.restart()
+                    if len(crashed) == 1 and task.path in suspects:
+                        suspects.discard(task.path)
                         result = FileResult(
                             task.path,
                             "failed",
-                            error="the parser process crashed (out of memory or a native library fault)",
+                            error="the parser process crashed on this file (a native "
+                            "library fault or out of memory)",
                         )
                     else:
-                        todo.appendleft(
-                            Candidate(Path(task.path), task.kind, sizes.get(task.path, 0), 0.0)
-                        )
-                        # every other in-flight task died with the pool: requeue them too
-                        for other_fut, other in list(in_flight.items()):
-                            in_flight.pop(other_fut)
+                        for t in reversed(crashed):
+                            suspects.add(t.path)
                             todo.appendleft(
-                                Candidate(
-                                    Path(other.path), other.kind, sizes.get(other.path, 0), 0.0
-                                )
+                                Candidate(Path(t.path), t.kind, sizes.get(t.path, 0), 0.0)
                             )
-                        pool.restart()
                         break
                 except Exception as exc:  # a bug in our worker code: report per file
                     result = FileResult(

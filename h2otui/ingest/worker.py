@@ -54,6 +54,8 @@ class FileResult:
 
 
 _OPTS: IngestSettings | None = None
+#: tests only: a worker process dies when parsing a file whose name contains this value
+CRASH_TEST_ENV = "_H2OTUI_TEST_CRASH_ON"
 
 
 def init_worker(opts: IngestSettings, threads: int) -> None:
@@ -93,6 +95,9 @@ def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResu
     opts = opts or _OPTS
     assert opts is not None, "init_worker was not called"
     path = Path(task.path)
+    crash_marker = os.environ.get(CRASH_TEST_ENV)
+    if crash_marker and crash_marker in path.name and _OPTS is not None:
+        os._exit(70)  # tests: stand-in for a segfault in a native parser library
     result = FileResult(path=task.path, status="failed")
     try:
         st = path.stat()
