@@ -374,9 +374,17 @@ class FakeTGI:
                 }
                 return f"data: {json.dumps(data)}\n\n"
 
+            release = self._release
+
             async def events() -> Any:
                 visible = [t for t, special in toks if not special]
                 for i, tok in enumerate(visible):
+                    if self.drop_after is not None and i == self.drop_after:
+                        raise ConnectionResetError("fake TGI dropped the connection")
+                    if self.stall_after is not None and i == self.stall_after:
+                        while not release.is_set():
+                            await asyncio.sleep(0.05)
+                        return
                     await asyncio.sleep(self.token_delay)
                     last = i == len(visible) - 1
                     finish = None
