@@ -219,3 +219,11 @@ def test_chat_logic_and_store_never_import_textual():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_app_needs_a_terminal_and_says_what_to_use_instead(isolated_env):
+    result = CliRunner().invoke(cli_app, [])
+    assert result.exit_code == 2
+    assert "needs a terminal" in result.output and "h2otui chat --plain" in result.output
+    result = CliRunner().invoke(cli_app, ["chat", "--model", "nope"])
+    assert result.exit_code == 2 and "no model named 'nope'" in result.output

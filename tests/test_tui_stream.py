@@ -89,3 +89,82 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert isinstance(chunks[0], Markdown)
         assert chunks[0].source.startswith("Paragraph 0:")
         assert answer.rendered_source == answer.text
+
+
+KILLED_CHILD = r"""
+import asyncio, sys
+from h2otui import chat_session
+from h2otui.app import make_app
+from h2otui.config import load_settings
+from h2otui.widgets.chat_input import ChatInput
+from tui_fakes import ScriptedEngine, factory_for
+
+chat_session.PARTIAL_SAVE_INTERVAL_S = 0.0
+
+async def main():
+    engine = ScriptedEngine(["Half ", "of ", "an ", "answer ", "never finished"], gate_after=4)
+    app = make_app(load_settings(), engine_factory=factory_for(engine))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(ChatInput).text = "Will you finish?"
+        await pilot.press("enter")
+        await engine.reached.wait()
+        await pilot.pause()
+        print("streaming", flush=True)
+        await asyncio.Event().wait()  # until killed
+
+asyncio.run(main())
+"""
+
+
+async def test_an_answer_survives_a_killed_app_as_partial_and_the_chat_continues(
+    settings, isolated_env
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from h2otui.store.chats import ChatStore
+    from h2otui.widgets.chat_list import ChatList
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "streaming"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    with ChatStore.open(isolated_env) as store:
+        (chat,) = store.list_chats()
+        rows = [(m.role, m.status, m.content) for m in store.messages(chat.id)]
+    assert rows == [
+        ("user", "complete", "Will you finish?"),
+        ("assistant", "partial", "Half of an answer "),
+    ]
+
+    engine = ScriptedEngine(["Yes."])
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(120, 30)) as pilot:
+        chat_list = app.query_one(ChatList)
+        chat_list.focus()
+        chat_list.index = 0
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        answer = app.query_one(AssistantMessage)
+        assert answer.text == "Half of an answer "
+        assert "interrupted" in str(answer.query_one(".stats").render())
+        box = app.query_one(ChatInput)
+        box.text = "Go on"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        sent = [(m.role, m.content) for m in engine.requests[-1].messages[1:]]
+        assert sent == [
+            ("user", "Will you finish?"),
+            ("assistant", "Half of an answer "),
+            ("user", "Go on"),
+        ]
