@@ -146,6 +146,20 @@ def test_model_lock_literal_h2ogpt_grid() -> None:
     assert groq.context_length == 31744
 
 
+def test_openai_with_a_chat_model_uses_chat_completions_as_in_h2ogpt() -> None:
+    settings = load_settings(
+        overrides={
+            "models": [
+                {"name": "a", "inference_server": "openai", "base_model": "gpt-4o-mini"},
+                {"name": "b", "inference_server": "openai", "base_model": "gpt-3.5-turbo-instruct"},
+            ]
+        }
+    )
+    chat = create_engine(settings.model("a"), settings)
+    legacy = create_engine(settings.model("b"), settings)
+    assert chat.is_chat(chat.specs[0]) and not legacy.is_chat(legacy.specs[0])
+
+
 def test_model_lock_in_a_config_file(tmp_path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(

@@ -128,6 +128,12 @@ class OpenAIEngine(RemoteEngine):
     def is_chat(self, spec: ServerSpec) -> bool:
         if self.options.chat is not None:
             return self.options.chat
+        model = (self.served_model or "").lower()
+        if spec.base_url.startswith(OPENAI_DEFAULT_BASE) and "instruct" not in model and (
+            model.startswith(("gpt-3.5-turbo", "gpt-4", "gpt-5", "o1", "o3", "o4"))
+        ):
+            # h2oGPT's rule: "openai" with a chat-only model means chat completions
+            return True
         if self._forced_prompt_type and self._forced_prompt_type not in CHAT_PROMPT_TYPES:
             return bool(spec.chat) if spec.chat is not None else False
         return spec.chat if spec.chat is not None else True
