@@ -21,6 +21,13 @@ def redact_server(server: str) -> str:
     return redact(server)
 
 
+def _prompt_type_from_base(entry: ModelEntry) -> str | None:
+    """h2oGPT's prompt type for the entry's base_model (what a remote model will use)."""
+    from h2otui.engines.prompts import prompt_type_for_model
+
+    return prompt_type_for_model(entry.base_model) if entry.inference_server else None
+
+
 def _local_status(entry: ModelEntry, settings: Settings) -> tuple[str, str]:
     from pathlib import Path
 
@@ -68,7 +75,7 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
                 "name": entry.name,
                 "engine": engine,
                 "location": location,
-                "prompt_type": entry.prompt_type or "auto",
+                "prompt_type": entry.prompt_type or _prompt_type_from_base(entry) or "auto",
                 "status": status,
                 "default": entry.name == settings.default_model,
             }
