@@ -203,7 +203,7 @@ def ask(
             code = run_ask_collection(
                 settings, question, collection=collection, model=model, system=system,
                 action=action, top_k=top_k, docs=doc or [], search=search,
-                show_sources=show_sources, as_json=as_json,
+                show_sources=show_sources, as_json=as_json, exit_process=True,
             )
             raise typer.Exit(code)
         from h2otui.ask import run_ask

@@ -109,8 +109,32 @@ def run_ask_collection(
     search: str | None = None,
     show_sources: bool = False,
     as_json: bool = False,
+    exit_process: bool = False,
 ) -> int:
+    """Answer from ``collection``; returns the exit code.
+
+    ``exit_process`` (the CLI): end the process right after the answer is out and the
+    model closed, skipping the interpreter's teardown of LanceDB / llama.cpp / pandas
+    modules, which costs a second or more after the user already has the answer.
+    """
     started = process_started()
+    if exit_process:
+        code = run_ask_collection(
+            settings,
+            question,
+            collection=collection,
+            model=model,
+            system=system,
+            action=action,
+            top_k=top_k,
+            docs=docs,
+            search=search,
+            show_sources=show_sources,
+            as_json=as_json,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     try:
         return asyncio.run(
             _ask(
