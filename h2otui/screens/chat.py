@@ -303,7 +303,7 @@ class ChatScreen(Screen[None]):
             except ChatStoreError as exc:
                 self.notify(str(exc), title="Chat history", severity="error")
             session.complete_turn(text)
-            self.refresh_bindings()
+            # the footer (Esc Stop) is refreshed when the worker's state changes
             if status == "stopped":
                 self.notify("Stopped. The partial answer is kept.", timeout=3)
 

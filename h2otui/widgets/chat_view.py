@@ -8,6 +8,7 @@ fast model never queues up thousands of tiny re-renders.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -25,8 +26,13 @@ from textual.widgets.markdown import MarkdownStream
 #: outside a code fence (see :class:`MarkdownChunker`)
 CHUNK_LINES = 24
 #: streamed text reaches the screen at most this often (10 updates a second: smooth to
-#: read, and each update costs a layout and repaint of the conversation)
+#: read, and each update costs a layout and repaint of the conversation) ...
 FLUSH_INTERVAL_S = 0.1
+#: ... and less often when a repaint is slow (a busy machine, a huge terminal): the pause
+#: between updates is at least this many times the last update's cost, so drawing never
+#: takes more than about a third of the time and the stream keeps up
+FLUSH_COST_FACTOR = 2.0
+FLUSH_INTERVAL_MAX_S = 1.0
 
 STATUS_LABELS = {
     "complete": "",
@@ -191,6 +197,7 @@ class AssistantMessage(ChatMessage):
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
         self._write_lock = asyncio.Lock()
+        self._flush_interval = FLUSH_INTERVAL_S
 
     @property
     def text(self) -> str:
@@ -245,10 +252,19 @@ class AssistantMessage(ChatMessage):
         self._parts.append(fragment)
         self._pending.append(fragment)
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_INTERVAL_S, self._flush)
+            self._flush_timer = self.set_timer(self._flush_interval, self._flush)
+
+    def _note_update_cost(self, started: float) -> None:
+        cost = time.perf_counter() - started
+        self._flush_interval = min(
+            FLUSH_INTERVAL_MAX_S, max(FLUSH_INTERVAL_S, FLUSH_COST_FACTOR * cost)
+        )
 
     async def _flush(self) -> None:
         self._flush_timer = None
+        started = time.perf_counter()
+        # measured when the update has been laid out and painted
+        self.call_after_refresh(self._note_update_cost, started)
         async with self._write_lock:
             text = "".join(self._pending)
             self._pending.clear()
