@@ -110,27 +110,30 @@ class RemoteConfig:
         return cls(**base)
 
     def ssl_verify(self) -> bool | ssl.SSLContext:
-        """What to give httpx as ``verify``: False (insecure) or a context with the CAs."""
+        """What to give httpx as ``verify``: False (insecure), or the system's trusted CAs
+        plus ``ca_bundle`` (else ``$SSL_CERT_FILE`` / ``$REQUESTS_CA_BUNDLE``) if set."""
         if not self.verify_tls:
             return False
-        bundle = (
-            self.ca_bundle
-            or os.environ.get("SSL_CERT_FILE")
-            or os.environ.get("REQUESTS_CA_BUNDLE")
-        )
+        context = ssl.create_default_context()
+        source, bundle = "remote.ca_bundle (or options.ca_bundle)", self.ca_bundle
+        if not bundle:
+            for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+                if os.environ.get(name):
+                    source, bundle = f"${name}", os.environ[name]
+                    break
         if bundle:
             path = os.path.expanduser(bundle)
             if not os.path.isfile(path):
                 raise EngineConfigError(
-                    f"remote.ca_bundle: CA bundle {path} does not exist (a PEM file is expected)"
+                    f"{source}: CA bundle {path} does not exist (a PEM file is expected)"
                 )
             try:
-                return ssl.create_default_context(cafile=path)
+                context.load_verify_locations(cafile=path)
             except ssl.SSLError as exc:
                 raise EngineConfigError(
-                    f"remote.ca_bundle: {path} is not a valid PEM CA bundle: {exc.reason}"
+                    f"{source}: {path} is not a valid PEM CA bundle: {exc.reason}"
                 ) from None
-        return ssl.create_default_context()
+        return context
 
     def httpx_timeout(self) -> Any:
         import httpx
