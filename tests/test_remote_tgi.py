@@ -330,7 +330,9 @@ def test_no_secret_in_cli_output(tgi: FakeTGI, tmp_path: Path) -> None:
     )
     runs = {
         "models": ["models", "--json"],
+        "table": ["models"],
         "check": ["models", "--check", "--json"],
+        "check-table": ["models", "--check"],
         "ask-ok": ["ask", "SAY: fine", "--json"],
         "ask-bad": ["ask", "SAY: x", "--json", "--model", "badpw"],
         "ask-vllm": ["ask", "SAY: x", "--model", "vllm"],
