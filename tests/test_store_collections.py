@@ -282,3 +282,45 @@ def test_a_documents_row_without_chunks_heals_on_the_next_run(tmp_path):
     assert [Path(p).name for p in summary.unchanged] == ["doc1.txt"]
     col = _store().open("C")
     assert any("heron number 0" in t for t in _texts(col))
+
+
+def test_readers_see_one_whole_version_while_a_file_is_replaced(tmp_path):
+    """Replacing a changed file is one commit: a reader sees the old chunks or the new
+    ones, never a mix of both and never none."""
+    from h2otui.config import Settings
+    from h2otui.ingest import doc_id_for
+    from h2otui.store.collections import CollectionStore
+
+    settings = Settings()
+    (path,) = _files(tmp_path / "d", 1)
+    _ingest([path], settings=settings)
+    doc_id = doc_id_for(str(path))
+    stop = threading.Event()
+    observed: list[set[str]] = []
+
+    def reader() -> None:
+        store = CollectionStore(settings.data_path)
+        while not stop.is_set():
+            rows = (
+                store.open("C")
+                .chunks.search()
+                .where(f"doc_id = '{doc_id}'")
+                .select(["chunk_id"])
+                .limit(None)
+                .to_arrow()
+                .column("chunk_id")
+                .to_pylist()
+            )
+            observed.append({cid.split("-")[1] for cid in rows})  # the sha256 prefix
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(4):
+            path.write_text(f"Version {i}: " + "A sentence about the curlew. " * (30 + 10 * i))
+            _ingest([path], settings=settings, workers=0)
+    finally:
+        stop.set()
+        thread.join()
+    assert len({frozenset(v) for v in observed}) >= 2  # it did watch a replacement
+    assert all(len(versions) == 1 for versions in observed), [v for v in observed if len(v) != 1]
