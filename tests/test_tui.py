@@ -405,8 +405,35 @@ async def test_every_chat_action_is_in_the_command_palette(settings, isolated_en
         ):
             assert action in titles
         bound = {b.action for b in screen.BINDINGS}  # type: ignore[union-attr]
-        callbacks = {cb.__name__ for _t, _h, cb in screen.palette_commands()}
+        callbacks = {getattr(cb, "__name__", "") for _t, _h, cb in screen.palette_commands()}
         assert {f"action_{a}" for a in bound} <= callbacks
+
+
+async def test_palette_switches_the_model_of_the_chat(isolated_env):
+    settings = two_model_settings()
+    engine = ScriptedEngine(["ok"])
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = chat_screen(app)
+        commands = {t: cb for t, _h, cb in screen.palette_commands()}
+        assert "Use model gemma3-270m" not in commands  # the current one
+        commands["Use model other"]()
+        await type_and_send(pilot, "Hi")
+        await wait_answered(pilot)
+        assert app.query_one(AssistantMessage).model == "other"
+        assert "other" in str(screen.query_one("#model-info").render())
+
+
+async def test_history_can_be_turned_off(isolated_env):
+    settings = load_settings(overrides={"ui": {"save_chats": False}})
+    engine = ScriptedEngine(["ok"])
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "Not saved")
+        await wait_answered(pilot)
+        assert app.query_one(AssistantMessage).text == "ok"
+        assert "history is off" in str(app.screen.query_one("#sidebar-help").render())
+    assert not (isolated_env / "chats.sqlite3").exists()
 
 
 # --- layout ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -560,9 +561,36 @@ class ChatScreen(Screen[None]):
 
     # --- command palette --------------------------------------------------------------
 
+    def switch_model(self, model: str) -> None:
+        """Continue this chat with another configured model (kept with the chat)."""
+        session = self.session
+        if session is None or model == session.options.model:
+            return
+        options = session.options.copy()
+        options.model = model
+        try:
+            session.set_options(options)
+        except ChatStoreError as exc:
+            self.notify(str(exc), title="Chat history", severity="error")
+        self._update_toolbar()
+        self.notify(f"Now answering with {model}.", title="Model", timeout=3)
+        self.preload_model(model)
+
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         """Every chat action, for the command palette (Ctrl+P)."""
+        current = self.session.options.model if self.session else None
+        models: list[tuple[str, str, Callable[[], Any]]] = [
+            (
+                f"Use model {entry.name}",
+                f"Continue this chat with {entry.name}"
+                + (f" ({entry.engine})" if entry.engine else ""),
+                partial(self.switch_model, entry.name),
+            )
+            for entry in self.h2o.settings.models
+            if entry.name != current
+        ]
         return [
+            *models,
             ("New chat", "Start a new conversation (Ctrl+N)", self.action_new_chat),
             (
                 "Stop the answer",
