@@ -190,6 +190,7 @@ def test_model_lock_rejects_unknown_keys_by_name() -> None:
 
 
 def test_remote_settings_and_request_timeout_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUEST_TIMEOUT", raising=False)
     settings = load_settings()
     assert RemoteConfig.build(settings, None).connect_timeout == 10.0
     monkeypatch.setenv("REQUEST_TIMEOUT", "5")
