@@ -70,8 +70,9 @@ class DocumentsPanel(Vertical):
             yield Static("Sources of the selected answer appear here.", id="qa-quote", markup=False)
 
     def on_mount(self) -> None:
+        # the collection list is read when the panel is opened (Ctrl+G), not at start-up:
+        # listing imports LanceDB, which would compete with loading the model
         self.watch(self.screen, "focused", self._focus_changed, init=False)
-        self.refresh_collections()
 
     # --- what the chat screen reads ---------------------------------------------------
 
