@@ -96,5 +96,7 @@ def echo_stops(*prompts: str) -> list[str]:
         words = text.strip().split()
         if len(words) >= 3:
             stops.append("\n" + " ".join(words[:3]))
+        elif len(text.strip()) >= 8:  # scripts without spaces (Chinese, Japanese)
+            stops.append("\n" + text.strip()[:8])
     stops.append("\n" + DOCS_OPEN)
     return stops
