@@ -92,7 +92,9 @@ async def test_streams_tokens_and_learns_the_server(tgi: FakeTGI) -> None:
 
 
 async def test_generate_without_streaming(tgi: FakeTGI) -> None:
-    done = await run(make_engine(tgi.url, stream=False), ask("SAY: one answer END more", stop=["END"]))
+    done = await run(
+        make_engine(tgi.url, stream=False), ask("SAY: one answer END more", stop=["END"])
+    )
     assert done.text == "one answer "
     assert done.finish_reason is FinishReason.STOP
     assert tgi.paths[-1] == "/generate" and "</s>" not in done.text
@@ -197,6 +199,16 @@ async def test_stall_mid_stream_keeps_the_partial_answer(tgi: FakeTGI) -> None:
     assert done.text == "one two"
     assert done.finish_reason is FinishReason.ERROR
     assert "stall" in (done.error or "") and "incomplete" in (done.error or "")
+
+
+async def test_stall_is_detected_through_keepalive_comments(tgi: FakeTGI) -> None:
+    engine = make_engine(tgi.url, stall_timeout=0.5, retries=0)
+    await engine.load()
+    tgi.stall_after = 2
+    tgi.keepalive_every = 0.1  # the connection stays busy, but no token comes
+    done = await asyncio.wait_for(run(engine, ask("SAY: one two three four")), 30)
+    assert done.text == "one two"
+    assert done.finish_reason is FinishReason.ERROR and "stall" in (done.error or "")
 
 
 async def test_stall_before_any_token_is_an_error(tgi: FakeTGI) -> None:

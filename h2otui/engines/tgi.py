@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +48,7 @@ from h2otui.engines.remote import (
     Endpoint,
     RemoteEngine,
     RemoteOptions,
+    StallError,
     StopScanner,
     TransientError,
     error_detail,
@@ -355,9 +357,19 @@ class TGIEngine(RemoteEngine):
                         model=self.served_model,
                         retry_after=parse_retry_after(resp.headers.get("retry-after")),
                     )
+                last_token = time.monotonic()
                 async for line in resp.aiter_lines():
                     if not line.startswith("data:"):
+                        # TGI sends keep-alive comments while it works: they keep the
+                        # connection's read timeout from firing, so the stall timeout
+                        # counts from the last *token* instead
+                        if time.monotonic() - last_token > self.config.stall_timeout:
+                            raise StallError(
+                                f"{where}: no token for {self.config.stall_timeout:g} s "
+                                "(stall timeout)"
+                            )
                         continue
+                    last_token = time.monotonic()
                     data = json.loads(line[5:])
                     if "error" in data:
                         kind = data.get("error_type") or "generation"

@@ -76,6 +76,8 @@ class FakeTGI:
     fail_statuses: list[int] = field(default_factory=list)
     #: after this many tokens, stop sending and hang (stall)
     stall_after: int | None = None
+    #: while stalled, send SSE keep-alive comments (":") this often, as TGI's router does
+    keepalive_every: float | None = None
     #: after this many tokens, drop the connection
     drop_after: int | None = None
     #: after this many tokens, send an error event
@@ -130,6 +132,7 @@ class FakeTGI:
         self._release = threading.Event()
         self.fail_statuses.clear()
         self.stall_after = self.drop_after = self.error_after = None
+        self.keepalive_every = None
         self.basic_auth = None
         self.requests.clear()
         self.paths.clear()
@@ -317,8 +320,13 @@ class FakeTGI:
                     if self.drop_after is not None and i == self.drop_after:
                         raise ConnectionResetError("fake TGI dropped the connection")
                     if self.stall_after is not None and i == self.stall_after:
+                        waited = 0.0
                         while not release.is_set():
                             await asyncio.sleep(0.05)
+                            waited += 0.05
+                            if self.keepalive_every and waited >= self.keepalive_every:
+                                waited = 0.0
+                                yield ":\n\n"
                         return
                     await asyncio.sleep(self.token_delay)
                     if not special:
