@@ -168,7 +168,9 @@ def test_ask_text_mode_lists_sources_and_quotes(env) -> None:
     assert proc.returncode == 0, proc.stderr
     answer, _, sources = proc.stdout.partition("\nSources:\n")
     assert "42" in answer
-    assert sources.startswith("[1] fleet.txt (score ")
+    trail, _, listed = sources.partition("\n")
+    assert trail.startswith("(hybrid search: ") and "-> " in trail  # the retrieval trail
+    assert listed.startswith("[1] fleet.txt (score ")
     assert '"' in sources and "electric vans" in sources
 
 

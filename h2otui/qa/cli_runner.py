@@ -324,6 +324,12 @@ def print_text_tail(out: TextIO, result: QAResult, *, show_sources: bool) -> Non
         return
     out.write("\nSources:\n")
     if show_sources:
+        r = result.retrieval
+        if r.get("mode") != "parts":
+            out.write(
+                f"({r.get('mode')} search: {r.get('candidates')} candidates, top_k {r.get('top_k')}"
+                f" -> {len(result.sources)} in the prompt)\n"
+            )
         out.write(format_sources(result.sources) + "\n")
         if result.dropped:
             out.write("Left out:\n")
