@@ -253,14 +253,14 @@ class Retriever:
         if mode in ("hybrid", "text"):
             text_future = _pool().submit(self.text_search, query, per_side, where)
         t0 = time.perf_counter()
-        vec = self.embed(query) if mode in ("hybrid", "vector") else None
+        vec = self.embed(query)  # every mode: full-text hits are scored by cosine too
         result.embed_s = time.perf_counter() - t0
 
         t1 = time.perf_counter()
         by_id: dict[str, Passage] = {}
         vector_ranked: list[str] = []
         text_ranked: list[str] = []
-        if vec is not None:
+        if mode in ("hybrid", "vector"):
             for p, sim in self.vector_search(vec, per_side, where):
                 p.score = sim
                 p.found_by = ("vector",)
@@ -277,16 +277,13 @@ class Retriever:
                     ) from None
                 result.notes.append(f"full-text search unavailable: {exc}")
                 text_hits = []
-            if text_hits and vec is None:
-                vec = self.embed(query)
-                result.embed_s += 0.0  # counted in search time: only needed for scores
             for p, stored in text_hits:
                 key = p.chunk_ids[0]
                 text_ranked.append(key)
                 if key in by_id:
                     by_id[key].found_by = ("vector", "text")
                     continue
-                if stored is not None and vec is not None:
+                if stored is not None:
                     p.score = float(np.dot(np.asarray(stored, dtype=np.float32), vec))
                 p.found_by = ("text",)
                 by_id[key] = p
