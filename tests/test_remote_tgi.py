@@ -153,6 +153,15 @@ async def test_basic_auth_four_space_form(tgi: FakeTGI, caplog: pytest.LogCaptur
     assert SECRET not in caplog.text
 
 
+async def test_forbidden_is_an_auth_error_and_not_retried(tgi: FakeTGI) -> None:
+    engine = make_engine(tgi.url, retries=3, backoff=0.01)
+    await engine.load()
+    tgi.fail_statuses[:] = [403]
+    with pytest.raises(EngineAuthError, match=r"denied access \(HTTP 403\): Forbidden"):
+        await run(engine, ask("SAY: x"))
+    assert tgi.paths.count("/generate_stream") == 1
+
+
 async def test_round_robin_across_two_endpoints(servers) -> None:
     a, b = servers
     a.reset()

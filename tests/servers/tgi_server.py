@@ -257,6 +257,8 @@ class FakeTGI:
                 status = self.fail_statuses.pop(0)
                 if status == 429:
                     return err(429, "Model is overloaded", "overloaded")
+                if status == 403:
+                    return Response("Forbidden: token lacks access", status_code=403)
                 return Response(
                     "upstream unavailable", status_code=status, headers={"Retry-After": "0"}
                 )
