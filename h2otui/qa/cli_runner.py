@@ -132,8 +132,10 @@ def run_ask_collection(
             show_sources=show_sources,
             as_json=as_json,
         )
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            # a closed pipe (`| head`): nothing left to say
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
         os._exit(code)
     try:
         return asyncio.run(
