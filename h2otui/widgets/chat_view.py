@@ -300,14 +300,19 @@ class AssistantMessage(ChatMessage):
         if isinstance(self.parent, ConversationView):
             self.parent.schedule_fold_sync()
 
-    async def sync_folds(self) -> None:
-        """Fold finished chunks far from the viewport; unfold those near it."""
+    async def sync_folds(self) -> bool:
+        """Fold finished chunks far from the viewport; unfold those near it.
+
+        Returns False when some chunk had no place on screen yet (just mounted, not laid
+        out), so the caller can try again after the next refresh.
+        """
         view = self.parent
         if not isinstance(view, ConversationView):
-            return
+            return True
         vr = view.region
         if vr.height == 0:
-            return
+            return False
+        settled = True
         # one screen of slack above and below, so scrolling never shows a gap
         window = Region(vr.x, vr.y - vr.height, vr.width, vr.height * 3)
         chunks = [c for c in self.children if isinstance(c, Markdown | FoldedChunk)]
@@ -317,7 +322,9 @@ class AssistantMessage(ChatMessage):
                 continue
             region = chunk.region
             if isinstance(chunk, Markdown):
-                if region.height and not region.overlaps(window):
+                if not region.height:
+                    settled = settled and not chunk.source
+                elif not region.overlaps(window):
                     await self.mount(
                         FoldedChunk(chunk.source, chunk.outer_size.height), before=chunk
                     )
@@ -325,6 +332,7 @@ class AssistantMessage(ChatMessage):
             elif region.overlaps(window):
                 await self.mount(Markdown(chunk.source or None), before=chunk)
                 await chunk.remove()
+        return settled
 
     def finish(self, status: str, stats: str = "") -> None:
         self._status = status
@@ -385,8 +393,17 @@ class ConversationView(VerticalScroll):
 
     async def _sync_folds(self) -> None:
         self._folds_pending = False
+        settled = True
         for message in self.query_children(AssistantMessage):
-            await message.sync_folds()
+            settled = await message.sync_folds() and settled
+        # chunks mounted in the last update may not be laid out yet: look again after
+        # the next refresh (a few times at most)
+        retries = getattr(self, "_fold_retries", 0)
+        if settled or retries >= 10:
+            self._fold_retries = 0
+        else:
+            self._fold_retries = retries + 1
+            self.schedule_fold_sync()
 
     def messages(self) -> list[ChatMessage]:
         return list(self.query(ChatMessage))
