@@ -1,8 +1,17 @@
 """The conversation: user messages, streamed assistant answers, notices.
 
-An :class:`AssistantMessage` renders Markdown as it streams through Textual's
-``MarkdownStream``, which folds fragments together whenever rendering falls behind, so a
-fast model never queues up thousands of tiny re-renders.
+An :class:`AssistantMessage` renders Markdown as it streams, through Textual's
+``MarkdownStream``. Three things keep a long, fast answer from stalling the UI (measured by
+``benchmarks/bench_tui_stream.py``):
+
+* tokens are gathered and handed to the stream at most every ``FLUSH_INTERVAL_S`` (more
+  rarely when repaints are slow): every update costs a layout and a repaint, so one per
+  token would starve the event loop the engine shares;
+* the answer is cut into several Markdown widgets (:class:`MarkdownChunker`), so an update
+  re-parses and re-lays out only the last chunk;
+* finished chunks far from the viewport are swapped for same-height placeholders
+  (:class:`FoldedChunk`) and swapped back as they scroll into view, so the widget tree
+  stays small however long the answer is.
 """
 
 from __future__ import annotations
