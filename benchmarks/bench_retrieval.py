@@ -252,7 +252,7 @@ def main() -> None:
             totals, searches = measure(col, qs, mode, Retriever)
             print(
                 f"   {mode:<8} {pct(totals, 0.5) * 1e3:8.1f} {pct(totals, 0.95) * 1e3:8.1f}   "
-                f"{pct(searches, 0.5) * 1e3:13.1f} ms"
+                f"{pct(searches, 0.5) * 1e3:17.1f} ms"
             )
         ann_r, flat_r, flat_p50 = ann_recall(col, n)
         has_index = any("vector" in list(i.columns) for i in col.chunks.list_indices())
