@@ -217,3 +217,14 @@ async def test_gguf_chat_template_is_used_when_no_prompt_type(templated_gguf: Pa
     await engine.load()
     assert engine.prompt_type == "plain_qa"
     await engine.aclose()
+
+
+async def test_closing_a_half_read_stream_stops_generation(embedded_engine) -> None:
+    story = GenerationRequest([], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was")
+    stream = embedded_engine.stream(story)
+    async for event in stream:
+        if isinstance(event, TextDelta):
+            break
+    await stream.aclose()  # what `async for ... break` + aclosing / a UI's cancel does
+    assert not embedded_engine.generating
+    await embedded_engine.aclose()  # closing the model right after is safe

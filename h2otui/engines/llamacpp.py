@@ -307,8 +307,11 @@ class LlamaCppEngine(Engine):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Event]:
         await self.load()
         async with self._gen_lock:
-            async for event in self._stream_locked(request):
-                yield event
+            # aclosing: when the consumer closes this stream early, the inner generator's
+            # cleanup (stop + wait for the worker) must run now, not at garbage collection
+            async with contextlib.aclosing(self._stream_locked(request)) as events:
+                async for event in events:
+                    yield event
 
     async def _stream_locked(self, request: GenerationRequest) -> AsyncIterator[Event]:
         llm = self._llm
