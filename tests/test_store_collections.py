@@ -324,3 +324,30 @@ def test_readers_see_one_whole_version_while_a_file_is_replaced(tmp_path):
         thread.join()
     assert len({frozenset(v) for v in observed}) >= 2  # it did watch a replacement
     assert all(len(versions) == 1 for versions in observed), [v for v in observed if len(v) != 1]
+
+
+def test_large_collections_get_a_vector_index(tmp_path) -> None:
+    """ensure_vector_index builds an ANN index only past the threshold, once."""
+    import lancedb
+    import numpy as np
+    import pyarrow as pa
+
+    from h2otui.store.collections import ensure_vector_index
+
+    rng = np.random.default_rng(0)
+    n, dim = 2_000, 16
+    vecs = rng.standard_normal((n, dim)).astype("float32")
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    data = pa.table(
+        {
+            "chunk_id": [str(i) for i in range(n)],
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), dim),
+        }
+    )
+    table = lancedb.connect(tmp_path / "db").create_table("t", data=data)
+    assert ensure_vector_index(table, min_rows=n + 1) is False  # small: exact scan
+    assert ensure_vector_index(table, min_rows=n) is True
+    assert any("vector" in idx.columns for idx in table.list_indices())
+    assert ensure_vector_index(table, min_rows=n) is False  # already there
+    hit = table.search(vecs[7]).metric("cosine").limit(1).to_list()[0]
+    assert hit["chunk_id"] == "7"

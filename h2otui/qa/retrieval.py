@@ -402,25 +402,7 @@ def _merge_run(run: list[Passage]) -> Passage:
 
 
 def ensure_vector_index(table: Any, *, min_rows: int = 20_000, replace: bool = False) -> bool:
-    """Build an ANN index (IVF_HNSW_SQ, cosine) on ``vector`` for large tables.
+    """Build an ANN index on ``vector`` for large tables (see the store's version)."""
+    from h2otui.store.collections import ensure_vector_index as build
 
-    Below ``min_rows`` a flat scan is fast enough and exact. Returns whether an index
-    was built. Meant for after ingestion (it writes to the table); searching never
-    builds one itself.
-    """
-    n = table.count_rows()
-    if n < min_rows:
-        return False
-    if not replace:
-        for idx in table.list_indices():
-            if "vector" in list(getattr(idx, "columns", [])):
-                return False
-    partitions = max(1, min(256, n // 4096))
-    table.create_index(
-        metric="cosine",
-        vector_column_name="vector",
-        index_type="IVF_HNSW_SQ",
-        num_partitions=partitions,
-        replace=True,
-    )
-    return True
+    return build(table, min_rows=min_rows, replace=replace)
