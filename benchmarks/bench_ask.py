@@ -88,8 +88,8 @@ def main() -> None:
     llm = Llama(
         model_path=str(engine.model_path),  # type: ignore[attr-defined]
         n_ctx=opts.n_ctx,
-        n_threads=os.cpu_count(),
-        n_threads_batch=os.cpu_count(),
+        n_threads=engine._llm.n_threads,  # type: ignore[attr-defined]  # same as the engine
+        n_threads_batch=engine._llm.n_threads_batch,  # type: ignore[attr-defined]
         n_batch=opts.n_batch,
         verbose=False,
     )

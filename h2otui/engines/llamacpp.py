@@ -49,7 +49,9 @@ class LlamaCppOptions(EngineOptions):
     """Options for the llama.cpp engine (h2oGPT's ``llamacpp_dict`` names)."""
 
     n_ctx: int = Field(4096, ge=0, description="Context length; 0 = the model's own.")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads; unset = all cores.")
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads; unset = half the logical CPUs (~physical cores)."
+    )
     n_batch: int = Field(512, ge=1, description="Prompt tokens processed per batch.")
     n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to the GPU; -1 = all.")
     use_mmap: bool = True
@@ -441,5 +443,16 @@ def _silence_llama_logs() -> None:
 
 
 def _physical_cores() -> int:
-    n = os.cpu_count() or 1
-    return max(1, n)
+    """Default thread count: about the number of physical cores, never all logical CPUs.
+
+    llama.cpp's OpenMP threads spin-wait on each other, so one more thread than there
+    are free cores stalls them all: on a 2-CPU machine with anything else running, 2
+    threads generated at 20 tokens/s where 1 thread made 46 (benchmarks/bench_ask.py
+    era measurements). Half the usable logical CPUs approximates the physical cores on
+    SMT machines and leaves headroom elsewhere, like llama.cpp's own default.
+    """
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, n // 2)
