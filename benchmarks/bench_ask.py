@@ -65,7 +65,9 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--tokens", type=int, default=128)
     args = ap.parse_args()
@@ -105,7 +107,16 @@ def main() -> None:
     cli_ttft, cli_tps = [], []
     for _ in range(max(2, args.reps // 2)):
         proc = subprocess.run(
-            [sys.executable, "-m", "h2otui", "ask", "--json", "--max-new-tokens", str(args.tokens), PROMPT],
+            [
+                sys.executable,
+                "-m",
+                "h2otui",
+                "ask",
+                "--json",
+                "--max-new-tokens",
+                str(args.tokens),
+                PROMPT,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -126,16 +137,26 @@ def main() -> None:
         return statistics.median(r[i] for r in rows)
 
     d_tps, o_tps = med(direct, 1), med(ours, 1)
-    print(f"model: {entry.name} ({engine.model_path.name}), {args.tokens} new tokens, greedy, {args.reps} reps")  # type: ignore[attr-defined]
+    print(
+        f"model: {entry.name} ({engine.model_path.name}), {args.tokens} new tokens, greedy, {args.reps} reps"
+    )  # type: ignore[attr-defined]
     print(f"{'':28}{'tokens/s':>10}{'TTFT ms':>10}{'tokens':>8}")
-    print(f"{'llama-cpp-python direct':28}{d_tps:10.1f}{med(direct, 0) * 1000:10.1f}{med(direct, 2):8.0f}")
+    print(
+        f"{'llama-cpp-python direct':28}{d_tps:10.1f}{med(direct, 0) * 1000:10.1f}{med(direct, 2):8.0f}"
+    )
     print(f"{'h2otui engine':28}{o_tps:10.1f}{med(ours, 0) * 1000:10.1f}{med(ours, 2):8.0f}")
-    print(f"{'h2otui ask --json (process)':28}{statistics.median(cli_tps):10.1f}{statistics.median(cli_ttft) * 1000:10.1f}")
+    print(
+        f"{'h2otui ask --json (process)':28}{statistics.median(cli_tps):10.1f}{statistics.median(cli_ttft) * 1000:10.1f}"
+    )
     print(f"ratio h2otui/direct tokens/s: {o_tps / d_tps:.3f}  (target >= 0.95)")
     print(f"`python -m h2otui --help` wall: median {statistics.median(help_walls) * 1000:.0f} ms")
     if script_walls:
-        print(f"`h2otui --help` wall:           median {statistics.median(script_walls) * 1000:.0f} ms  (target < 150 ms)")
-    print(f"`python -c pass` wall:          median {statistics.median(bare) * 1000:.0f} ms  (interpreter baseline)")
+        print(
+            f"`h2otui --help` wall:           median {statistics.median(script_walls) * 1000:.0f} ms  (target < 150 ms)"
+        )
+    print(
+        f"`python -c pass` wall:          median {statistics.median(bare) * 1000:.0f} ms  (interpreter baseline)"
+    )
     loop.run_until_complete(engine.aclose())
 
 

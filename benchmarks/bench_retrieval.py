@@ -235,7 +235,9 @@ def main() -> None:
             print(f"\n== building {n} chunks ...", flush=True)
             print(f"   built in {build(data_dir, name, n):.1f} s")
         col = store.open(name)
-        assert col.count_chunks() >= n, col.count_chunks()  # (+1 fact chunk from bench_ask_collection)
+        assert col.count_chunks() >= n, (
+            col.count_chunks()
+        )  # (+1 fact chunk from bench_ask_collection)
         questions = [
             " ".join(pyrng.choice(WORDS) for _ in range(8)) + "?" for _ in range(args.queries)
         ]

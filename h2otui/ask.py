@@ -24,17 +24,7 @@ if TYPE_CHECKING:
 
 
 def sampling_params(settings: Settings) -> SamplingParams:
-    g = settings.generation
-    return SamplingParams(
-        max_new_tokens=g.max_new_tokens,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        top_k=g.top_k,
-        repetition_penalty=g.repetition_penalty,
-        stop=list(g.stop),
-        seed=g.seed,
-        do_sample=g.do_sample,
-    )
+    return settings.generation.to_sampling()
 
 
 def system_prompt_for(settings: Settings, entry: ModelEntry, override: str | None = None) -> str:

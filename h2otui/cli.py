@@ -109,7 +109,9 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="Settings file (instead of ./config.toml).", show_default=False),
+        typer.Option(
+            "--config", help="Settings file (instead of ./config.toml).", show_default=False
+        ),
     ] = None,
     model_lock: Annotated[
         str | None,
@@ -121,7 +123,9 @@ def root(
     ] = None,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     state = _state(ctx)
@@ -139,7 +143,9 @@ def root(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question; '-' reads it from stdin.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Configured model name.")
+    ] = None,
     system: Annotated[
         str | None,
         typer.Option("--system", help="System prompt ('' for none; default: the model's)."),
@@ -201,9 +207,18 @@ def ask(
             from h2otui.qa.cli_runner import run_ask_collection
 
             code = run_ask_collection(
-                settings, question, collection=collection, model=model, system=system,
-                action=action, top_k=top_k, docs=doc or [], search=search,
-                show_sources=show_sources, as_json=as_json, exit_process=True,
+                settings,
+                question,
+                collection=collection,
+                model=model,
+                system=system,
+                action=action,
+                top_k=top_k,
+                docs=doc or [],
+                search=search,
+                show_sources=show_sources,
+                as_json=as_json,
+                exit_process=True,
             )
             raise typer.Exit(code)
         from h2otui.ask import run_ask
@@ -296,7 +311,9 @@ def chat(
     plain: Annotated[
         bool, typer.Option("--plain", help="Line-mode chat in the terminal, no full-screen app.")
     ] = False,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Configured model name.")
+    ] = None,
 ) -> None:
     """Chat with a model: the full-screen app, or a line-mode loop with --plain."""
     with user_errors():
@@ -344,15 +361,21 @@ def ingest(
         list[str] | None, typer.Option("--exclude", help="Glob of paths to leave out (repeatable).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Parser processes (default: min(2, CPUs)).")
+        int | None,
+        typer.Option("--workers", min=1, help="Parser processes (default: min(2, CPUs))."),
     ] = None,
     sync: Annotated[
         bool, typer.Option("--sync", help="Also remove documents whose files are gone.")
     ] = False,
     reembed: Annotated[
-        bool, typer.Option("--reembed", help="Re-embed the collection with the configured embedding model.")
+        bool,
+        typer.Option(
+            "--reembed", help="Re-embed the collection with the configured embedding model."
+        ),
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Re-parse files even if unchanged.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-parse files even if unchanged.")
+    ] = False,
     embedding_model: Annotated[
         str | None,
         typer.Option(
@@ -372,13 +395,22 @@ def ingest(
         from h2otui.ingest.cli import run_ingest_command
 
         code = run_ingest_command(
-            settings, paths, collection, exclude=exclude or [], workers=workers, sync=sync,
-            reembed=reembed, force=force, as_json=as_json,
+            settings,
+            paths,
+            collection,
+            exclude=exclude or [],
+            workers=workers,
+            sync=sync,
+            reembed=reembed,
+            force=force,
+            as_json=as_json,
         )
     raise typer.Exit(code)
 
 
-collections_app = typer.Typer(help="Document collections (list, show, delete, remove-doc).", no_args_is_help=True)
+collections_app = typer.Typer(
+    help="Document collections (list, show, delete, remove-doc).", no_args_is_help=True
+)
 app.add_typer(collections_app, name="collections")
 
 
@@ -440,23 +472,36 @@ def collections_remove_doc(
 def batch(
     ctx: typer.Context,
     questions: Annotated[
-        Path, typer.Argument(help="Questions: .jsonl ({question, id?, collection?, action?}), .txt or .csv.")
+        Path,
+        typer.Argument(
+            help="Questions: .jsonl ({question, id?, collection?, action?}), .txt or .csv."
+        ),
     ],
     collection: Annotated[
-        str | None, typer.Option("--collection", "-c", help="Collection for questions that name none.")
+        str | None,
+        typer.Option("--collection", "-c", help="Collection for questions that name none."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Answers, appended as JSON lines.")] = Path(
-        "answers.jsonl"
-    ),
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Answers, appended as JSON lines.")
+    ] = Path("answers.jsonl"),
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Configured model name.")
+    ] = None,
     models_: Annotated[
         str | None,
-        typer.Option("--models", help="Comma-separated models: every question is answered by each."),
+        typer.Option(
+            "--models", help="Comma-separated models: every question is answered by each."
+        ),
     ] = None,
-    action: Annotated[str, typer.Option("--action", help="Default action: query, summarize, extract.")] = "query",
-    top_k: Annotated[int | None, typer.Option("--top-k", help="Chunks per prompt; -1 = fill.")] = None,
+    action: Annotated[
+        str, typer.Option("--action", help="Default action: query, summarize, extract.")
+    ] = "query",
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", help="Chunks per prompt; -1 = fill.")
+    ] = None,
     doc: Annotated[
-        list[str] | None, typer.Option("--doc", help="Only this document; repeatable.", show_default=False)
+        list[str] | None,
+        typer.Option("--doc", help="Only this document; repeatable.", show_default=False),
     ] = None,
     max_new_tokens: Annotated[
         int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens per answer.")
@@ -470,10 +515,22 @@ def batch(
         settings = _state(ctx).settings(overrides)
         from h2otui.qa.batch import run_batch
 
-        names = [m.strip() for m in models_.split(",") if m.strip()] if models_ else [model] if model else []
+        names = (
+            [m.strip() for m in models_.split(",") if m.strip()]
+            if models_
+            else [model]
+            if model
+            else []
+        )
         code = run_batch(
-            settings, questions, out=out, collection=collection, models=names, action=action,
-            top_k=top_k, docs=doc or [],
+            settings,
+            questions,
+            out=out,
+            collection=collection,
+            models=names,
+            action=action,
+            top_k=top_k,
+            docs=doc or [],
         )
     raise typer.Exit(code)
 

@@ -27,9 +27,12 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    from h2otui.engines.base import SamplingParams
 
 ENV_PREFIX = "H2OTUI_"
 RESERVED_ENV = {"HOME", "CONFIG", "USER_CONFIG"}
@@ -63,6 +66,21 @@ class GenerationSettings(_Section):
     system_prompt: str = Field(
         "auto", description="System prompt; 'auto' = the prompt type's default, '' = none."
     )
+
+    def to_sampling(self) -> SamplingParams:
+        """The per-request sampling parameters these defaults describe."""
+        from h2otui.engines.base import SamplingParams
+
+        return SamplingParams(
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            repetition_penalty=self.repetition_penalty,
+            stop=list(self.stop),
+            seed=self.seed,
+            do_sample=self.do_sample,
+        )
 
 
 class ModelEntry(_Section):
@@ -472,9 +490,12 @@ def _locate(layers: list[_Layer], merged: dict[str, Any], loc: tuple[Any, ...]) 
             if not isinstance(layer_models, list):
                 continue
             for item in layer_models:
-                if isinstance(item, dict) and item.get("name") == name:
-                    if not inner or inner[0] in item:
-                        return dotted, layer.describe("models")
+                if (
+                    isinstance(item, dict)
+                    and item.get("name") == name
+                    and (not inner or inner[0] in item)
+                ):
+                    return dotted, layer.describe("models")
         return dotted, "built-in defaults"
     dotted = ".".join(str(p) for p in loc)
     for layer in reversed(layers):
@@ -520,7 +541,7 @@ def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, A
             try:
                 spec = parse_server(server)
                 shown_server = spec.host_label if spec.kind != "openai" else server.split(":")[0]
-            except Exception:  # noqa: BLE001 - the engine reports a bad string later
+            except Exception:
                 shown_server = redact_server(server)
         entry["name"] = str(
             display
@@ -550,7 +571,7 @@ def _dedupe_names(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 try:
                     spec: ServerSpec = parse_server(server)
                     host = spec.host_label
-                except Exception:  # noqa: BLE001 - the engine reports a bad string later
+                except Exception:
                     host = ""
             e["name"] = f"{name}@{host}" if host else f"{name}#{seen[name]}"
     return entries
@@ -587,7 +608,10 @@ def load_settings(
             entries = parse_model_lock(lock, source=f"model_lock in {where}")
         elif isinstance(lock, list):
             entries = _dedupe_names(
-                [_model_entry_from_literal(item, i, f"model_lock in {where}") for i, item in enumerate(lock)]
+                [
+                    _model_entry_from_literal(item, i, f"model_lock in {where}")
+                    for i, item in enumerate(lock)
+                ]
             )
         else:
             raise ConfigError(f"model_lock in {where}: expected a list of model dicts")
@@ -629,4 +653,6 @@ def parse_model_lock(text: str, source: str = "--model-lock") -> list[dict[str, 
         value = [value]
     if not isinstance(value, list):
         raise ConfigError(f"{source}: expected a list of dicts, got {type(value).__name__}")
-    return _dedupe_names([_model_entry_from_literal(item, i, source) for i, item in enumerate(value)])
+    return _dedupe_names(
+        [_model_entry_from_literal(item, i, source) for i, item in enumerate(value)]
+    )

@@ -66,7 +66,7 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
                     from h2otui.engines import resolve_engine_name
 
                     engine = resolve_engine_name(entry)
-                except Exception:  # noqa: BLE001 - shown as status
+                except Exception:
                     engine = "remote"
         else:
             location, status = _local_status(entry, settings)

@@ -22,9 +22,7 @@ def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_models_dir: Path
-) -> Path:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_models_dir: Path) -> Path:
     for name in list(os.environ):
         if name.startswith("H2OTUI_"):
             monkeypatch.delenv(name)

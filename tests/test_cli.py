@@ -14,7 +14,9 @@ import pytest
 HEAVY = ("torch", "transformers", "sentence_transformers", "lancedb", "llama_cpp", "textual")
 
 
-def h2otui(*args: str, input: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def h2otui(
+    *args: str, input: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "h2otui", *args],
         capture_output=True,
@@ -26,7 +28,13 @@ def h2otui(*args: str, input: str | None = None, timeout: float = 180) -> subpro
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["ask", "--help"], ["ask"], ["ask", "--max-new-tokens", "lots", "q"], ["--version"]],
+    [
+        ["--help"],
+        ["ask", "--help"],
+        ["ask"],
+        ["ask", "--max-new-tokens", "lots", "q"],
+        ["--version"],
+    ],
     ids=["help", "ask-help", "missing-arg", "bad-arg", "version"],
 )
 def test_startup_imports_nothing_heavy(argv: list[str]) -> None:
@@ -73,7 +81,9 @@ def test_ask_streams_answer() -> None:
 
 @pytest.mark.slow
 def test_ask_json_shape_and_stdin() -> None:
-    proc = h2otui("ask", "-", "--json", "--max-new-tokens", "24", input="What is the capital of France?\n")
+    proc = h2otui(
+        "ask", "-", "--json", "--max-new-tokens", "24", input="What is the capital of France?\n"
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) >= {"answer", "model", "prompt_type", "usage", "timings", "finish_reason"}
@@ -116,7 +126,15 @@ def test_models_lists_configured_models(tmp_path) -> None:
 @pytest.mark.slow
 def test_ctrl_c_keeps_partial_answer() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "h2otui", "ask", "Write a very long story about a dragon.", "--max-new-tokens", "2000"],
+        [
+            sys.executable,
+            "-m",
+            "h2otui",
+            "ask",
+            "Write a very long story about a dragon.",
+            "--max-new-tokens",
+            "2000",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

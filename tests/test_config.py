@@ -27,9 +27,16 @@ def test_defaults_and_embedded_model() -> None:
     assert s.model().model_path == "embedded:gemma3-270m-q4_k_m"
 
 
-def test_precedence_defaults_project_user_env_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    project = write(tmp_path / "project.toml", "[generation]\nmax_new_tokens = 11\ntop_k = 5\ntop_p = 0.5\nrepetition_penalty = 1.2\n")
-    user = write(tmp_path / "user.toml", "[generation]\nmax_new_tokens = 22\ntop_k = 6\ntop_p = 0.6\n")
+def test_precedence_defaults_project_user_env_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write(
+        tmp_path / "project.toml",
+        "[generation]\nmax_new_tokens = 11\ntop_k = 5\ntop_p = 0.5\nrepetition_penalty = 1.2\n",
+    )
+    user = write(
+        tmp_path / "user.toml", "[generation]\nmax_new_tokens = 22\ntop_k = 6\ntop_p = 0.6\n"
+    )
     monkeypatch.setenv("H2OTUI_USER_CONFIG", str(user))
     monkeypatch.setenv("H2OTUI_GENERATION__MAX_NEW_TOKENS", "33")
     monkeypatch.setenv("H2OTUI_GENERATION__TOP_K", "7")
@@ -67,11 +74,11 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
 
 def test_env_error_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("H2OTUI_GENERATION__TEMPERATURE", "hot")
-    with pytest.raises(ConfigError, match="H2OTUI_GENERATION__TEMPERATURE.*number"):
+    with pytest.raises(ConfigError, match=r"H2OTUI_GENERATION__TEMPERATURE.*number"):
         load_settings()
     monkeypatch.delenv("H2OTUI_GENERATION__TEMPERATURE")
     monkeypatch.setenv("H2OTUI_NOT_A_SETTING", "1")
-    with pytest.raises(ConfigError, match="not_a_setting.*H2OTUI_NOT_A_SETTING"):
+    with pytest.raises(ConfigError, match=r"not_a_setting.*H2OTUI_NOT_A_SETTING"):
         load_settings()
 
 
@@ -79,13 +86,15 @@ def test_out_of_range_and_invalid_toml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"top_p = 2\.0.*less than or equal to 1"):
         load_settings(overrides={"generation": {"top_p": 2.0}})
     broken = write(tmp_path / "broken.toml", "[generation\n")
-    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"broken.toml: not valid TOML"):
         load_settings(broken)
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "missing.toml")
 
 
-def test_models_merge_by_name_across_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_merge_by_name_across_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = write(
         tmp_path / "user.toml",
         '[[models]]\nname = "mine"\nmodel_path = "/models/x.gguf"\nprompt_type = "llama2"\n',
@@ -94,13 +103,15 @@ def test_models_merge_by_name_across_layers(tmp_path: Path, monkeypatch: pytest.
     s = load_settings()
     assert [m.name for m in s.models] == ["gemma3-270m", "mine"]
     assert s.model("mine").resolved_engine() == "llamacpp"
-    with pytest.raises(ConfigError, match="no model named 'nope'.*gemma3-270m, mine"):
+    with pytest.raises(ConfigError, match=r"no model named 'nope'.*gemma3-270m, mine"):
         s.model("nope")
 
 
 def test_bad_model_entry_names_index_and_file(tmp_path: Path) -> None:
     bad = write(tmp_path / "m.toml", '[[models]]\nname = "x"\nengine = "magic"\n')
-    with pytest.raises(ConfigError, match=r"models\[1\] \(name 'x'\)\.engine = 'magic' in .*m\.toml"):
+    with pytest.raises(
+        ConfigError, match=r"models\[1\] \(name 'x'\)\.engine = 'magic' in .*m\.toml"
+    ):
         load_settings(bad)
 
 

@@ -33,15 +33,21 @@ def ask(question: str, **params) -> GenerationRequest:
 
 async def test_factual_question_greedy(embedded_engine) -> None:
     assert embedded_engine.prompt_type == "plain_qa"
-    result = await collect(embedded_engine, ask("What is the capital of France?", max_new_tokens=32))
+    result = await collect(
+        embedded_engine, ask("What is the capital of France?", max_new_tokens=32)
+    )
     assert result.text.strip()
     assert "Paris" in result.text
     assert result.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
     assert result.usage is not None and result.usage.completion_tokens >= 1
     assert not embedded_engine.generating
-    assert result.usage.prompt_tokens == embedded_engine.count_tokens(
-        embedded_engine.render_prompt(ask("What is the capital of France?").messages)
-    ) + 1  # + BOS
+    assert (
+        result.usage.prompt_tokens
+        == embedded_engine.count_tokens(
+            embedded_engine.render_prompt(ask("What is the capital of France?").messages)
+        )
+        + 1
+    )  # + BOS
 
 
 async def test_greedy_is_deterministic(embedded_engine) -> None:
@@ -66,12 +72,11 @@ async def test_stop_sequence_ends_generation(embedded_engine) -> None:
 
 async def test_max_new_tokens_gives_length(embedded_engine) -> None:
     result = await collect(
-        embedded_engine, GenerationRequest([], SamplingParams(max_new_tokens=3), prompt="Once upon a time")
+        embedded_engine,
+        GenerationRequest([], SamplingParams(max_new_tokens=3), prompt="Once upon a time"),
     )
     assert result.finish_reason is FinishReason.LENGTH
     assert result.usage is not None and result.usage.completion_tokens == 3
-
-
 
 
 async def _cancel_after(engine, request, n_deltas: int) -> float:
@@ -99,7 +104,9 @@ async def _cancel_after(engine, request, n_deltas: int) -> float:
 
 
 async def test_cancel_mid_stream_stops_promptly(embedded_engine) -> None:
-    story = GenerationRequest([], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was")
+    story = GenerationRequest(
+        [], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was"
+    )
     elapsed = await _cancel_after(embedded_engine, story, 5)
     assert elapsed < 0.5  # the bound: cancellation is a correctness property
     assert not embedded_engine.generating
@@ -127,10 +134,23 @@ async def test_usage_event_precedes_finished(embedded_engine) -> None:
 
 
 async def test_prompt_longer_than_context_is_a_clear_error(tmp_path: Path) -> None:
-    settings = load_settings(overrides={"models": [{"name": "gemma3-270m", "model_path": "embedded:gemma3-270m-q4_k_m", "prompt_type": "plain", "options": {"n_ctx": 256}}]})
+    settings = load_settings(
+        overrides={
+            "models": [
+                {
+                    "name": "gemma3-270m",
+                    "model_path": "embedded:gemma3-270m-q4_k_m",
+                    "prompt_type": "plain",
+                    "options": {"n_ctx": 256},
+                }
+            ]
+        }
+    )
     engine = create_engine(settings.model(), settings)
     with pytest.raises(Exception, match=r"context of 256.*n_ctx"):
-        await collect(engine, GenerationRequest([], SamplingParams(max_new_tokens=4), prompt="word " * 400))
+        await collect(
+            engine, GenerationRequest([], SamplingParams(max_new_tokens=4), prompt="word " * 400)
+        )
     await engine.aclose()
 
 
@@ -140,7 +160,11 @@ def test_missing_model_path_and_bad_options(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"nope\.gguf does not exist.*never downloads"):
         create_engine(settings.model("m"), settings)
     settings = load_settings(
-        overrides={"models": [{"name": "m", "model_path": "embedded:gemma3-270m-q4_k_m", "options": {"n_ctxx": 5}}]}
+        overrides={
+            "models": [
+                {"name": "m", "model_path": "embedded:gemma3-270m-q4_k_m", "options": {"n_ctxx": 5}}
+            ]
+        }
     )
     with pytest.raises(EngineConfigError, match=r"n_ctxx.*known options: .*n_ctx"):
         create_engine(settings.model("m"), settings)
@@ -188,7 +212,9 @@ def templated_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def test_gguf_chat_template_is_used_when_no_prompt_type(templated_gguf: Path) -> None:
-    settings = load_settings(overrides={"models": [{"name": "t", "model_path": str(templated_gguf)}]})
+    settings = load_settings(
+        overrides={"models": [{"name": "t", "model_path": str(templated_gguf)}]}
+    )
     engine = create_engine(settings.model("t"), settings)
     await engine.load()
     try:
@@ -207,11 +233,15 @@ async def test_gguf_chat_template_is_used_when_no_prompt_type(templated_gguf: Pa
         result = await collect(engine, GenerationRequest(msgs, SamplingParams(max_new_tokens=8)))
         assert result.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
         # "<bos>" in the rendered text is the BOS token itself: no second BOS is added
-        assert result.usage is not None and result.usage.prompt_tokens == engine.count_tokens(prompt)
+        assert result.usage is not None and result.usage.prompt_tokens == engine.count_tokens(
+            prompt
+        )
     finally:
         await engine.aclose()
     forced = load_settings(
-        overrides={"models": [{"name": "t", "model_path": str(templated_gguf), "prompt_type": "plain_qa"}]}
+        overrides={
+            "models": [{"name": "t", "model_path": str(templated_gguf), "prompt_type": "plain_qa"}]
+        }
     )
     engine = create_engine(forced.model("t"), forced)
     await engine.load()
@@ -220,7 +250,9 @@ async def test_gguf_chat_template_is_used_when_no_prompt_type(templated_gguf: Pa
 
 
 async def test_closing_a_half_read_stream_stops_generation(embedded_engine) -> None:
-    story = GenerationRequest([], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was")
+    story = GenerationRequest(
+        [], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was"
+    )
     stream = embedded_engine.stream(story)
     async for event in stream:
         if isinstance(event, TextDelta):

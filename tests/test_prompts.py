@@ -93,7 +93,9 @@ def test_every_prompt_type_is_pinned() -> None:
     assert {name for name, _, _ in EXPECTED} == set(PROMPT_TYPES)
 
 
-@pytest.mark.parametrize(("ptype", "without", "with_system"), EXPECTED, ids=[e[0] for e in EXPECTED])
+@pytest.mark.parametrize(
+    ("ptype", "without", "with_system"), EXPECTED, ids=[e[0] for e in EXPECTED]
+)
 def test_two_turn_render(ptype: str, without: str, with_system: str) -> None:
     no_sys = render_messages([Message("system", ""), *TWO_TURNS], ptype)
     assert no_sys.text == without
@@ -105,9 +107,13 @@ def test_single_turn_without_system_message_uses_auto_default() -> None:
     # no system message at all == "auto": the type's default system prompt (h2oGPT rule)
     zephyr = render_messages([Message("user", "Q")], "zephyr").text
     assert zephyr.startswith("<|system|>\nYou are an AI that follows instructions")
-    assert render_messages([Message("system", "auto"), Message("user", "Q")], "zephyr").text == zephyr
+    assert (
+        render_messages([Message("system", "auto"), Message("user", "Q")], "zephyr").text == zephyr
+    )
     vicuna = render_messages([Message("user", "Q")], "vicuna11").text
-    assert vicuna.startswith("A chat between a curious user") and vicuna.endswith("USER: Q ASSISTANT:")
+    assert vicuna.startswith("A chat between a curious user") and vicuna.endswith(
+        "USER: Q ASSISTANT:"
+    )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +151,9 @@ def test_custom_prompt_dict_from_h2ogpt_literal() -> None:
     assert "<|end_of_turn|>" in rendered.stop
     # no system role in that dict: a system prompt becomes the initial exchange
     with_sys = render_messages([Message("system", "SYS"), *TWO_TURNS], "custom", OPENCHAT_DICT)
-    assert with_sys.text.startswith(f"GPT4 User: {FQ}<|end_of_turn|>GPT4 Assistant:SYS<|end_of_turn|>")
+    assert with_sys.text.startswith(
+        f"GPT4 User: {FQ}<|end_of_turn|>GPT4 Assistant:SYS<|end_of_turn|>"
+    )
 
 
 def test_custom_prompt_dict_errors_are_clear() -> None:
@@ -155,7 +163,7 @@ def test_custom_prompt_dict_errors_are_clear() -> None:
         get_template("custom", {"PreInstructt": "x"})
     with pytest.raises(EngineConfigError, match="not a valid Python dict"):
         get_template("custom", "{'a': ")
-    with pytest.raises(EngineConfigError, match="unknown prompt_type 'nope'.*llama2"):
+    with pytest.raises(EngineConfigError, match=r"unknown prompt_type 'nope'.*llama2"):
         get_template("nope")
 
 

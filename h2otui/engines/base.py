@@ -110,7 +110,7 @@ class Usage:
         }
 
 
-class FinishReason(str, enum.Enum):
+class FinishReason(enum.StrEnum):
     STOP = "stop"
     LENGTH = "length"
     CANCELLED = "cancelled"
@@ -269,7 +269,7 @@ async def collect(engine: Engine, request: GenerationRequest) -> Completion:
 class StopWatch:
     """Times a generation: start, first token, end."""
 
-    __slots__ = ("start", "first_token", "end")
+    __slots__ = ("end", "first_token", "start")
 
     def __init__(self) -> None:
         self.start = time.perf_counter()

@@ -91,7 +91,9 @@ def embedded_gguf(name: str, data_dir: Path) -> Path:
             package.assemble(tmp, overwrite=True)  # verifies the sha256 itself
             os.replace(tmp, target)
         except (OSError, ValueError) as exc:
-            raise ModelNotFoundError(f"could not assemble the embedded model into {target}: {exc}") from None
+            raise ModelNotFoundError(
+                f"could not assemble the embedded model into {target}: {exc}"
+            ) from None
         finally:
             tmp.unlink(missing_ok=True)
         marker.write_text(json.dumps({"sha256": expected, **_stat_key(target)}))

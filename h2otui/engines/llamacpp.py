@@ -113,12 +113,18 @@ class LlamaCppEngine(Engine):
 
         options = cls.parse_options(entry.options, model_name=entry.name)
         if not entry.model_path:
-            raise EngineError(f"model '{entry.name}': the llamacpp engine needs model_path (a .gguf file)")
+            raise EngineError(
+                f"model '{entry.name}': the llamacpp engine needs model_path (a .gguf file)"
+            )
         path = resolve_model_path(entry.model_path, settings.data_path, model_name=entry.name)
         if path.is_dir():
-            raise EngineError(f"model '{entry.name}': model_path {path} is a directory, not a .gguf file")
+            raise EngineError(
+                f"model '{entry.name}': model_path {path} is a directory, not a .gguf file"
+            )
         if entry.prompt_type:
-            get_template(entry.prompt_type, entry.prompt_dict) if entry.prompt_type != TEMPLATE else None
+            get_template(
+                entry.prompt_type, entry.prompt_dict
+            ) if entry.prompt_type != TEMPLATE else None
         assert isinstance(options, LlamaCppOptions)
         return cls(
             path,
@@ -213,8 +219,12 @@ class LlamaCppEngine(Engine):
         template = metadata.get("tokenizer.chat_template")
         try:
             bos_id = llm.token_bos()
-            self._bos_text = llm.detokenize([bos_id], special=True).decode("utf-8", "ignore") if bos_id >= 0 else ""
-        except Exception:  # noqa: BLE001 - a model without BOS is fine
+            self._bos_text = (
+                llm.detokenize([bos_id], special=True).decode("utf-8", "ignore")
+                if bos_id >= 0
+                else ""
+            )
+        except Exception:
             self._bos_text = ""
         ptype = self._forced_prompt_type
         if ptype is None and template:
@@ -230,7 +240,10 @@ class LlamaCppEngine(Engine):
 
             eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "ignore")
             self._chat_formatter = Jinja2ChatFormatter(
-                template=template, eos_token=eos, bos_token=self._bos_text, add_generation_prompt=True
+                template=template,
+                eos_token=eos,
+                bos_token=self._bos_text,
+                add_generation_prompt=True,
             )
         self.prompt_type = ptype
 
@@ -280,7 +293,11 @@ class LlamaCppEngine(Engine):
                 if m.role != "system" or m.content not in ("", "auto")
             ]
             response = self._chat_formatter(messages=chat)
-            stop = response.stop if isinstance(response.stop, list) else ([response.stop] if response.stop else [])
+            stop = (
+                response.stop
+                if isinstance(response.stop, list)
+                else ([response.stop] if response.stop else [])
+            )
             return response.prompt, stop
         rendered = render(get_template(self.prompt_type, self._prompt_dict), msgs)
         return rendered.text, rendered.stop
@@ -308,12 +325,11 @@ class LlamaCppEngine(Engine):
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Event]:
         await self.load()
-        async with self._gen_lock:
-            # aclosing: when the consumer closes this stream early, the inner generator's
-            # cleanup (stop + wait for the worker) must run now, not at garbage collection
-            async with contextlib.aclosing(self._stream_locked(request)) as events:
-                async for event in events:
-                    yield event
+        # aclosing: when the consumer closes this stream early, the inner generator's
+        # cleanup (stop + wait for the worker) must run now, not at garbage collection
+        async with self._gen_lock, contextlib.aclosing(self._stream_locked(request)) as events:
+            async for event in events:
+                yield event
 
     async def _stream_locked(self, request: GenerationRequest) -> AsyncIterator[Event]:
         llm = self._llm
@@ -368,9 +384,11 @@ class LlamaCppEngine(Engine):
                         put(choice["text"])
                     if choice.get("finish_reason"):
                         state["finish"] = (
-                            FinishReason.LENGTH if choice["finish_reason"] == "length" else FinishReason.STOP
+                            FinishReason.LENGTH
+                            if choice["finish_reason"] == "length"
+                            else FinishReason.STOP
                         )
-            except Exception as exc:  # noqa: BLE001 - reported through the stream
+            except Exception as exc:
                 if self._stop.is_set():
                     state["finish"] = FinishReason.CANCELLED
                 else:

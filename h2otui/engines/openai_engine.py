@@ -129,8 +129,10 @@ class OpenAIEngine(RemoteEngine):
         if self.options.chat is not None:
             return self.options.chat
         model = (self.served_model or "").lower()
-        if spec.base_url.startswith(OPENAI_DEFAULT_BASE) and "instruct" not in model and (
-            model.startswith(("gpt-3.5-turbo", "gpt-4", "gpt-5", "o1", "o3", "o4"))
+        if (
+            spec.base_url.startswith(OPENAI_DEFAULT_BASE)
+            and "instruct" not in model
+            and (model.startswith(("gpt-3.5-turbo", "gpt-4", "gpt-5", "o1", "o3", "o4")))
         ):
             # h2oGPT's rule: "openai" with a chat-only model means chat completions
             return True

@@ -260,7 +260,9 @@ def custom_template(prompt_dict: dict[str, Any] | str) -> PromptTemplate:
         try:
             prompt_dict = ast.literal_eval(prompt_dict)
         except (ValueError, SyntaxError) as exc:
-            raise EngineConfigError(f"prompt_dict is not a valid Python dict literal: {exc}") from None
+            raise EngineConfigError(
+                f"prompt_dict is not a valid Python dict literal: {exc}"
+            ) from None
     if not isinstance(prompt_dict, dict):
         raise EngineConfigError("prompt_dict must be a dict of h2oGPT prompt keys")
     unknown = set(prompt_dict) - PROMPT_DICT_KEYS
@@ -294,7 +296,9 @@ def custom_template(prompt_dict: dict[str, Any] | str) -> PromptTemplate:
     )
 
 
-def get_template(prompt_type: str, prompt_dict: dict[str, Any] | str | None = None) -> PromptTemplate:
+def get_template(
+    prompt_type: str, prompt_dict: dict[str, Any] | str | None = None
+) -> PromptTemplate:
     if prompt_type == "custom":
         if prompt_dict is None:
             raise EngineConfigError("prompt_type 'custom' needs a prompt_dict")

@@ -357,7 +357,9 @@ class Collection:
 VECTOR_INDEX_MIN_ROWS = 20_000
 
 
-def ensure_vector_index(table: Any, *, min_rows: int = VECTOR_INDEX_MIN_ROWS, replace: bool = False) -> bool:
+def ensure_vector_index(
+    table: Any, *, min_rows: int = VECTOR_INDEX_MIN_ROWS, replace: bool = False
+) -> bool:
     """Build an ANN index (IVF_HNSW_SQ, cosine) on ``vector`` for large tables.
 
     Below ``min_rows`` a flat scan is fast enough and exact. Returns whether an index
