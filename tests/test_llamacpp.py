@@ -260,3 +260,45 @@ async def test_closing_a_half_read_stream_stops_generation(embedded_engine) -> N
     await stream.aclose()  # what `async for ... break` + aclosing / a UI's cancel does
     assert not embedded_engine.generating
     await embedded_engine.aclose()  # closing the model right after is safe
+
+
+def test_loading_never_redirects_the_process_stdio(tmp_path: Path) -> None:
+    """Other threads keep writing to stderr/stdout while a model loads (the TUI draws on
+    stderr; the CLI prints errors): no line may vanish into /dev/null, and nothing from
+    llama.cpp may leak out."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import asyncio, sys, threading
+        from h2otui.config import load_settings
+        from h2otui.engines import create_engine
+
+        settings = load_settings()
+        engine = create_engine(settings.model(), settings)
+        done = threading.Event()
+
+        def load():
+            asyncio.run(engine.load())
+            done.set()
+
+        threading.Thread(target=load).start()
+        n = 0
+        while not done.is_set() or n < 50:
+            sys.stderr.write(f"line {n}\\n")
+            sys.stdout.write(f"out {n}\\n")
+            n += 1
+        sys.stderr.write(f"total {n}\\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        """
+    )
+    err, out = tmp_path / "err.txt", tmp_path / "out.txt"
+    with err.open("w") as e, out.open("w") as o:
+        subprocess.run([sys.executable, "-c", script], stderr=e, stdout=o, check=True, timeout=120)
+    err_lines = err.read_text().splitlines()
+    total = int(err_lines[-1].split()[1])
+    assert err_lines[:-1] == [f"line {i}" for i in range(total)]
+    assert out.read_text().splitlines() == [f"out {i}" for i in range(total)]

@@ -151,6 +151,12 @@ class LlamaCppEngine(Engine):
             opts = self.options
             _silence_llama_logs()
             try:
+                # verbose=True, on purpose: verbose=False makes llama-cpp-python silence
+                # loading by pointing the process's fds 1 and 2 at /dev/null (and swapping
+                # sys.stdout / sys.stderr) for the duration. Process-wide, that blanks the
+                # TUI (Textual draws on stderr), swallows other threads' messages, and two
+                # concurrent loads can leave the fds redirected for good. llama.cpp's own
+                # logs already go to our callback; its Python-side chatter is muted below.
                 llm = Llama(
                     model_path=str(self.model_path),
                     n_ctx=opts.n_ctx,
@@ -160,8 +166,9 @@ class LlamaCppEngine(Engine):
                     n_gpu_layers=opts.n_gpu_layers,
                     use_mmap=opts.use_mmap,
                     use_mlock=opts.use_mlock,
-                    verbose=False,
+                    verbose=True,
                 )
+                llm.verbose = False  # no per-request timing prints
             except (ValueError, RuntimeError) as exc:
                 raise EngineError(
                     f"model '{self.model_name}': llama.cpp could not load {self.model_path}: {exc}. "
@@ -458,6 +465,15 @@ def _silence_llama_logs() -> None:
 
     _LOG_CALLBACK = callback
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+    # Llama(verbose=True) prints system info and model metadata while it loads; shadow
+    # `print` in that one module (a module global, so no process-wide stream swapping)
+    import llama_cpp.llama as llama_module
+
+    def quiet_print(*args: Any, **kwargs: Any) -> None:
+        log.debug("%s", " ".join(str(a) for a in args).rstrip())
+
+    llama_module.print = quiet_print  # type: ignore[attr-defined]
 
 
 def _physical_cores() -> int:
