@@ -267,20 +267,19 @@ async def collect(engine: Engine, request: GenerationRequest) -> Completion:
 
 
 class StopWatch:
-    """Times a generation: start, first token, end."""
+    """Times a generation: start, first token, and (at :meth:`usage`) the end."""
 
-    __slots__ = ("end", "first_token", "start")
+    __slots__ = ("first_token", "start")
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.first_token: float | None = None
-        self.end: float | None = None
 
     def mark_token(self) -> None:
         if self.first_token is None:
             self.first_token = time.perf_counter()
 
     def usage(self, prompt_tokens: int, completion_tokens: int) -> Usage:
-        end = self.end if self.end is not None else time.perf_counter()
+        end = time.perf_counter()
         ttft = None if self.first_token is None else self.first_token - self.start
         return Usage(prompt_tokens, completion_tokens, ttft, end - self.start)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -96,7 +97,9 @@ class LlamaCppEngine(Engine):
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self._gen_lock = asyncio.Lock()
-        self._stop = threading.Event()
+        # The one stop flag: a NUL-terminated byte, read by the worker between tokens and
+        # by llama.cpp's abort callback inside prompt processing (see _install_abort_callback)
+        self._abort_flag = ctypes.create_string_buffer(2)
         self._chat_formatter: Any = None
         self._bos_text = ""
         # One persistent thread runs all of this engine's llama.cpp calls: llama.cpp
@@ -121,10 +124,8 @@ class LlamaCppEngine(Engine):
             raise EngineError(
                 f"model '{entry.name}': model_path {path} is a directory, not a .gguf file"
             )
-        if entry.prompt_type:
-            get_template(
-                entry.prompt_type, entry.prompt_dict
-            ) if entry.prompt_type != TEMPLATE else None
+        if entry.prompt_type and entry.prompt_type != TEMPLATE:
+            get_template(entry.prompt_type, entry.prompt_dict)  # a bad type fails here, early
         assert isinstance(options, LlamaCppOptions)
         return cls(
             path,
@@ -149,6 +150,7 @@ class LlamaCppEngine(Engine):
                     "llama-cpp-python is not installed: pip install llama-cpp-python"
                 ) from None
             opts = self.options
+            threads = opts.n_threads or _default_threads()
             _silence_llama_logs()
             try:
                 # verbose=True, on purpose: verbose=False makes llama-cpp-python silence
@@ -160,8 +162,8 @@ class LlamaCppEngine(Engine):
                 llm = Llama(
                     model_path=str(self.model_path),
                     n_ctx=opts.n_ctx,
-                    n_threads=opts.n_threads or _physical_cores(),
-                    n_threads_batch=opts.n_threads or _physical_cores(),
+                    n_threads=threads,
+                    n_threads_batch=threads,
                     n_batch=opts.n_batch,
                     n_gpu_layers=opts.n_gpu_layers,
                     use_mmap=opts.use_mmap,
@@ -188,10 +190,8 @@ class LlamaCppEngine(Engine):
         buffer: it returns 1 (abort) once we write a non-zero first byte, 0 otherwise. The
         caller reads only the low bits of the return register for a ``bool``, on x86-64
         and AArch64 alike, so this is a zero-overhead C-level poll. Where libc can't be
-        found we fall back to a Python callback.
+        found we fall back to a Python callback reading the same flag.
         """
-        import ctypes
-
         try:
             import llama_cpp
         except ImportError:  # pragma: no cover
@@ -201,25 +201,21 @@ class LlamaCppEngine(Engine):
         ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
         if setter is None or cb_type is None or ctx is None:
             return
-        self._abort_flag = ctypes.create_string_buffer(2)
         try:
             strlen = ctypes.CDLL(None).strlen
             self._abort_cb = cb_type(ctypes.cast(strlen, ctypes.c_void_p).value)
             data = ctypes.cast(self._abort_flag, ctypes.c_void_p)
         except (OSError, AttributeError, TypeError):
-            stop = self._stop
-            self._abort_cb = cb_type(lambda _data: bool(stop.is_set()))
+            self._abort_cb = cb_type(lambda _data: self._stop_requested)
             data = None
         setter(ctx, self._abort_cb, data)
 
     def _set_abort(self, value: bool) -> None:
-        if value:
-            self._stop.set()
-        else:
-            self._stop.clear()
-        flag = getattr(self, "_abort_flag", None)
-        if flag is not None:
-            flag[0] = b"\x01" if value else b"\x00"
+        self._abort_flag[0] = b"\x01" if value else b"\x00"
+
+    @property
+    def _stop_requested(self) -> bool:
+        return self._abort_flag[0] != b"\x00"
 
     def _resolve_prompt_type(self, llm: Any) -> None:
         metadata: dict[str, str] = getattr(llm, "metadata", {}) or {}
@@ -289,8 +285,7 @@ class LlamaCppEngine(Engine):
         return msgs
 
     def render(self, messages: Sequence[Message]) -> tuple[str, list[str]]:
-        llm = self._load_sync()
-        del llm
+        self._load_sync()  # the prompt type depends on the model's metadata
         msgs = self._with_system(messages)
         if self.prompt_type == TEMPLATE:
             # "auto" / "" mean: no system message (the template applies its own default)
@@ -383,7 +378,7 @@ class LlamaCppEngine(Engine):
                     stream=True,
                 )
                 for chunk in gen:
-                    if self._stop.is_set():
+                    if self._stop_requested:
                         state["finish"] = FinishReason.CANCELLED
                         break
                     choice = chunk["choices"][0]
@@ -396,7 +391,7 @@ class LlamaCppEngine(Engine):
                             else FinishReason.STOP
                         )
             except Exception as exc:
-                if self._stop.is_set():
+                if self._stop_requested:
                     state["finish"] = FinishReason.CANCELLED
                 else:
                     state["error"] = f"{type(exc).__name__}: {exc}"
@@ -429,7 +424,6 @@ class LlamaCppEngine(Engine):
             self._set_abort(True)
             future.result()  # work() never raises; this waits for it to return
             self._set_abort(False)
-        watch.end = None
         completion = state["completion_tokens"]
         yield watch.usage(len(tokens), completion)
         if state["error"]:
@@ -476,7 +470,7 @@ def _silence_llama_logs() -> None:
     llama_module.print = quiet_print  # type: ignore[attr-defined]
 
 
-def _physical_cores() -> int:
+def _default_threads() -> int:
     """Default thread count: about the number of physical cores, never all logical CPUs.
 
     llama.cpp's OpenMP threads spin-wait on each other, so one more thread than there
