@@ -118,27 +118,8 @@ def run_ask_collection(
     modules, which costs a second or more after the user already has the answer.
     """
     started = process_started()
-    if exit_process:
-        code = run_ask_collection(
-            settings,
-            question,
-            collection=collection,
-            model=model,
-            system=system,
-            action=action,
-            top_k=top_k,
-            docs=docs,
-            search=search,
-            show_sources=show_sources,
-            as_json=as_json,
-        )
-        for stream in (sys.stdout, sys.stderr):
-            # a closed pipe (`| head`): nothing left to say
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-        os._exit(code)
     try:
-        return asyncio.run(
+        code = asyncio.run(
             _ask(
                 settings,
                 question,
@@ -156,7 +137,14 @@ def run_ask_collection(
         )
     except KeyboardInterrupt:
         sys.stderr.write("[stopped]\n")
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    if exit_process:
+        for stream in (sys.stdout, sys.stderr):
+            # a closed pipe (`| head`): nothing left to say
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    return code
 
 
 async def _ask(
