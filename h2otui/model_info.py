@@ -1,6 +1,7 @@
 """What `h2otui models` shows: every configured model, its engine, where it lives, status.
 
-Secrets never appear here: server strings go through :func:`redact_server`.
+Secrets never appear here: server strings go through
+:func:`h2otui.engines.servers.redact_server`.
 """
 
 from __future__ import annotations
@@ -9,16 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
-
-
-def redact_server(server: str) -> str:
-    """A server string safe to print: passwords, tokens and API keys become ``***``.
-
-    The parser of h2oGPT server strings knows every form (four-space basic auth,
-    ``host:port:user:password``, ``vllm:...:KEY``), so it does the redaction."""
-    from h2otui.engines.servers import redact_server as redact
-
-    return redact(server)
 
 
 def _prompt_type_from_base(entry: ModelEntry) -> str | None:
@@ -59,6 +50,8 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
         if entry.inference_server:
             servers = entry.inference_server
             servers = servers if isinstance(servers, list) else [servers]
+            from h2otui.engines.servers import redact_server
+
             location = ", ".join(redact_server(s) for s in servers)
             status = "remote, not checked (use --check)"
             if engine == "remote":
