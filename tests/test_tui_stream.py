@@ -76,19 +76,36 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         answer = app.query_one(AssistantMessage)
         assert answer.status == "complete"
         assert answer.rendered_source == answer.text == "".join(paragraphs)
-        folded = list(answer.query_children(FoldedChunk))
-        assert folded, "nothing was folded out of view"
-        # the last chunk, at the bottom, is live Markdown on screen
+        # everything above the screen is folded into one placeholder of the same height
         chunks = [c for c in answer.children if isinstance(c, Markdown | FoldedChunk)]
+        folded = [c for c in chunks if isinstance(c, FoldedChunk)]
+        assert len(folded) == 1 and chunks[0] is folded[0], chunks
+        assert len(folded[0].pieces) > 5
+        assert folded[0].region.height == sum(p.height for p in folded[0].pieces)
+        # the last chunk, at the bottom, is live Markdown on screen
         assert isinstance(chunks[-1], Markdown)
         view = app.query_one(ConversationView)
+        height = view.virtual_size.height
+
         view.scroll_home(animate=False)
         await pilot.pause()
         await pilot.pause()
         chunks = [c for c in answer.children if isinstance(c, Markdown | FoldedChunk)]
         assert isinstance(chunks[0], Markdown)
         assert chunks[0].source.startswith("Paragraph 0:")
+        assert isinstance(chunks[-1], FoldedChunk)
         assert answer.rendered_source == answer.text
+        # folding and unfolding never changed where anything is
+        assert view.virtual_size.height == height
+        # in the middle: live chunks between two placeholders, nothing lost or repeated
+        view.scroll_to(y=height // 2, animate=False)
+        for _ in range(4):
+            await pilot.pause()
+        kinds = [type(c) for c in answer.children if isinstance(c, Markdown | FoldedChunk)]
+        assert kinds[0] is FoldedChunk and kinds[-1] is FoldedChunk and Markdown in kinds
+        assert kinds.count(FoldedChunk) == 2
+        assert answer.rendered_source == answer.text
+        assert view.virtual_size.height == height
 
 
 KILLED_CHILD = r"""

@@ -9,22 +9,29 @@ An :class:`AssistantMessage` renders Markdown as it streams, through Textual's
   token would starve the event loop the engine shares;
 * the answer is cut into several Markdown widgets (:class:`MarkdownChunker`), so an update
   re-parses and re-lays out only the last chunk;
-* finished chunks far from the viewport are swapped for same-height placeholders
-  (:class:`FoldedChunk`) and swapped back as they scroll into view, so the widget tree
-  stays small however long the answer is.
+* finished chunks out of view are swapped for placeholders of the same height
+  (:class:`FoldedChunk`, one for each run of adjacent folded chunks, so a long answer is a
+  handful of widgets) and swapped back as they scroll into view. While the view follows
+  the stream, chunks fold as they scroll up off the screen.
+
+``layout: stream`` (Textual's faster layout for chat views) was tried on the conversation
+and on each answer and left out: its cached placements went stale when a chunk's height
+changed from inside (blocks mounting in a nested Markdown), and positions drifted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import ClassVar
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -108,20 +115,43 @@ class MarkdownChunker:
         return [p for p in cls(max_lines).feed(text) if p] or [""]
 
 
+@dataclass(frozen=True, eq=False)
+class FoldPiece:
+    """One finished chunk of an answer while it is folded: its Markdown and the height it
+    had on screen. Compared by identity."""
+
+    source: str
+    height: int
+
+
 class FoldedChunk(Widget):
-    """Stands in for a finished, out-of-view chunk of a long answer: same height, no
-    child widgets. Textual walks every widget on each layout pass, so a 20,000-token
-    answer kept fully mounted (thousands of Markdown blocks) would slow every update;
-    chunks are unfolded back into Markdown as they scroll into view."""
+    """Stands in for a run of finished, out-of-view chunks of a long answer: same height,
+    no child widgets. Textual walks every widget on each layout pass, so a 20,000-token
+    answer kept fully mounted (thousands of Markdown blocks) would slow every update, and
+    so would hundreds of placeholders: adjacent folded chunks share one. Chunks are
+    unfolded back into Markdown as they scroll into view."""
 
     DEFAULT_CSS = """
-    FoldedChunk { width: 1fr; }
+    FoldedChunk { width: 1fr; height: auto; }
     """
 
-    def __init__(self, source: str, height: int) -> None:
+    def __init__(self, pieces: list[FoldPiece]) -> None:
         super().__init__()
-        self.source = source
-        self.styles.height = max(1, height)
+        self.pieces: list[FoldPiece] = []
+        self.set_pieces(pieces)
+
+    def set_pieces(self, pieces: list[FoldPiece]) -> None:
+        self.pieces = list(pieces)
+        self._height = max(1, sum(p.height for p in pieces))
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # the conversation's stream layout sizes every child by its content height
+        return self._height
+
+    @property
+    def source(self) -> str:
+        return "".join(p.source for p in self.pieces)
 
     def render(self) -> str:
         return ""
@@ -202,6 +232,8 @@ class AssistantMessage(ChatMessage):
         self._status = status
         self._stats = stats
         self._stream: MarkdownStream | None = None
+        self._retiring: dict[Markdown, asyncio.Future[None]] = {}
+        """Chunks whose stream is stopping, with the task that waits for their last update."""
         self._chunker = MarkdownChunker()
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
@@ -219,7 +251,11 @@ class AssistantMessage(ChatMessage):
     @property
     def rendered_source(self) -> str:
         """The Markdown held by the widgets (equals :attr:`text` once a stream ended)."""
-        return "".join(c.source for c in self.children if isinstance(c, Markdown | FoldedChunk))
+        return "".join(c.source for c in self._chunks())
+
+    def _chunks(self) -> list[Markdown | FoldedChunk]:
+        """The widgets holding the answer's text, in order (not those being removed)."""
+        return [c for c in self.children if isinstance(c, Markdown | FoldedChunk) and c.display]
 
     def compose(self) -> ComposeResult:
         yield Label(self.model, classes="role")
@@ -279,21 +315,34 @@ class AssistantMessage(ChatMessage):
             self._pending.clear()
             if not text:
                 return
-            # a piece after the first starts a new chunk (a new Markdown widget)
+            # a piece after the first starts a new chunk (a new Markdown widget), which
+            # gets its text whole; the stream goes on into the last one
             for n, piece in enumerate(self._chunker.feed(text)):
                 if n:
-                    await self._stop_stream()
-                    await self.mount(Markdown(), before=self.query_one(".stats"))
+                    self._retire_stream()
+                    chunk = Markdown(piece or None)
+                    await self.mount(chunk, before=self.query_one(".stats"))
+                    self._stream = Markdown.get_stream(chunk)
                     self._schedule_fold_sync()
+                    continue
                 if self._stream is None:
                     self.start_stream()
                 assert self._stream is not None
                 await self._stream.write(piece)
 
-    async def _stop_stream(self) -> None:
+    def _retire_stream(self) -> None:
+        """Stop the current chunk's stream without waiting for its last update (the
+        next chunk need not wait for it); :meth:`end_stream` waits for them all."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            await stream.stop()
+            chunk = stream.markdown_widget
+            task = self._retiring[chunk] = asyncio.ensure_future(stream.stop())
+            # measurable (and foldable) once its last update has been laid out
+            task.add_done_callback(lambda _: self.call_after_refresh(self._settle, chunk))
+
+    def _settle(self, chunk: Markdown) -> None:
+        if self._retiring.pop(chunk, None) is not None:
+            self._schedule_fold_sync()
 
     async def end_stream(self) -> None:
         """Render what is pending now and stop the stream."""
@@ -301,7 +350,8 @@ class AssistantMessage(ChatMessage):
             self._flush_timer.stop()
         await self._flush()
         async with self._write_lock:
-            await self._stop_stream()
+            self._retire_stream()
+            await asyncio.gather(*self._retiring.values())
         self._schedule_fold_sync()
 
     def _schedule_fold_sync(self) -> None:
@@ -322,26 +372,85 @@ class AssistantMessage(ChatMessage):
         if vr.height == 0:
             return False
         settled = True
-        # one screen of slack above and below, so scrolling never shows a gap
-        window = Region(vr.x, vr.y - vr.height, vr.width, vr.height * 3)
-        chunks = [c for c in self.children if isinstance(c, Markdown | FoldedChunk)]
+        if view.following:
+            # following the stream at the bottom: chunks fold once they scrolled up out
+            # of view (below the screen is only what the next layout scrolls into it)
+            window = Region(vr.x, vr.y, vr.width, view.virtual_size.height + vr.height)
+        else:
+            # one screen of slack above and below, so scrolling never shows a gap
+            window = Region(vr.x, vr.y - vr.height, vr.width, vr.height * 3)
+        chunks = self._chunks()
         live = chunks[-1] if self._stream is not None or self._status == "streaming" else None
+
+        # The chunks as they should be: Markdown widgets (kept or new) for chunks near
+        # the window, and runs of folded pieces between them.
+        plan: list[Markdown | list[FoldPiece]] = []
+
+        def fold(piece: FoldPiece) -> None:
+            if plan and isinstance(plan[-1], list):
+                plan[-1].append(piece)
+            else:
+                plan.append([piece])
+
         for chunk in chunks:
-            if chunk is live:
-                continue
             region = chunk.region
             if isinstance(chunk, Markdown):
-                if not region.height:
-                    settled = settled and not chunk.source
-                elif not region.overlaps(window):
-                    await self.mount(
-                        FoldedChunk(chunk.source, chunk.outer_size.height), before=chunk
-                    )
-                    await chunk.remove()
-            elif region.overlaps(window):
-                await self.mount(Markdown(chunk.source or None), before=chunk)
-                await chunk.remove()
+                # a chunk still taking its last update is neither measured nor folded
+                updating = chunk in self._retiring
+                if updating or chunk is live or not region.height or region.overlaps(window):
+                    if updating or (not region.height and chunk.source):
+                        settled = False
+                    plan.append(chunk)
+                else:
+                    fold(FoldPiece(chunk.source, chunk.outer_size.height))
+                continue
+            y = region.y
+            for piece in chunk.pieces:
+                if region.height and Region(vr.x, y, vr.width, piece.height).overlaps(window):
+                    plan.append(Markdown(piece.source or None))
+                else:
+                    fold(piece)
+                y += piece.height
+        await self._apply_fold_plan(chunks, plan)
         return settled
+
+    async def _apply_fold_plan(
+        self, chunks: list[Markdown | FoldedChunk], plan: list[Markdown | list[FoldPiece]]
+    ) -> None:
+        # placeholders are reused (a run that only grew or shrank keeps its widget)
+        spare = [c for c in chunks if isinstance(c, FoldedChunk)]
+        wanted: list[Widget] = []
+        for item in plan:
+            if isinstance(item, Markdown):
+                wanted.append(item)
+                continue
+            folded = next((c for c in spare if set(c.pieces) & set(item)), None)
+            if folded is None:
+                folded = FoldedChunk(item)
+            else:
+                spare.remove(folded)
+                if folded.pieces != item:
+                    folded.set_pieces(item)
+            wanted.append(folded)
+        if wanted == chunks:
+            return
+        # All changes are made before the first await, so no other task (the stream's
+        # next update, another fold pass) ever sees a half-applied plan.
+        keep = set(wanted)
+        removed = [c for c in chunks if c not in keep]
+        pending: list[Awaitable[object]] = [self.remove_children(removed)]
+        previous: Widget = self.query_one(".role")
+        new: list[Widget] = []
+        for widget in [*wanted, None]:
+            if widget is not None and widget.parent is None:
+                new.append(widget)
+                continue
+            if new:
+                pending.append(self.mount_all(new, after=previous))
+                new = []
+            if widget is not None:
+                previous = widget
+        await asyncio.gather(*pending)
 
     def finish(self, status: str, stats: str = "") -> None:
         self._status = status
@@ -379,39 +488,51 @@ class ConversationView(VerticalScroll):
     }
     """
 
+    def __init__(self, *children: Widget, **kwargs: Any) -> None:
+        super().__init__(*children, **kwargs)
+        self._folds_pending = False
+        self._fold_retries = 0
+        # one fold pass at a time: a pass awaits mounts, and a second one planned from
+        # the same (not yet updated) children would unfold the same chunks twice
+        self._fold_lock = asyncio.Lock()
+
     def on_mount(self) -> None:
         self.anchor()
-        self._folds_pending = False
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         # While the view follows a stream at the bottom, folding happens at chunk
         # boundaries; positions are only looked up again when the user scrolls (each
         # lookup of an off-screen widget costs a layout of the whole conversation).
-        if round(old) != round(new) and not (self._anchored and not self._anchor_released):
+        if round(old) != round(new) and not self.following:
             self.schedule_fold_sync()
+
+    @property
+    def following(self) -> bool:
+        """Whether the view is anchored to the bottom, following a stream."""
+        return self._anchored and not self._anchor_released
 
     def on_resize(self) -> None:
         self.schedule_fold_sync()
 
     def schedule_fold_sync(self) -> None:
         """Fold / unfold long answers' chunks once the scroll position settles."""
-        if not getattr(self, "_folds_pending", False):
+        if not self._folds_pending:
             self._folds_pending = True
             self.call_after_refresh(self._sync_folds)
 
     async def _sync_folds(self) -> None:
         self._folds_pending = False
         settled = True
-        for message in self.query_children(AssistantMessage):
-            settled = await message.sync_folds() and settled
+        async with self._fold_lock:
+            for message in self.query_children(AssistantMessage):
+                settled = await message.sync_folds() and settled
         # chunks mounted in the last update may not be laid out yet: look again after
         # the next refresh (a few times at most)
-        retries = getattr(self, "_fold_retries", 0)
-        if settled or retries >= 10:
+        if settled or self._fold_retries >= 10:
             self._fold_retries = 0
         else:
-            self._fold_retries = retries + 1
+            self._fold_retries += 1
             self.schedule_fold_sync()
 
     def messages(self) -> list[ChatMessage]:
