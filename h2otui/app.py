@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from h2otui.chat_session import EngineFactory, EnginePool
+from h2otui.gc_pause import StreamingGc, freeze_startup_objects
 from h2otui.screens import NAVIGATION
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class H2oTuiApp(App[int]):
         super().__init__()
         self.settings = settings
         self.engines = EnginePool(settings, engine_factory)
+        self.streaming_gc = StreamingGc()
         self.store_error: str | None = None
         self.store = store if store is not None else self._open_store()
         if settings.ui.theme in self.available_themes:
@@ -78,6 +80,8 @@ class H2oTuiApp(App[int]):
             return None
 
     def on_mount(self) -> None:
+        # once the first screen is up, what exists now lives as long as the app
+        self.call_after_refresh(freeze_startup_objects)
         if self.store_error:
             self.notify(
                 f"{self.store_error}\nChats will not be saved this session.",
