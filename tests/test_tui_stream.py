@@ -61,6 +61,16 @@ def test_feeding_in_random_fragments_cuts_at_the_same_places(seed):
     assert chunks == MarkdownChunker.split(DOC, max_lines=3)
 
 
+async def settle(pilot, view: ConversationView) -> None:
+    """Wait (a bounded number of frames) until no fold pass is running or due."""
+    for _ in range(100):
+        await pilot.pause()
+        if not view.folding:
+            await pilot.pause()  # the last pass's changes laid out
+            return
+    raise AssertionError("the fold passes never settled")
+
+
 async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
     settings, isolated_env
 ):
@@ -72,7 +82,8 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         box.text = "Write a lot"
         await pilot.press("enter")
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        view = app.query_one(ConversationView)
+        await settle(pilot, view)
         answer = app.query_one(AssistantMessage)
         assert answer.status == "complete"
         assert answer.rendered_source == answer.text == "".join(paragraphs)
@@ -84,12 +95,9 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert folded[0].region.height == sum(p.height for p in folded[0].pieces)
         # the last chunk, at the bottom, is live Markdown on screen
         assert isinstance(chunks[-1], Markdown)
-        view = app.query_one(ConversationView)
         height = view.virtual_size.height
-
         view.scroll_home(animate=False)
-        await pilot.pause()
-        await pilot.pause()
+        await settle(pilot, view)
         chunks = [c for c in answer.children if isinstance(c, Markdown | FoldedChunk)]
         assert isinstance(chunks[0], Markdown)
         assert chunks[0].source.startswith("Paragraph 0:")
@@ -99,8 +107,7 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert view.virtual_size.height == height
         # in the middle: live chunks between two placeholders, nothing lost or repeated
         view.scroll_to(y=height // 2, animate=False)
-        for _ in range(4):
-            await pilot.pause()
+        await settle(pilot, view)
         kinds = [type(c) for c in answer.children if isinstance(c, Markdown | FoldedChunk)]
         assert kinds[0] is FoldedChunk and kinds[-1] is FoldedChunk and Markdown in kinds
         assert kinds.count(FoldedChunk) == 2

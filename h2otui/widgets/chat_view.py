@@ -233,6 +233,8 @@ class AssistantMessage(ChatMessage):
         self._stats = stats
         self._stream: MarkdownStream | None = None
         self._retiring: dict[Markdown, asyncio.Future[None]] = {}
+        self._measured: dict[Markdown, int] = {}
+        """Heights of chunks about to fold, as the last fold pass measured them."""
         """Chunks whose stream is stopping, with the task that waits for their last update."""
         self._chunker = MarkdownChunker()
         self._pending: list[str] = []
@@ -336,9 +338,17 @@ class AssistantMessage(ChatMessage):
         if self._stream is not None:
             stream, self._stream = self._stream, None
             chunk = stream.markdown_widget
-            task = self._retiring[chunk] = asyncio.ensure_future(stream.stop())
+            task = self._retiring[chunk] = asyncio.ensure_future(self._finish(stream))
             # measurable (and foldable) once its last update has been laid out
             task.add_done_callback(lambda _: self.call_after_refresh(self._settle, chunk))
+
+    @staticmethod
+    async def _finish(stream: MarkdownStream) -> None:
+        await stream.stop()
+        # stop() can return while the update in flight (shielded from the cancel)
+        # still runs; it holds the widget's lock until its blocks are mounted
+        async with stream.markdown_widget.lock:
+            pass
 
     def _settle(self, chunk: Markdown) -> None:
         if self._retiring.pop(chunk, None) is not None:
@@ -401,8 +411,16 @@ class AssistantMessage(ChatMessage):
                     if updating or (not region.height and chunk.source):
                         settled = False
                     plan.append(chunk)
+                    continue
+                # folded with its height only once two passes measured the same (a
+                # chunk just unfolded may still be mounting its blocks)
+                height = chunk.outer_size.height
+                if self._measured.get(chunk) == height:
+                    fold(FoldPiece(chunk.source, height))
                 else:
-                    fold(FoldPiece(chunk.source, chunk.outer_size.height))
+                    self._measured[chunk] = height
+                    settled = False
+                    plan.append(chunk)
                 continue
             y = region.y
             for piece in chunk.pieces:
@@ -438,6 +456,8 @@ class AssistantMessage(ChatMessage):
         # next update, another fold pass) ever sees a half-applied plan.
         keep = set(wanted)
         removed = [c for c in chunks if c not in keep]
+        for chunk in removed:
+            self._measured.pop(chunk, None)
         pending: list[Awaitable[object]] = [self.remove_children(removed)]
         previous: Widget = self.query_one(".role")
         new: list[Widget] = []
@@ -480,6 +500,9 @@ class ConversationView(VerticalScroll):
         height: 1fr;
         padding: 0 1 1 1;
         scrollbar-size-vertical: 1;
+        /* the width never changes when the scrollbar appears: no reflow of the answer,
+           and folded chunks keep the heights they were measured at */
+        scrollbar-gutter: stable;
     }
     ConversationView > .empty {
         color: $text-muted;
@@ -514,6 +537,11 @@ class ConversationView(VerticalScroll):
 
     def on_resize(self) -> None:
         self.schedule_fold_sync()
+
+    @property
+    def folding(self) -> bool:
+        """Whether a fold pass is running or due (chunks may still fold or unfold)."""
+        return self._folds_pending or self._fold_retries > 0 or self._fold_lock.locked()
 
     def schedule_fold_sync(self) -> None:
         """Fold / unfold long answers' chunks once the scroll position settles."""
