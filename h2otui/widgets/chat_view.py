@@ -146,7 +146,7 @@ class FoldedChunk(Widget):
         self.refresh(layout=True)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        # the conversation's stream layout sizes every child by its content height
+        # sized as content (height: auto), so a change of pieces is a layout refresh
         return self._height
 
     @property
@@ -233,9 +233,9 @@ class AssistantMessage(ChatMessage):
         self._stats = stats
         self._stream: MarkdownStream | None = None
         self._retiring: dict[Markdown, asyncio.Future[None]] = {}
+        """Chunks whose stream is stopping, with the task that waits for their last update."""
         self._measured: dict[Markdown, int] = {}
         """Heights of chunks about to fold, as the last fold pass measured them."""
-        """Chunks whose stream is stopping, with the task that waits for their last update."""
         self._chunker = MarkdownChunker()
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
@@ -543,8 +543,11 @@ class ConversationView(VerticalScroll):
         """Whether a fold pass is running or due (chunks may still fold or unfold)."""
         return self._folds_pending or self._fold_retries > 0 or self._fold_lock.locked()
 
-    def schedule_fold_sync(self) -> None:
+    def schedule_fold_sync(self, *, retry: bool = False) -> None:
         """Fold / unfold long answers' chunks once the scroll position settles."""
+        if not retry:
+            # something changed: the passes that follow get their retries afresh
+            self._fold_retries = 0
         if not self._folds_pending:
             self._folds_pending = True
             self.call_after_refresh(self._sync_folds)
@@ -561,7 +564,7 @@ class ConversationView(VerticalScroll):
             self._fold_retries = 0
         else:
             self._fold_retries += 1
-            self.schedule_fold_sync()
+            self.schedule_fold_sync(retry=True)
 
     def messages(self) -> list[ChatMessage]:
         return list(self.query(ChatMessage))
