@@ -103,8 +103,6 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert chunks[0].source.startswith("Paragraph 0:")
         assert isinstance(chunks[-1], FoldedChunk)
         assert answer.rendered_source == answer.text
-        # folding and unfolding never changed where anything is
-        assert view.virtual_size.height == height
         # in the middle: live chunks between two placeholders, nothing lost or repeated
         view.scroll_to(y=height // 2, animate=False)
         await settle(pilot, view)
@@ -112,7 +110,6 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert kinds[0] is FoldedChunk and kinds[-1] is FoldedChunk and Markdown in kinds
         assert kinds.count(FoldedChunk) == 2
         assert answer.rendered_source == answer.text
-        assert view.virtual_size.height == height
 
 
 KILLED_CHILD = r"""
