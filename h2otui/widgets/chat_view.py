@@ -38,6 +38,8 @@ from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from h2otui.widgets.markdown import ChatMarkdown
+
 #: a streamed answer starts a new Markdown widget after this many lines, at a blank line
 #: outside a code fence (see :class:`MarkdownChunker`)
 CHUNK_LINES = 24
@@ -263,7 +265,7 @@ class AssistantMessage(ChatMessage):
         yield Label(self.model, classes="role")
         chunks = MarkdownChunker.split(self.text)
         for chunk in chunks:
-            yield Markdown(chunk or None)
+            yield ChatMarkdown(chunk or None)
         yield Static(self._stats_line(), classes="stats")
         self._chunker = MarkdownChunker()
         self._chunker.feed(chunks[-1])
@@ -322,7 +324,7 @@ class AssistantMessage(ChatMessage):
             for n, piece in enumerate(self._chunker.feed(text)):
                 if n:
                     self._retire_stream()
-                    chunk = Markdown(piece or None)
+                    chunk = ChatMarkdown(piece or None)
                     await self.mount(chunk, before=self.query_one(".stats"))
                     self._stream = Markdown.get_stream(chunk)
                     self._schedule_fold_sync()
@@ -425,7 +427,7 @@ class AssistantMessage(ChatMessage):
             y = region.y
             for piece in chunk.pieces:
                 if region.height and Region(vr.x, y, vr.width, piece.height).overlaps(window):
-                    plan.append(Markdown(piece.source or None))
+                    plan.append(ChatMarkdown(piece.source or None))
                 else:
                     fold(piece)
                 y += piece.height
