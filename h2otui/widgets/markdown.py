@@ -90,8 +90,28 @@ class LaidOutBlock(_Block):
         return selection.extract("\n".join(line.plain for line in lines)), "\n"
 
 
-ListItems = list[tuple[str, list[MarkdownBlock]]]
-"""A list's items as (bullet or number, the item's blocks)."""
+ListItems = list[tuple[str, list["Content | ListItems"]]]
+"""A list's items as (bullet or number, the item's paragraphs and nested lists)."""
+
+
+def list_lines(items: ListItems, width: int) -> list[Content]:
+    """A list laid out for a width: each item's bullet, then its paragraphs and nested
+    lists wrapped with a hanging indent."""
+    lines: list[Content] = []
+    for symbol, parts in items:
+        indent = cell_len(symbol)
+        bullet = Content.styled(symbol, ".flat-list--bullet")
+        hanging = Content(" " * indent)
+        inner = max(1, width - indent)
+        first = True
+        for part in parts:
+            wrapped = part.wrap(inner) if isinstance(part, Content) else list_lines(part, inner)
+            for line in wrapped:
+                lines.append((bullet if first else hanging) + line)
+                first = False
+        if first:  # an empty item
+            lines.append(bullet)
+    return lines
 
 
 class FlatListMixin(LaidOutBlock):
@@ -105,36 +125,23 @@ class FlatListMixin(LaidOutBlock):
     def flat_items(self) -> ListItems | None:
         """The items with their symbols, or None if some item holds other blocks."""
         items = [b for b in self._blocks if isinstance(b, MarkdownListItem)]
-        for item in items:
+        flat: ListItems = []
+        for symbol, item in zip(self._symbols(items), items, strict=True):
+            parts: list[Content | ListItems] = []
             for block in item._blocks:
-                if isinstance(block, FlatListMixin):
-                    if block.flat_items() is None:
-                        return None
-                elif not isinstance(block, MarkdownParagraph):
+                nested = block.flat_items() if isinstance(block, FlatListMixin) else None
+                if nested is not None:
+                    parts.append(nested)
+                elif isinstance(block, MarkdownParagraph):
+                    parts.append(block._content)
+                else:
                     return None
-        return list(zip(self._symbols(items), (item._blocks for item in items), strict=True))
+            flat.append((symbol, parts))
+        return flat
 
     def _layout(self, width: int) -> list[Content]:
         assert self._items is not None
-        lines: list[Content] = []
-        for symbol, blocks in self._items:
-            indent = cell_len(symbol)
-            bullet = Content.styled(symbol, ".flat-list--bullet")
-            hanging = Content(" " * indent)
-            inner = max(1, width - indent)
-            first = True
-            for block in blocks:
-                if isinstance(block, FlatListMixin):
-                    block._items = block._items or block.flat_items()
-                    wrapped = block._layout(inner)
-                else:
-                    wrapped = block._content.wrap(inner)
-                for line in wrapped:
-                    lines.append((bullet if first else hanging) + line)
-                    first = False
-            if first:  # an empty item
-                lines.append(bullet)
-        return lines
+        return list_lines(self._items, width)
 
     def compose(self):  # type: ignore[no-untyped-def]
         self._items = self.flat_items()
@@ -273,6 +280,7 @@ class FlatTable(LaidOutBlock, MarkdownTable):
 
     def compose(self):  # type: ignore[no-untyped-def]
         self._headers, self._rows = self._get_headers_and_rows()
+        self._blocks.clear()  # the cells' blocks (widgets never mounted) are not needed
         self._show_laid_out()
         return
         yield
@@ -289,6 +297,10 @@ class FlatTable(LaidOutBlock, MarkdownTable):
 
 class ChatMarkdown(Markdown):
     """Markdown with one-widget lists and tables (see the module's docstring)."""
+
+    # no border to draw, and its own content is blank (its blocks are drawn over it):
+    # Textual then draws its lines as plain blanks instead of rendering them
+    BLANK = True
 
     BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
         **Markdown.BLOCKS,
