@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from textual.widget import Widget
 from textual.widgets import Markdown
 from tui_fakes import ScriptedEngine, factory_for
 
@@ -111,6 +112,31 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert any(issubclass(kind, Markdown) for kind in kinds)
         assert kinds.count(FoldedChunk) == 2
         assert answer.rendered_source == answer.text
+
+
+async def test_a_long_answer_draws_only_the_lines_on_screen(settings, isolated_env):
+    """The answer (a container) and its placeholders draw blank lines one at a time, the
+    same lines Textual would draw, without rendering their whole height on each resize."""
+    paragraphs = [f"Paragraph {i}: " + "some words here " * 8 + "\n\n" for i in range(120)]
+    engine = ScriptedEngine(paragraphs)
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(ChatInput).text = "Write a lot"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        view = app.query_one(ConversationView)
+        await settle(pilot, view)
+        answer = app.query_one(AssistantMessage)
+        folded = answer.query_one(FoldedChunk)
+        assert answer.size.height > 300 and folded.size.height > 300
+        for widget in (answer, folded, view):
+            # nothing rendered ahead for lines off screen
+            assert len(widget._render_cache.lines) < app.size.height, widget
+        view.scroll_home(animate=False)
+        await settle(pilot, view)
+        for y in (0, 5, answer.size.height - 1):
+            assert answer.render_line(y) == Widget.render_line(answer, y)
+        assert len(answer._render_cache.lines) == answer.size.height  # Textual's way
 
 
 KILLED_CHILD = r"""

@@ -22,22 +22,27 @@ changed from inside (blocks mounting in a nested Markdown), and positions drifte
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
+from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from h2otui.gc_pause import drop_removed_line_caches
 from h2otui.widgets.markdown import ChatMarkdown
 
 #: a streamed answer starts a new Markdown widget after this many lines, at a blank line
@@ -46,10 +51,12 @@ CHUNK_LINES = 24
 #: streamed text reaches the screen at most this often (10 updates a second: smooth to
 #: read, and each update costs a layout and repaint of the conversation) ...
 FLUSH_INTERVAL_S = 0.1
-#: ... and less often when a repaint is slow (a busy machine, a huge terminal): the pause
-#: between updates is at least this many times the last update's cost, so drawing never
-#: takes more than about a third of the time and the stream keeps up
+#: ... and less often when repaints are slow (a busy machine, a huge terminal): the pause
+#: between updates is at least this many times the typical update's cost (the median of
+#: the last few, so one update stalled by a garbage collection does not hold back the
+#: next), so drawing takes at most about a third of the time and the stream keeps up
 FLUSH_COST_FACTOR = 2.0
+FLUSH_COST_WINDOW = 5
 FLUSH_INTERVAL_MAX_S = 1.0
 
 STATUS_LABELS = {
@@ -136,6 +143,9 @@ class FoldedChunk(Widget):
     DEFAULT_CSS = """
     FoldedChunk { width: 1fr; height: auto; }
     """
+    # drawn as blank lines, one at a time as they come into view (Textual would otherwise
+    # render all of its lines, thousands in a long answer, whenever it changes size)
+    BLANK = True
 
     def __init__(self, pieces: list[FoldPiece]) -> None:
         super().__init__()
@@ -161,6 +171,15 @@ class FoldedChunk(Widget):
 
 class ChatMessage(Vertical, can_focus=True):
     """Base for one message: focusable so it can be selected and copied."""
+
+    def render_line(self, y: int) -> Strip:
+        # A container's own content is blank (its children are drawn over it). Textual
+        # renders a container's content for its whole height at once, and again whenever
+        # it changes size: for an answer growing by every update and thousands of lines
+        # long, that is thousands of new lines per frame. One line, as asked, suffices.
+        # (the line Textual's Blank visual for a container would give)
+        background = RichStyle.from_color(bgcolor=self.background_colors[1].rich_color)
+        return Strip.blank(self.size.width, background)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c,y", "copy", "Copy message"),
@@ -243,6 +262,7 @@ class AssistantMessage(ChatMessage):
         self._flush_timer: Timer | None = None
         self._write_lock = asyncio.Lock()
         self._flush_interval = FLUSH_INTERVAL_S
+        self._update_costs: deque[float] = deque(maxlen=FLUSH_COST_WINDOW)
 
     @property
     def text(self) -> str:
@@ -304,9 +324,10 @@ class AssistantMessage(ChatMessage):
             self._flush_timer = self.set_timer(self._flush_interval, self._flush)
 
     def _note_update_cost(self, started: float) -> None:
-        cost = time.perf_counter() - started
+        self._update_costs.append(time.perf_counter() - started)
+        typical = statistics.median(self._update_costs)
         self._flush_interval = min(
-            FLUSH_INTERVAL_MAX_S, max(FLUSH_INTERVAL_S, FLUSH_COST_FACTOR * cost)
+            FLUSH_INTERVAL_MAX_S, max(FLUSH_INTERVAL_S, FLUSH_COST_FACTOR * typical)
         )
 
     async def _flush(self) -> None:
@@ -560,6 +581,7 @@ class ConversationView(VerticalScroll):
         async with self._fold_lock:
             for message in self.query_children(AssistantMessage):
                 settled = await message.sync_folds() and settled
+        drop_removed_line_caches()
         # chunks mounted in the last update may not be laid out yet: look again after
         # the next refresh (a few times at most)
         if settled or self._fold_retries >= 10:
