@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from h2otui.chat_session import EngineFactory, EnginePool
-from h2otui.gc_pause import StreamingGc, freeze_startup_objects
+from h2otui.gc_pause import freeze_startup_objects
 from h2otui.screens import NAVIGATION
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ class H2oTuiApp(App[int]):
         super().__init__()
         self.settings = settings
         self.engines = EnginePool(settings, engine_factory)
-        self.streaming_gc = StreamingGc()
         self.store_error: str | None = None
         self.store = store if store is not None else self._open_store()
         if settings.ui.theme in self.available_themes:

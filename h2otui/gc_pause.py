@@ -1,36 +1,33 @@
-"""Keep Python's full garbage-collection passes from stalling a streaming answer.
+"""Keep Python's full garbage-collection passes short while answers stream.
 
-A Textual app holds a couple of hundred thousand objects (styles, widgets, and the
-caches of rendered lines: every ``Strip`` carries seven small caches of its own), and a
-streamed Markdown answer churns through thousands of short-lived widgets. CPython then
-runs a full (generation 2) collection about every 0.75 s, and each one walks every
-tracked object: 140-300 ms on this project's 2-core machines, during which nothing is
-drawn and no key is handled. Measured with ``benchmarks/bench_tui_stream.py``, those
-passes took a quarter of the app's CPU time during a long stream and were the largest
-cause of render lag.
-
-Two measures, in the spirit of Textual's own ``App.PAUSE_GC_ON_SCROLL``:
+A full (generation 2) collection walks every tracked object, and while it runs nothing
+is drawn and no key is handled. A Textual app holds tens of thousands of objects
+(styles, widgets, the caches of rendered lines: every ``Strip`` carries seven small
+caches of its own), so the size of that heap decides how long each pause is. Measured
+with ``benchmarks/bench_tui_stream.py`` on a 20,000-token answer:
 
 * :func:`freeze_startup_objects`: what exists once the app is up (modules, classes,
   stylesheets: about 70,000 objects) is collected once and frozen, so no later pass walks
   it again;
-* :class:`StreamingGc`: while answers stream, full passes start only after
-  ``STREAM_FULL_PASS_EVERY`` young-generation passes instead of CPython's 10 (young
-  generations are collected as usual, so short-lived garbage is freed as before), and
-  the last stream to end runs one full pass, after its final frame is on screen.
+* :func:`drop_removed_line_caches`: Textual kept the rendered lines of removed widgets
+  alive, and the heap grew by about 5,000 objects a second of streaming (from 50,000 to
+  190,000 in 40 s), so each full pass took longer than the last: 65 ms at the start of
+  the stream, 320 ms at its end. Let go of, the heap stays near 50,000 objects and the
+  passes take 15-60 ms.
 
-Freezing during the stream was tried and rejected: the widgets folded out of view die
-after they were frozen, so they pile up (about a million objects in a 20,000-token
-answer) and the pass that finally frees them stalls the app for 1.5-2 s.
+Tried and left out:
+
+* raising the full-pass threshold while a stream runs (40 young passes instead of
+  CPython's 10): once the heap stopped growing, fewer but longer pauses made the render
+  lag worse (median 53 ms vs 47 ms over 5 runs, worst 77 vs 53) and cost more CPU;
+* freezing during the stream: the widgets folded out of view die after they were frozen,
+  so they pile up (about a million objects in a 20,000-token answer) and the pass that
+  finally frees them stalls the app for 1.5-2 s.
 """
 
 from __future__ import annotations
 
 import gc
-
-#: while a stream runs, a full pass comes after this many young-generation passes
-#: (CPython's default is 10): 4x fewer stalls, each a little longer
-STREAM_FULL_PASS_EVERY = 40
 
 
 def freeze_startup_objects() -> None:
@@ -39,30 +36,16 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-class StreamingGc:
-    """A counted hold on rare full collections (several streams may overlap)."""
+def drop_removed_line_caches() -> None:
+    """Let go of the rendered lines of widgets that were removed.
 
-    def __init__(self) -> None:
-        self._holders = 0
-        self._saved: tuple[int, int, int] | None = None
+    Textual 8's ``StylesCache.get_inner_outer`` is an ``lru_cache`` on a method, so its
+    keys hold the line caches of the last 1024 widgets drawn, removed ones included,
+    with every line they rendered and each line's own caches. Clearing it costs a few
+    recomputed colour pairs.
+    """
+    from textual._styles_cache import StylesCache
 
-    @property
-    def active(self) -> bool:
-        return self._holders > 0
-
-    def acquire(self) -> None:
-        if self._holders == 0:
-            self._saved = gc.get_threshold()
-            first, second, third = self._saved
-            gc.set_threshold(first, second, max(third, STREAM_FULL_PASS_EVERY))
-        self._holders += 1
-
-    def release(self) -> None:
-        """End one hold; the last one restores the thresholds and collects once."""
-        if self._holders == 0:
-            return
-        self._holders -= 1
-        if self._holders == 0 and self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
-            gc.collect()
+    clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
+    if clear is not None:
+        clear()

@@ -1,11 +1,14 @@
-"""The streaming GC policy: rare full passes while answers stream, one pass after."""
+"""Keeping full garbage-collection passes short: what they walk stays small."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
-from h2otui.gc_pause import STREAM_FULL_PASS_EVERY, StreamingGc
+from textual.app import App
+from textual.widgets import Static
+
+from h2otui.gc_pause import drop_removed_line_caches, freeze_startup_objects
 
 
 class Node:
@@ -13,24 +16,33 @@ class Node:
         self.me = self  # a reference cycle: only the cyclic collector frees it
 
 
-def test_holds_are_counted_and_the_last_release_restores_and_collects():
-    before = gc.get_threshold()
-    policy = StreamingGc()
-    policy.acquire()
-    policy.acquire()  # a second stream (e.g. model compare) overlaps the first
+async def test_a_removed_widgets_rendered_lines_are_let_go():
+    app = App[None]()
+    async with app.run_test(size=(40, 10)) as pilot:
+        widget = Static("hello\nworld")
+        await app.mount(widget)
+        await pilot.pause()
+        assert widget._styles_cache._cache, "the widget was never drawn"
+        gone = weakref.ref(widget)
+        lines = weakref.ref(widget._styles_cache)
+        await widget.remove()
+        del widget
+        await app.mount(Static("next"))  # a new layout lets go of the old placement
+        await pilot.pause()
+        gc.collect()
+        assert gone() is None
+        drop_removed_line_caches()  # the removed widget's lines (Textual kept them)
+        gc.collect()
+        assert lines() is None
+
+
+def test_startup_objects_are_frozen_out_of_full_passes():
+    before = gc.get_freeze_count()
     try:
-        assert gc.get_threshold()[2] == max(before[2], STREAM_FULL_PASS_EVERY)
-        cycle = Node()
-        ref = weakref.ref(cycle)
-        del cycle
-        policy.release()
-        assert policy.active
-        assert gc.get_threshold()[2] == max(before[2], STREAM_FULL_PASS_EVERY)
-        policy.release()
-        assert not policy.active
-        assert gc.get_threshold() == before
-        assert ref() is None, "the closing full pass did not free the cycle"
-        policy.release()  # an extra release is harmless
-        assert gc.get_threshold() == before
+        survivor = [Node() for _ in range(100)]
+        freeze_startup_objects()
+        assert gc.get_freeze_count() >= before + 100
+        # frozen objects are out of every generation a pass walks
+        assert not any(o is survivor[0] for o in gc.get_objects())
     finally:
-        gc.set_threshold(*before)
+        gc.unfreeze()

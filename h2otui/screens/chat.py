@@ -71,8 +71,6 @@ EMPTY_HINT = (
 )
 #: terminals at least this wide show the chat list by default (ui.sidebar = "auto")
 SIDEBAR_MIN_WIDTH = 100
-#: seconds after an answer ends before the garbage collection held off during it runs
-GC_AFTER_STREAM_S = 0.3
 
 
 class ChatScreen(Screen[None]):
@@ -228,8 +226,6 @@ class ChatScreen(Screen[None]):
         first: float | None = None
         dropped = 0
         finish = Finished(FinishReason.STOP)
-        streaming_gc = self.h2o.streaming_gc
-        streaming_gc.acquire()
         try:
             engine = await self._load_engine(model, answer)
             answer.set_waiting("thinking…")
@@ -288,9 +284,6 @@ class ChatScreen(Screen[None]):
             self._show_error(error)
         finally:
             await answer.end_stream()
-            # the full collection held off during the stream runs once its last frame
-            # is on screen (a few refreshes from now: the final update lays out first)
-            self.app.set_timer(GC_AFTER_STREAM_S, streaming_gc.release)
             total = time.perf_counter() - started
             stats = answer_stats(
                 usage,
