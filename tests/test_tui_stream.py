@@ -135,7 +135,10 @@ async def test_a_long_answer_draws_only_the_lines_on_screen(settings, isolated_e
         view.scroll_home(animate=False)
         await settle(pilot, view)
         for y in (0, 5, answer.size.height - 1):
-            assert answer.render_line(y) == Widget.render_line(answer, y)
+            ours, textuals = answer.render_line(y), Widget.render_line(answer, y)
+            assert ours.text == textuals.text and not ours.text.strip()
+            # blank cells: what shows is the background
+            assert {s.style.bgcolor for s in ours} == {s.style.bgcolor for s in textuals}
         assert len(answer._render_cache.lines) == answer.size.height  # Textual's way
 
 

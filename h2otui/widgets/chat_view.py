@@ -29,7 +29,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -177,9 +176,8 @@ class ChatMessage(Vertical, can_focus=True):
         # renders a container's content for its whole height at once, and again whenever
         # it changes size: for an answer growing by every update and thousands of lines
         # long, that is thousands of new lines per frame. One line, as asked, suffices.
-        # (the line Textual's Blank visual for a container would give)
-        background = RichStyle.from_color(bgcolor=self.background_colors[1].rich_color)
-        return Strip.blank(self.size.width, background)
+        # (as Textual draws its BLANK widgets: the widget's background, cached per state)
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c,y", "copy", "Copy message"),
