@@ -6,8 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Markdown
+from textual.widgets._markdown import MarkdownParagraph
 from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui.app import make_app
@@ -62,6 +65,39 @@ def test_feeding_in_random_fragments_cuts_at_the_same_places(seed):
     assert chunks == MarkdownChunker.split(DOC, max_lines=3)
 
 
+class AnswerApp(App[None]):
+    def __init__(self, answer: AssistantMessage) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield self.answer
+
+
+@pytest.mark.parametrize("per_update", [1, 2, 5])
+async def test_every_streamed_paragraph_is_on_screen_whatever_the_update_boundaries(
+    per_update,
+):
+    """Updates ending right after a paragraph, at the start of a new chunk, once made
+    Textual overwrite that paragraph with the next (the source stayed right)."""
+    paragraphs = [f"Paragraph {i}: some words here.\n\n" for i in range(60)]
+    answer = AssistantMessage("fake", status="streaming")
+    app = AnswerApp(answer)
+    async with app.run_test(size=(80, 24)) as pilot:
+        answer.start_stream()
+        for i in range(0, len(paragraphs), per_update):
+            for paragraph in paragraphs[i : i + per_update]:
+                await answer.write(paragraph)
+            await answer._flush()  # one update, ending after a blank line
+        await answer.end_stream()
+        await pilot.pause()
+        chunks = answer.query(Markdown)
+        assert len(chunks) > 3
+        shown = [p._content.plain for c in chunks for p in c.query_children(MarkdownParagraph)]
+        assert shown == [p.strip() for p in paragraphs]
+
+
 async def settle(pilot, view: ConversationView) -> None:
     """Wait (a bounded number of frames) until no fold pass is running or due."""
     for _ in range(100):
@@ -97,6 +133,7 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         # the last chunk, at the bottom, is live Markdown on screen
         assert isinstance(chunks[-1], Markdown)
         height = view.virtual_size.height
+        answer_height = answer.outer_size.height
         view.scroll_home(animate=False)
         await settle(pilot, view)
         chunks = [c for c in answer.children if isinstance(c, Markdown | FoldedChunk)]
@@ -104,6 +141,8 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert chunks[0].source.startswith("Paragraph 0:")
         assert isinstance(chunks[-1], FoldedChunk)
         assert answer.rendered_source == answer.text
+        # folding and unfolding never changed the answer's height (nothing moved)
+        assert answer.outer_size.height == answer_height
         # in the middle: live chunks between two placeholders, nothing lost or repeated
         view.scroll_to(y=height // 2, animate=False)
         await settle(pilot, view)
@@ -112,6 +151,7 @@ async def test_a_long_answer_folds_out_of_view_and_unfolds_when_scrolled_back(
         assert any(issubclass(kind, Markdown) for kind in kinds)
         assert kinds.count(FoldedChunk) == 2
         assert answer.rendered_source == answer.text
+        assert answer.outer_size.height == answer_height
 
 
 async def test_a_long_answer_draws_only_the_lines_on_screen(settings, isolated_env):

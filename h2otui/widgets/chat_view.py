@@ -1,7 +1,7 @@
 """The conversation: user messages, streamed assistant answers, notices.
 
 An :class:`AssistantMessage` renders Markdown as it streams, through Textual's
-``MarkdownStream``. Three things keep a long, fast answer from stalling the UI (measured by
+``Markdown.append`` (fed by a :class:`MarkdownFeed`). Three things keep a long, fast answer from stalling the UI (measured by
 ``benchmarks/bench_tui_stream.py``):
 
 * tokens are gathered and handed to the stream at most every ``FLUSH_INTERVAL_S`` (more
@@ -39,7 +39,6 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from h2otui.gc_pause import drop_removed_line_caches
 from h2otui.widgets.markdown import ChatMarkdown
@@ -121,6 +120,49 @@ class MarkdownChunker:
     def split(cls, text: str, max_lines: int = CHUNK_LINES) -> list[str]:
         """A whole document cut the same way (for answers loaded from the history)."""
         return [p for p in cls(max_lines).feed(text) if p] or [""]
+
+
+class MarkdownFeed:
+    """Streams text into a Markdown widget: one ``Markdown.append`` at a time, with what
+    arrives meanwhile gathered into the next; :meth:`drain` waits until all of it is in.
+
+    Textual's ``MarkdownStream`` does the same, but its ``stop()`` cancels the loop while
+    an append (shielded from the cancel) is still parsing, then appends what was pending
+    at once: the second append works out what to re-parse before the first has moved the
+    parse position on. And after ``Markdown.update`` (a widget created with text) the
+    parse position is past a trailing blank line, so the next append overwrites the last
+    paragraph. Both showed, under load, as a paragraph missing or repeated on screen at a
+    chunk's end while the source was right. So every chunk streamed into starts empty,
+    and one that already holds text is rendered again whole by its first append.
+    """
+
+    def __init__(self, markdown: Markdown) -> None:
+        self.markdown = markdown
+        self._pending: list[str] = []
+        self._task: asyncio.Future[None] | None = None
+        self._restart = bool(markdown.source)
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        self._pending.append(text)
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            if self._restart:
+                self._restart = False
+                text = self.markdown.source + text
+                await self.markdown.update("")
+            await self.markdown.append(text)
+
+    async def drain(self) -> None:
+        """Wait until every write is in the widget, its blocks mounted."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,7 +292,7 @@ class AssistantMessage(ChatMessage):
         self._parts: list[str] = [content] if content else []
         self._status = status
         self._stats = stats
-        self._stream: MarkdownStream | None = None
+        self._stream: MarkdownFeed | None = None
         self._retiring: dict[Markdown, asyncio.Future[None]] = {}
         """Chunks whose stream is stopping, with the task that waits for their last update."""
         self._measured: dict[Markdown, int] = {}
@@ -310,7 +352,7 @@ class AssistantMessage(ChatMessage):
     # --- streaming ------------------------------------------------------------------
 
     def start_stream(self) -> None:
-        self._stream = Markdown.get_stream(self.query(Markdown).last())
+        self._stream = MarkdownFeed(self.query(Markdown).last())
 
     async def write(self, fragment: str) -> None:
         """Append streamed text. Fragments are gathered and handed to the Markdown
@@ -338,38 +380,29 @@ class AssistantMessage(ChatMessage):
             self._pending.clear()
             if not text:
                 return
-            # a piece after the first starts a new chunk (a new Markdown widget), which
-            # gets its text whole; the stream goes on into the last one
+            # a piece after the first starts a new chunk (a new Markdown widget); the
+            # stream goes on into the last one
             for n, piece in enumerate(self._chunker.feed(text)):
                 if n:
                     self._retire_stream()
-                    chunk = ChatMarkdown(piece or None)
+                    chunk = ChatMarkdown()
                     await self.mount(chunk, before=self.query_one(".stats"))
-                    self._stream = Markdown.get_stream(chunk)
+                    self._stream = MarkdownFeed(chunk)
                     self._schedule_fold_sync()
-                    continue
                 if self._stream is None:
                     self.start_stream()
                 assert self._stream is not None
-                await self._stream.write(piece)
+                self._stream.write(piece)
 
     def _retire_stream(self) -> None:
-        """Stop the current chunk's stream without waiting for its last update (the
+        """End the current chunk's stream without waiting for its last update (the
         next chunk need not wait for it); :meth:`end_stream` waits for them all."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            chunk = stream.markdown_widget
-            task = self._retiring[chunk] = asyncio.ensure_future(self._finish(stream))
+            chunk = stream.markdown
+            task = self._retiring[chunk] = asyncio.ensure_future(stream.drain())
             # measurable (and foldable) once its last update has been laid out
             task.add_done_callback(lambda _: self.call_after_refresh(self._settle, chunk))
-
-    @staticmethod
-    async def _finish(stream: MarkdownStream) -> None:
-        await stream.stop()
-        # stop() can return while the update in flight (shielded from the cancel)
-        # still runs; it holds the widget's lock until its blocks are mounted
-        async with stream.markdown_widget.lock:
-            pass
 
     def _settle(self, chunk: Markdown) -> None:
         if self._retiring.pop(chunk, None) is not None:
@@ -426,8 +459,15 @@ class AssistantMessage(ChatMessage):
         for chunk in chunks:
             region = chunk.region
             if isinstance(chunk, Markdown):
-                # a chunk still taking its last update is neither measured nor folded
-                updating = chunk in self._retiring
+                # a chunk still taking its last update, or still rendering the text it
+                # was mounted with (parsed in a thread, blocks mounted in batches: under
+                # load its height can hold still for a few frames), is neither measured
+                # nor folded
+                updating = (
+                    chunk in self._retiring
+                    or chunk.lock.is_locked
+                    or chunk._initial_markdown is not None
+                )
                 if updating or chunk is live or not region.height or region.overlaps(window):
                     if updating or (not region.height and chunk.source):
                         settled = False
