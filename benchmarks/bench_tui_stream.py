@@ -347,7 +347,7 @@ def main() -> None:
     if len(runs) > 1:
         lags = ", ".join(f"{run['lag_s'] * ms:.0f}" for run in runs)
         print(f"\n{len(runs)} runs; render lag per run (ms): {lags}; medians below")
-    print("\nchat screen (MarkdownStream fed every 0.1 s+, chunked, off-screen chunks folded)")
+    print("\nchat screen (Markdown.append fed every 0.1 s+, chunked, off-screen chunks folded)")
     print(f"  render lag after the last token : {r['lag_s'] * ms:8.1f} ms   (target < 100 ms)")
     print(
         f"    of which CPU work of this app   : {r['lag_cpu_s'] * ms:8.1f} ms   "

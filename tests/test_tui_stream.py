@@ -98,6 +98,20 @@ async def test_every_streamed_paragraph_is_on_screen_whatever_the_update_boundar
         assert shown == [p.strip() for p in paragraphs]
 
 
+async def test_streaming_on_into_an_answer_that_holds_text_keeps_that_text():
+    answer = AssistantMessage("fake", "Paragraph A.\n\nParagraph B.\n\n")
+    app = AnswerApp(answer)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        answer.start_stream()
+        await answer.write("Paragraph C.\n\n")
+        await answer.end_stream()
+        await pilot.pause()
+        shown = [p._content.plain for p in answer.query(MarkdownParagraph)]
+        assert shown == ["Paragraph A.", "Paragraph B.", "Paragraph C."]
+        assert answer.rendered_source == answer.text
+
+
 async def settle(pilot, view: ConversationView) -> None:
     """Wait (a bounded number of frames) until no fold pass is running or due."""
     for _ in range(100):
