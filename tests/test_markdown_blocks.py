@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.containers import VerticalScroll
+from textual.app import App
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBulletList, MarkdownParagraph
+from tui_fakes import ScrollApp
 
 from h2otui.widgets.markdown import (
     ChatMarkdown,
@@ -53,16 +53,6 @@ LIST_WITH_CODE = """- item with code:
 """
 
 
-class MarkdownApp(App[None]):
-    def __init__(self, markdown: Markdown) -> None:
-        super().__init__()
-        self.markdown = markdown
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield self.markdown
-
-
 def screen_lines(app: App[None]) -> list[str]:
     """The screen's text, one string per row, right-stripped."""
     from rich.console import Console
@@ -77,7 +67,7 @@ BLOCKS: dict[int, list[tuple[type, int]]] = {}
 
 
 async def render(markdown: Markdown, width: int, height: int = 60) -> list[str]:
-    app = MarkdownApp(markdown)
+    app = ScrollApp(markdown)
     async with app.run_test(size=(width, height)) as pilot:
         await pilot.pause()
         await pilot.pause()
@@ -150,7 +140,7 @@ async def test_streamed_lists_and_tables_end_as_if_parsed_whole():
     document = LISTS + "\n" + TABLE + "\nThe end.\n"
     rng = random.Random(7)
     streamed = ChatMarkdown()
-    app = MarkdownApp(streamed)
+    app = ScrollApp(streamed)
     async with app.run_test(size=(60, 80)) as pilot:
         i = 0
         while i < len(document):

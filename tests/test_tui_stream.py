@@ -6,12 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownParagraph
-from tui_fakes import ScriptedEngine, factory_for
+from tui_fakes import ScriptedEngine, ScrollApp, factory_for
 
 from h2otui.app import make_app
 from h2otui.widgets.chat_input import ChatInput
@@ -65,16 +63,6 @@ def test_feeding_in_random_fragments_cuts_at_the_same_places(seed):
     assert chunks == MarkdownChunker.split(DOC, max_lines=3)
 
 
-class AnswerApp(App[None]):
-    def __init__(self, answer: AssistantMessage) -> None:
-        super().__init__()
-        self.answer = answer
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield self.answer
-
-
 @pytest.mark.parametrize("per_update", [1, 2, 5])
 async def test_every_streamed_paragraph_is_on_screen_whatever_the_update_boundaries(
     per_update,
@@ -83,7 +71,7 @@ async def test_every_streamed_paragraph_is_on_screen_whatever_the_update_boundar
     Textual overwrite that paragraph with the next (the source stayed right)."""
     paragraphs = [f"Paragraph {i}: some words here.\n\n" for i in range(60)]
     answer = AssistantMessage("fake", status="streaming")
-    app = AnswerApp(answer)
+    app = ScrollApp(answer)
     async with app.run_test(size=(80, 24)) as pilot:
         answer.start_stream()
         for i in range(0, len(paragraphs), per_update):
@@ -100,7 +88,7 @@ async def test_every_streamed_paragraph_is_on_screen_whatever_the_update_boundar
 
 async def test_streaming_on_into_an_answer_that_holds_text_keeps_that_text():
     answer = AssistantMessage("fake", "Paragraph A.\n\nParagraph B.\n\n")
-    app = AnswerApp(answer)
+    app = ScrollApp(answer)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         answer.start_stream()
@@ -202,7 +190,7 @@ from h2otui import chat_session
 from h2otui.app import make_app
 from h2otui.config import load_settings
 from h2otui.widgets.chat_input import ChatInput
-from tui_fakes import ScriptedEngine, factory_for
+from tui_fakes import ScriptedEngine, ScrollApp, factory_for
 
 chat_session.PARTIAL_SAVE_INTERVAL_S = 0.0
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
 from h2otui.engines.base import (
     Engine,
     EngineError,
@@ -110,3 +114,15 @@ def factory_for(engine: Engine):  # type: ignore[no-untyped-def]
         return engine
 
     return build
+
+
+class ScrollApp(App[None]):
+    """A bare app showing one widget in a scrolling container (no screens, no engine)."""
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield self.widget
