@@ -1,8 +1,8 @@
 """The conversation: user messages, streamed assistant answers, notices.
 
 An :class:`AssistantMessage` renders Markdown as it streams, through Textual's
-``Markdown.append`` (fed by a :class:`MarkdownFeed`). Three things keep a long, fast answer from stalling the UI (measured by
-``benchmarks/bench_tui_stream.py``):
+``Markdown.append`` (fed by a :class:`MarkdownFeed`). Three things keep a long, fast answer
+from stalling the UI (measured by ``benchmarks/bench_tui_stream.py``):
 
 * tokens are gathered and handed to the stream at most every ``FLUSH_INTERVAL_S`` (more
   rarely when repaints are slow): every update costs a layout and a repaint, so one per
@@ -206,24 +206,21 @@ class FoldedChunk(Widget):
     def source(self) -> str:
         return "".join(p.source for p in self.pieces)
 
-    def render(self) -> str:
-        return ""
-
 
 class ChatMessage(Vertical, can_focus=True):
     """Base for one message: focusable so it can be selected and copied."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c,y", "copy", "Copy message"),
+    ]
 
     def render_line(self, y: int) -> Strip:
         # A container's own content is blank (its children are drawn over it). Textual
         # renders a container's content for its whole height at once, and again whenever
         # it changes size: for an answer growing by every update and thousands of lines
-        # long, that is thousands of new lines per frame. One line, as asked, suffices.
-        # (as Textual draws its BLANK widgets: the widget's background, cached per state)
+        # long, that is thousands of new lines per frame. One line, as asked, drawn as
+        # Textual draws its BLANK widgets (the background, cached per state), suffices.
         return Strip.blank(self.size.width, self.visual_style.rich_style)
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c,y", "copy", "Copy message"),
-    ]
 
     class CopyRequested(Message):
         def __init__(self, text: str) -> None:

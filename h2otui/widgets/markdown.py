@@ -84,6 +84,12 @@ class LaidOutBlock(_Block):
         self._laid_out = LaidOutLines(self._layout)
         self.update(self._laid_out)
 
+    def _show_updated(self, block: MarkdownBlock) -> None:
+        """Redraw in place from the block a streamed update parsed (``Markdown.append``
+        has already given this block the new one's source range)."""
+        self._copy_context(block)
+        self._show_laid_out()
+
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         if self._laid_out is None:
             return super().get_selection(selection)
@@ -157,10 +163,8 @@ class FlatListMixin(LaidOutBlock):
             assert isinstance(block, FlatListMixin)
             items = block.flat_items()
             if items is not None:
-                self._copy_context(block)
-                self.source_range = block.source_range
                 self._items = items
-                self._show_laid_out()
+                self._show_updated(block)
                 return
         await super()._update_from_block(block)
 
@@ -288,10 +292,8 @@ class FlatTable(LaidOutBlock, MarkdownTable):
 
     async def _update_from_block(self, block: MarkdownBlock) -> None:
         if isinstance(block, MarkdownTable):
-            self._copy_context(block)
-            self.source_range = block.source_range
             self._headers, self._rows = block._get_headers_and_rows()
-            self._show_laid_out()
+            self._show_updated(block)
             return
         await super()._update_from_block(block)
 
