@@ -16,7 +16,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from h2otui.chat_session import EngineFactory, EnginePool
+from h2otui.engines.pool import EngineFactory, EnginePool
 from h2otui.gc_pause import freeze_startup_objects
 from h2otui.screens import NAVIGATION
 

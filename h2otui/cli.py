@@ -1,4 +1,5 @@
-"""The ``h2otui`` command line.
+"""The ``h2otui`` command line: typer wiring only; what each command does lives in
+:mod:`h2otui.commands` (one module per command group).
 
 Start-up cost matters (people run this in scripts and loops): this module imports only
 typer and the standard library. Settings (pydantic), engines (llama.cpp), the TUI
@@ -16,23 +17,17 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from h2otui import __version__
+from h2otui.commands.exit_codes import (
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from h2otui.config import Settings
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 a model, server or runtime error; 2 bad usage or settings "
-    "(the message names the setting and where it came from); 3 partly done (some files or "
-    "questions failed, see the summary); 130 interrupted with Ctrl-C (what was printed is kept)."
-)
 
 app = typer.Typer(
     name="h2otui",
@@ -134,7 +129,7 @@ def root(
     if ctx.invoked_subcommand is None:
         with user_errors():
             settings = state.settings()
-            from h2otui.launch import launch
+            from h2otui.commands.launch import launch
 
             raise typer.Exit(launch(settings))
 
@@ -204,7 +199,7 @@ def ask(
     with user_errors():
         settings = _state(ctx).settings(overrides)
         if collection is not None:
-            from h2otui.qa.cli_runner import run_ask_collection
+            from h2otui.commands.ask import run_ask_collection
 
             code = run_ask_collection(
                 settings,
@@ -221,7 +216,7 @@ def ask(
                 exit_process=True,
             )
             raise typer.Exit(code)
-        from h2otui.ask import run_ask
+        from h2otui.commands.ask import run_ask
 
         code = run_ask(settings, question, model=model, system=system, as_json=as_json)
     raise typer.Exit(code)
@@ -243,20 +238,13 @@ def models(
     """List the configured models with their engine, location and status."""
     with user_errors():
         settings = _state(ctx).settings()
-        if check:
-            raise typer.Exit(_models_check(settings, as_json=as_json))
-        from h2otui.model_info import describe_models, print_models
+        from h2otui.commands.models import run_check, run_models
 
-        rows = describe_models(settings)
-        if as_json:
-            import json
-
-            typer.echo(json.dumps(rows, indent=2))
-        else:
-            print_models(rows, default=settings.default_model)
+        run = run_check if check else run_models
+        raise typer.Exit(run(settings, as_json=as_json))
 
 
-# --- chats (TUI issue #3) -------------------------------------------------------------
+# --- chats ---------------------------------------------------------------------------
 
 chats_app = typer.Typer(help="The saved chats of the TUI (list, export).", no_args_is_help=True)
 app.add_typer(chats_app, name="chats")
@@ -282,7 +270,7 @@ def chats_list(
 ) -> None:
     """List saved chats, most recent first."""
     with _chat_errors():
-        from h2otui.chats_cmd import list_chats
+        from h2otui.commands.chats import list_chats
 
         raise typer.Exit(list_chats(_state(ctx).settings(), as_json=as_json))
 
@@ -297,7 +285,7 @@ def chats_export(
     ] = None,
 ) -> None:
     """Export one chat as Markdown or JSON."""
-    from h2otui.chats_cmd import EXPORT_FORMATS, export_chat
+    from h2otui.commands.chats import EXPORT_FORMATS, export_chat
 
     if fmt not in EXPORT_FORMATS:
         fail(f"--format must be one of {', '.join(EXPORT_FORMATS)} (got '{fmt}')", EXIT_USAGE)
@@ -320,15 +308,15 @@ def chat(
         settings = _state(ctx).settings({"default_model": model} if model else None)
         settings.model()  # an unknown --model is a usage error before anything starts
         if plain:
-            from h2otui.repl import run_repl
+            from h2otui.commands.chat import run_repl
 
             raise typer.Exit(run_repl(settings))
-        from h2otui.launch import launch
+        from h2otui.commands.launch import launch
 
         raise typer.Exit(launch(settings))
 
 
-# --- ingestion and collections (issue #4) ------------------------------------------------
+# --- ingestion and collections ---------------------------------------------------------
 
 
 @contextmanager
@@ -392,7 +380,7 @@ def ingest(
     with _ingest_errors():
         overrides = {"embedding": {"model": embedding_model}} if embedding_model else None
         settings = _state(ctx).settings(overrides)
-        from h2otui.ingest.cli import run_ingest_command
+        from h2otui.commands.ingest import run_ingest_command
 
         code = run_ingest_command(
             settings,
@@ -421,7 +409,7 @@ def collections_list(
 ) -> None:
     """Collections with their document and chunk counts, size and embedding model."""
     with _ingest_errors():
-        from h2otui.ingest.cli import collections_list as run
+        from h2otui.commands.collections import list_collections as run
 
         raise typer.Exit(run(_state(ctx).settings(), as_json))
 
@@ -434,7 +422,7 @@ def collections_show(
 ) -> None:
     """Documents of a collection: status, chunk count, parser, error."""
     with _ingest_errors():
-        from h2otui.ingest.cli import collections_show as run
+        from h2otui.commands.collections import show_collection as run
 
         raise typer.Exit(run(_state(ctx).settings(), name, as_json))
 
@@ -447,7 +435,7 @@ def collections_delete(
 ) -> None:
     """Delete a collection and everything in it."""
     with _ingest_errors():
-        from h2otui.ingest.cli import collections_delete as run
+        from h2otui.commands.collections import delete_collection as run
 
         raise typer.Exit(run(_state(ctx).settings(), name, yes))
 
@@ -460,12 +448,12 @@ def collections_remove_doc(
 ) -> None:
     """Remove one document (its chunks and parts) from a collection."""
     with _ingest_errors():
-        from h2otui.ingest.cli import collections_remove_doc as run
+        from h2otui.commands.collections import remove_document as run
 
         raise typer.Exit(run(_state(ctx).settings(), name, path))
 
 
-# --- document QA and batch (issue #5) ----------------------------------------------------
+# --- batch -------------------------------------------------------------------------------
 
 
 @app.command()
@@ -513,7 +501,7 @@ def batch(
         overrides["generation"] = {"max_new_tokens": max_new_tokens}
     with user_errors():
         settings = _state(ctx).settings(overrides)
-        from h2otui.qa.batch import run_batch
+        from h2otui.commands.batch import run_batch
 
         names = (
             [m.strip() for m in models_.split(",") if m.strip()]
@@ -533,24 +521,6 @@ def batch(
             docs=doc or [],
         )
     raise typer.Exit(code)
-
-
-# --- remote engines (issue #6) -----------------------------------------------------------
-
-
-def _models_check(settings: Settings, *, as_json: bool) -> int:
-    """``h2otui models --check``: the logic lives in h2otui.engines.check."""
-    import asyncio
-    import json
-
-    from h2otui.engines.check import check_models, print_check
-
-    rows = asyncio.run(check_models(settings))
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-    else:
-        print_check(rows, default=settings.default_model)
-    return EXIT_OK if all(r.get("reachable") for r in rows) else EXIT_ERROR
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import pytest
 from tui_fakes import ScriptedEngine
 from typer.testing import CliRunner
 
-from h2otui.chat_session import (
+from h2otui.chat.session import (
     ChatOptions,
     ChatSession,
     ContextTooLongError,
@@ -214,7 +214,7 @@ def test_session_without_a_store_still_keeps_context(settings):
 
 def test_chat_logic_and_store_never_import_textual():
     code = (
-        "import sys, h2otui.chat_session, h2otui.store.chats, h2otui.chats_cmd; "
+        "import sys, h2otui.chat.session, h2otui.store.chats, h2otui.commands.chats; "
         "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'llama_cpp')])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

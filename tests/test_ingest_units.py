@@ -156,7 +156,7 @@ def test_bad_asr_model_path_is_a_clear_error(tmp_path):
 
 def test_importing_ingest_and_store_is_cheap():
     code = (
-        "import sys, h2otui.ingest, h2otui.store.collections, h2otui.ingest.cli;"
+        "import sys, h2otui.ingest, h2otui.store.collections, h2otui.commands.ingest;"
         "heavy = [m for m in ('lancedb', 'torch', 'sentence_transformers', 'pymupdf', 'fitz',"
         " 'faster_whisper', 'rapidocr_onnxruntime', 'av', 'textual', 'pyarrow') if m in sys.modules];"
         "print(heavy)"

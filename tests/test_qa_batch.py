@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from h2otui.qa.batch import BatchInputError, answered_keys, percentile, read_questions
+from h2otui.commands.batch import BatchInputError, answered_keys, percentile, read_questions
 
 
 def test_jsonl_txt_and_csv_inputs(tmp_path: Path) -> None:

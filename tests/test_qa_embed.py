@@ -62,8 +62,8 @@ def test_query_embedding_does_not_import_torch_or_sentence_transformers() -> Non
 def test_qa_package_never_imports_textual() -> None:
     code = (
         "import sys\n"
-        "import h2otui.qa.pipeline, h2otui.qa.retrieval, h2otui.qa.context, h2otui.qa.batch, "
-        "h2otui.qa.cli_runner, h2otui.qa.citations, h2otui.qa.embed\n"
+        "import h2otui.qa.pipeline, h2otui.qa.retrieval, h2otui.qa.context, h2otui.commands.batch, "
+        "h2otui.commands.ask, h2otui.qa.collection, h2otui.qa.citations, h2otui.qa.embed\n"
         "print('textual' in sys.modules, 'lancedb' in sys.modules, 'llama_cpp' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

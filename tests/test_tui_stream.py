@@ -186,7 +186,7 @@ async def test_a_long_answer_draws_only_the_lines_on_screen(settings, isolated_e
 
 KILLED_CHILD = r"""
 import asyncio, sys
-from h2otui import chat_session
+from h2otui.chat import session as chat_session
 from h2otui.app import make_app
 from h2otui.config import load_settings
 from h2otui.widgets.chat_input import ChatInput

@@ -68,9 +68,26 @@ async def _check_remote(entry: ModelEntry, settings: Settings) -> list[dict[str,
     return rows
 
 
-def _check_local(entry: ModelEntry, settings: Settings) -> list[dict[str, Any]]:
-    from h2otui.model_info import _local_status
+def local_status(entry: ModelEntry, settings: Settings) -> tuple[str, str]:
+    """(where the model file is, whether it is there) for an in-process model."""
+    from pathlib import Path
 
+    path = entry.model_path or ""
+    if path.startswith("embedded:"):
+        from h2otui.engines.embedded import EMBEDDED_MODELS
+
+        name = path.removeprefix("embedded:")
+        if name not in EMBEDDED_MODELS:
+            return path, f"unknown embedded model '{name}'"
+        assembled = any((settings.data_path / "models").glob("*.gguf.verified"))
+        return path, "embedded, ready" if assembled else "embedded, assembles on first use"
+    if not path:
+        return entry.base_model or "", "no model_path"
+    p = Path(path).expanduser()
+    return str(p), "ready" if p.exists() else f"missing: {p} does not exist"
+
+
+def _check_local(entry: ModelEntry, settings: Settings) -> list[dict[str, Any]]:
     try:
         engine = entry.resolved_engine()
     except Exception as exc:
@@ -83,7 +100,7 @@ def _check_local(entry: ModelEntry, settings: Settings) -> list[dict[str, Any]]:
                 "error": str(exc),
             }
         ]
-    location, status = _local_status(entry, settings)
+    location, status = local_status(entry, settings)
     ok = status.startswith(("ready", "embedded"))
     ctx = (entry.options or {}).get("n_ctx")
     return [
@@ -112,34 +129,3 @@ async def check_models(settings: Settings, names: list[str] | None = None) -> li
             tasks.append(asyncio.to_thread(_check_local, entry, settings))
     results = await asyncio.gather(*tasks)
     return [row for rows in results for row in rows]
-
-
-def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    for col in ("name", "engine", "endpoint", "status", "latency", "model", "context"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        name = f"{r['name']} *" if r["name"] == default else r["name"]
-        status = (
-            "[green]ok[/]" if r.get("reachable") else f"[red]{r.get('error') or 'unreachable'}[/]"
-        )
-        latency = f"{r['latency_ms']:.0f} ms" if r.get("latency_ms") is not None else ""
-        ctx = r.get("context_length")
-        ctx_text = str(ctx) if ctx else ""
-        if r.get("max_input_tokens"):
-            ctx_text += f" (input {r['max_input_tokens']})"
-        table.add_row(
-            name,
-            str(r.get("engine", "")),
-            str(r.get("endpoint", "")),
-            status,
-            latency,
-            str(r.get("model_id") or ""),
-            ctx_text,
-        )
-    console = Console()
-    console.print(table, markup=True)
-    console.print("* default model", style="dim")

@@ -11,7 +11,7 @@ so ``h2otui ask --collection`` pays for them only when it uses them.
 * :mod:`h2otui.qa.prompts` -- h2oGPT's document prompts.
 * :mod:`h2otui.qa.citations` -- :class:`Passage` and how sources are shown.
 * :mod:`h2otui.qa.pipeline` -- :func:`run_qa`, the async stream the CLI and TUI consume.
-* :mod:`h2otui.qa.cli_runner`, :mod:`h2otui.qa.batch` -- ``ask --collection`` and ``batch``.
+* :mod:`h2otui.qa.collection` -- opening a collection to ask it, with user-facing errors.
 """
 
 ACTIONS = ("query", "summarize", "extract")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from h2otui.engines.base import Finished, FinishReason, TextDelta, Usage
 from h2otui.qa.pipeline import Progress, QADone, QARequest, Retrieved, run_qa
-from h2otui.qa.retrieval import QAError, Retriever
+from h2otui.qa.retrieval import Retriever
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -49,14 +49,11 @@ class CollectionChat:
         self._retrievers: dict[str, Retriever] = {}
 
     def _open(self, name: str) -> tuple[Any, Retriever]:
-        from h2otui.qa.cli_runner import UserError, open_collection
+        from h2otui.qa.collection import open_collection
 
         with self._lock:
             if name not in self._collections:
-                try:
-                    col = open_collection(self.settings, name)
-                except UserError as exc:
-                    raise QAError(str(exc)) from None
+                col = open_collection(self.settings, name)
                 qa = self.settings.qa
                 self._collections[name] = col
                 self._retrievers[name] = Retriever(
@@ -85,7 +82,7 @@ class CollectionChat:
     ) -> AsyncIterator[ChatEvent]:
         """QA events, then ``Usage`` and ``Finished`` like an engine stream.
 
-        Raises :class:`QAError` (missing / empty collection, nothing to summarize) before
+        Raises :class:`~h2otui.qa.retrieval.QAError` (missing / empty collection, nothing to summarize) before
         any text, as engines raise ``EngineError``.
         """
         col, retriever = await asyncio.to_thread(self._open, collection)

@@ -37,7 +37,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from h2otui.chat_session import (
+from h2otui.chat.session import (
     ChatOptions,
     ChatSession,
     answer_stats,

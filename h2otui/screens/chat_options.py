@@ -1,6 +1,6 @@
 """The chat's model, system prompt and sampling parameters, in one dialog.
 
-Dismisses with new :class:`~h2otui.chat_session.ChatOptions`, or ``None`` on cancel. Values
+Dismisses with new :class:`~h2otui.chat.session.ChatOptions`, or ``None`` on cancel. Values
 are validated by the same pydantic model the engines use; a bad value is shown next to
 the buttons and the dialog stays open.
 """
@@ -17,7 +17,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
-from h2otui.chat_session import ChatOptions
+from h2otui.chat.session import ChatOptions
 from h2otui.engines.base import SamplingParams
 
 NUMBER_FIELDS = (

@@ -1,9 +1,10 @@
-"""``h2otui ask QUESTION --collection NAME``: document QA from the command line.
+"""``h2otui ask``: one question to one model, streamed to stdout or printed as JSON; with
+``--collection`` the answer comes from documents, with numbered sources.
 
-Start-up is on the critical path (the benchmark measures process start to first token),
-so the slow steps overlap: the model loads in a worker thread while LanceDB is imported
-and the collection opened in another, and the query embedder (numpy, not
-sentence-transformers) warms up alongside.
+Start-up is on the critical path for ``ask --collection`` (the benchmark measures process
+start to first token), so the slow steps overlap: the model loads in a worker thread while
+LanceDB is imported and the collection opened in another, and the query embedder (numpy,
+not sentence-transformers) warms up alongside.
 """
 
 from __future__ import annotations
@@ -17,14 +18,20 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from h2otui.engines.base import EngineError, TextDelta
+from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from h2otui.engines.base import (
+    EngineError,
+    Finished,
+    FinishReason,
+    GenerationRequest,
+    TextDelta,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
+    from h2otui.engines.base import Engine
     from h2otui.qa.pipeline import QAResult
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
 
 def process_started() -> float:
     """``time.perf_counter()`` value of when this process started (Linux; else now)."""
@@ -41,59 +48,93 @@ def process_started() -> float:
         return now
 
 
-class UserError(Exception):
-    """A problem with the request (missing collection, empty collection, bad --doc)."""
+def run_ask(
+    settings: Settings,
+    question: str,
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Answer ``question``; returns the process exit code."""
+    return asyncio.run(_ask_model(settings, question, model=model, system=system, as_json=as_json))
 
 
-def open_collection(settings: Settings, name: str, docs: Sequence[str] = ()) -> Any:
-    """Open ``name`` and check it can be asked: it has chunks, and ``docs`` are in it."""
-    from h2otui.store.collections import CollectionStore, StoreError
+async def _ask_model(
+    settings: Settings, question: str, *, model: str | None, system: str | None, as_json: bool
+) -> int:
+    from h2otui.chat.session import system_prompt_for
+    from h2otui.engines import create_engine
+    from h2otui.qa.context import build_messages
 
+    entry = settings.model(model)
+    engine: Engine = create_engine(entry, settings)
+    start = time.perf_counter()
+    await engine.load()
+    load_s = time.perf_counter() - start
+    request = GenerationRequest(
+        build_messages(system_prompt_for(settings, entry, system), [], question),
+        settings.generation.to_sampling(),
+    )
+    parts: list[str] = []
+    usage: Usage | None = None
+    finish = Finished(FinishReason.ERROR, "no answer")
+    out = sys.stdout
     try:
-        collection = CollectionStore(settings.data_path).open(name)
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
-    if collection.count_chunks() == 0:
-        raise UserError(
-            f"collection '{name}' is empty: add documents with `h2otui ingest PATH --collection {name}`"
-        )
-    if docs:
-        check_docs(collection, docs)
-    return collection
+        async for event in engine.stream(request):
+            match event:
+                case TextDelta(text=text):
+                    parts.append(text)
+                    if not as_json:
+                        out.write(text)
+                        out.flush()
+                case Usage():
+                    usage = event
+                case Finished():
+                    finish = event
+    except asyncio.CancelledError:
+        # Ctrl-C: keep what was printed, report it as cancelled
+        finish = Finished(FinishReason.CANCELLED)
+    finally:
+        await engine.aclose()
+
+    answer = "".join(parts)
+    if as_json:
+        out.write(json.dumps(_result(entry.name, engine, answer, finish, usage, load_s)) + "\n")
+    else:
+        if not answer.endswith("\n"):
+            out.write("\n")
+        if finish.reason is FinishReason.ERROR:
+            sys.stderr.write(f"error: generation stopped: {finish.error}\n")
+        elif finish.reason is FinishReason.CANCELLED:
+            sys.stderr.write("[stopped]\n")
+    out.flush()
+    if finish.reason is FinishReason.CANCELLED:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if finish.reason is FinishReason.ERROR else EXIT_OK
 
 
-def check_docs(collection: Any, docs: Sequence[str]) -> None:
-    """Each ``--doc`` must name a document of the collection (by path, relative or absolute)."""
-    from pathlib import Path
-
-    table = collection.documents
-    cols = set(table.schema.names)
-    rows = table.to_arrow().to_pylist()
-    known: set[str] = set()
-    for r in rows:
-        for key in ("path", "source", "doc_id"):
-            if key in cols and r.get(key):
-                known.add(str(r[key]))
-    missing = []
-    for d in docs:
-        p = Path(d).expanduser()
-        candidates = {d, str(p.resolve()) if not p.is_absolute() else str(p)}
-        if not candidates & known:
-            missing.append(d)
-    if missing:
-        listed = ", ".join(sorted(str(r.get("path") or r.get("source")) for r in rows)[:10])
-        raise UserError(
-            f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
-            f"(its documents: {listed or 'none'})"
-        )
-
-
-def qa_system_prompt(settings: Settings, model: str | None, override: str | None) -> str:
-    from h2otui.ask import system_prompt_for
-
-    if override is None and settings.qa.system_prompt is not None:
-        override = settings.qa.system_prompt
-    return system_prompt_for(settings, settings.model(model), override)
+def _result(
+    model: str, engine: Engine, answer: str, finish: Finished, usage: Usage | None, load_s: float
+) -> dict[str, Any]:
+    return {
+        "answer": answer,
+        "model": model,
+        "prompt_type": engine.prompt_type,
+        "finish_reason": finish.reason.value,
+        "error": finish.error,
+        "usage": usage.as_dict() if usage else None,
+        "timings": {
+            "load_s": round(load_s, 4),
+            "time_to_first_token_s": (
+                round(usage.time_to_first_token_s, 4)
+                if usage and usage.time_to_first_token_s is not None
+                else None
+            ),
+            "total_s": round(usage.total_s, 4) if usage else None,
+            "tokens_per_s": round(usage.tokens_per_s, 2) if usage else None,
+        },
+    }
 
 
 def run_ask_collection(
@@ -120,7 +161,7 @@ def run_ask_collection(
     started = process_started()
     try:
         code = asyncio.run(
-            _ask(
+            _ask_collection(
                 settings,
                 question,
                 collection_name=collection,
@@ -147,7 +188,7 @@ def run_ask_collection(
     return code
 
 
-async def _ask(
+async def _ask_collection(
     settings: Settings,
     question: str,
     *,
@@ -162,8 +203,9 @@ async def _ask(
     as_json: bool,
     started: float,
 ) -> int:
-    from h2otui.ask import sampling_params
+    from h2otui.chat.session import qa_system_prompt
     from h2otui.engines import create_engine
+    from h2otui.qa.collection import open_collection
     from h2otui.qa.pipeline import Progress, QADone, QARequest, Retrieved, run_qa
     from h2otui.qa.retrieval import QAError, Retriever
 
@@ -208,7 +250,7 @@ async def _ask(
             "load_model_s": load_s,
             "ready_s": time.perf_counter() - started,
         }
-    except UserError as exc:
+    except QAError as exc:
         await _cancel(load_task, embed_task)
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
@@ -233,7 +275,7 @@ async def _ask(
             col,
             request,
             settings.qa,
-            sampling_params(settings),
+            settings.generation.to_sampling(),
             retriever=retriever,
             model_name=entry.name,
             started=started,

@@ -13,9 +13,8 @@ can show it.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +26,11 @@ from h2otui.engines.base import (
     SamplingParams,
     Usage,
 )
+from h2otui.qa.context import build_messages
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
     from h2otui.store.chats import ChatStore, MessageStatus, StoredMessage
-
-EngineFactory = Callable[["ModelEntry", "Settings"], Engine]
 
 #: how often a streaming answer is written to the history (seconds)
 PARTIAL_SAVE_INTERVAL_S = 0.5
@@ -47,6 +45,23 @@ class ContextTooLongError(EngineError):
 
 def default_params(settings: Settings) -> SamplingParams:
     return settings.generation.to_sampling()
+
+
+def system_prompt_for(settings: Settings, entry: ModelEntry, override: str | None = None) -> str:
+    """The system prompt a model answers with: an override (a CLI flag, the chat's own
+    setting) > the model entry's ``system_prompt`` > ``generation.system_prompt``."""
+    if override is not None:
+        return override
+    if entry.system_prompt is not None:
+        return entry.system_prompt
+    return settings.generation.system_prompt
+
+
+def qa_system_prompt(settings: Settings, model: str | None, override: str | None = None) -> str:
+    """The system prompt for document QA: ``qa.system_prompt`` replaces the chat default."""
+    if override is None and settings.qa.system_prompt is not None:
+        override = settings.qa.system_prompt
+    return system_prompt_for(settings, settings.model(model), override)
 
 
 @dataclass(slots=True)
@@ -68,9 +83,7 @@ class ChatOptions:
             entry = settings.model(self.model)
         except Exception:  # an unknown model falls back to the global default
             return settings.generation.system_prompt
-        if entry.system_prompt is not None:
-            return entry.system_prompt
-        return settings.generation.system_prompt
+        return system_prompt_for(settings, entry)
 
     def summary(self) -> str:
         p = self.params
@@ -98,11 +111,7 @@ class ContextPlan:
 
 
 def _build(system: str, turns: Sequence[Turn], question: str) -> list[Message]:
-    messages = [Message("system", system)]
-    for t in turns:
-        messages += [Message("user", t.question), Message("assistant", t.answer)]
-    messages.append(Message("user", question))
-    return messages
+    return build_messages(system, [(t.question, t.answer) for t in turns], question)
 
 
 def fit_context(
@@ -145,51 +154,6 @@ def fit_context(
     return ContextPlan(
         _build(system, kept, question), lo, len(history) - lo, best_cost, ctx, max_new_tokens
     )
-
-
-# --- engines ---------------------------------------------------------------------------------
-
-
-class EnginePool:
-    """Engines by model name: built on first use, loaded once, closed together."""
-
-    def __init__(self, settings: Settings, factory: EngineFactory | None = None) -> None:
-        self.settings = settings
-        self._factory = factory
-        self._engines: dict[str, Engine] = {}
-        self._loaded: set[str] = set()
-
-    def _create(self, entry: ModelEntry) -> Engine:
-        if self._factory is not None:
-            return self._factory(entry, self.settings)
-        from h2otui.engines import create_engine
-
-        return create_engine(entry, self.settings)
-
-    def get(self, name: str) -> Engine:
-        """The engine for a configured model (raises ConfigError / EngineError)."""
-        engine = self._engines.get(name)
-        if engine is None:
-            engine = self._create(self.settings.model(name))
-            self._engines[name] = engine
-        return engine
-
-    def is_loaded(self, name: str) -> bool:
-        return name in self._loaded
-
-    async def load(self, name: str) -> Engine:
-        engine = self.get(name)
-        if name not in self._loaded:
-            await engine.load()
-            self._loaded.add(name)
-        return engine
-
-    async def aclose(self) -> None:
-        engines, self._engines = self._engines, {}
-        self._loaded.clear()
-        for engine in engines.values():
-            with contextlib.suppress(Exception):  # closing is best effort at shutdown
-                await engine.aclose()
 
 
 # --- stats -------------------------------------------------------------------------------------

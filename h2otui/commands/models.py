@@ -1,12 +1,15 @@
-"""What `h2otui models` shows: every configured model, its engine, where it lives, status.
+"""``h2otui models [--check]``: every configured model, its engine, where it lives, and
+its status; with ``--check`` every endpoint is contacted (:mod:`h2otui.engines.check`).
 
 Secrets never appear here: server strings go through
-:func:`h2otui.engines.servers.redact_server`.
+:func:`h2otui.engines.servers.redact_server`, and check rows are scrubbed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -19,26 +22,9 @@ def _prompt_type_from_base(entry: ModelEntry) -> str | None:
     return prompt_type_for_model(entry.base_model) if entry.inference_server else None
 
 
-def _local_status(entry: ModelEntry, settings: Settings) -> tuple[str, str]:
-    from pathlib import Path
-
-    path = entry.model_path or ""
-    if path.startswith("embedded:"):
-        from h2otui.engines.embedded import EMBEDDED_MODELS
-
-        name = path.removeprefix("embedded:")
-        if name not in EMBEDDED_MODELS:
-            return path, f"unknown embedded model '{name}'"
-        assembled = any((settings.data_path / "models").glob("*.gguf.verified"))
-        return path, "embedded, ready" if assembled else "embedded, assembles on first use"
-    if not path:
-        return entry.base_model or "", "no model_path"
-    p = Path(path).expanduser()
-    return str(p), "ready" if p.exists() else f"missing: {p} does not exist"
-
-
 def describe_models(settings: Settings) -> list[dict[str, Any]]:
     from h2otui.config import ConfigError
+    from h2otui.engines.check import local_status
 
     rows: list[dict[str, Any]] = []
     for entry in settings.models:
@@ -62,7 +48,7 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
                 except Exception:
                     engine = "remote"
         else:
-            location, status = _local_status(entry, settings)
+            location, status = local_status(entry, settings)
         rows.append(
             {
                 "name": entry.name,
@@ -89,3 +75,61 @@ def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
     console = Console()
     console.print(table)
     console.print("* default model", style="dim")
+
+
+def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for col in ("name", "engine", "endpoint", "status", "latency", "model", "context"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        name = f"{r['name']} *" if r["name"] == default else r["name"]
+        status = (
+            "[green]ok[/]" if r.get("reachable") else f"[red]{r.get('error') or 'unreachable'}[/]"
+        )
+        latency = f"{r['latency_ms']:.0f} ms" if r.get("latency_ms") is not None else ""
+        ctx = r.get("context_length")
+        ctx_text = str(ctx) if ctx else ""
+        if r.get("max_input_tokens"):
+            ctx_text += f" (input {r['max_input_tokens']})"
+        table.add_row(
+            name,
+            str(r.get("engine", "")),
+            str(r.get("endpoint", "")),
+            status,
+            latency,
+            str(r.get("model_id") or ""),
+            ctx_text,
+        )
+    console = Console()
+    console.print(table, markup=True)
+    console.print("* default model", style="dim")
+
+
+def run_models(settings: Settings, *, as_json: bool) -> int:
+    """``h2otui models``: the configured models as a table or JSON."""
+    rows = describe_models(settings)
+    if as_json:
+        import json
+
+        print(json.dumps(rows, indent=2))
+    else:
+        print_models(rows, default=settings.default_model)
+    return EXIT_OK
+
+
+def run_check(settings: Settings, *, as_json: bool) -> int:
+    """``h2otui models --check``: exit 1 when any endpoint is unreachable."""
+    import asyncio
+    import json
+
+    from h2otui.engines.check import check_models
+
+    rows = asyncio.run(check_models(settings))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print_check(rows, default=settings.default_model)
+    return EXIT_OK if all(r.get("reachable") for r in rows) else EXIT_ERROR

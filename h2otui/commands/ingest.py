@@ -1,25 +1,20 @@
-"""What ``h2otui ingest`` and ``h2otui collections ...`` do; h2otui/cli.py holds only
-the thin typer commands. Output: a rich progress bar and tables on stderr / stdout, or
+"""``h2otui ingest``: a rich progress bar on stderr and a summary table, or the summary as
 JSON with ``--json`` (progress then goes to stderr only when it is a terminal)."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from h2otui.commands.exit_codes import EXIT_OK, EXIT_PARTIAL
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
     from h2otui.ingest.events import IngestSummary
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
 
 
-def _human_bytes(n: float) -> str:
+def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -27,7 +22,7 @@ def _human_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def _console(stderr: bool = False) -> Any:
+def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
@@ -56,7 +51,7 @@ def run_ingest_command(
         IngestStarted,
     )
 
-    err = _console(stderr=True)
+    err = console(stderr=True)
     show = err.is_terminal or not as_json
     summary: IngestSummary | None = None
     progress = Progress(
@@ -110,7 +105,7 @@ def run_ingest_command(
 def print_summary(summary: IngestSummary) -> None:
     from rich.table import Table
 
-    out = _console()
+    out = console()
     counts = Table(title=f"Ingested into {summary.collection!r}", show_header=True)
     for name in ("added", "updated", "unchanged", "removed", "failed", "skipped"):
         counts.add_column(name, justify="right")
@@ -139,95 +134,3 @@ def print_summary(summary: IngestSummary) -> None:
         for path, warning in summary.warnings:
             problems.add_row("[cyan]warning[/]", path, warning)
         out.print(problems)
-
-
-def _store(settings: Settings) -> Any:
-    from h2otui.store.collections import CollectionStore
-
-    return CollectionStore(settings.data_path)
-
-
-def collections_list(settings: Settings, as_json: bool) -> int:
-    infos = _store(settings).list()
-    if as_json:
-        print(json.dumps([i.to_dict() for i in infos], indent=2))
-        return EXIT_OK
-    from rich.table import Table
-
-    if not infos:
-        _console().print("no collections yet: `h2otui ingest PATH --collection NAME` makes one")
-        return EXIT_OK
-    table = Table(show_header=True)
-    for col, justify in (("name", "left"), ("documents", "right"), ("chunks", "right"),
-                         ("size", "right"), ("embedding model", "left")):  # fmt: skip
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for i in infos:
-        table.add_row(i.name, str(i.documents), str(i.chunks), _human_bytes(i.size_bytes),
-                      f"{i.embedding_model} ({i.dim})")  # fmt: skip
-    _console().print(table)
-    return EXIT_OK
-
-
-def collections_show(settings: Settings, name: str, as_json: bool) -> int:
-    col = _store(settings).open(name)
-    rows = col.document_rows()
-    if as_json:
-        info = col.info().to_dict()
-        info["documents_list"] = [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-            for r in rows
-        ]
-        print(json.dumps(info, indent=2))
-        return EXIT_OK
-    from rich.table import Table
-
-    info = col.info()
-    out = _console()
-    out.print(
-        f"[bold]{info.name}[/]: {info.documents} documents, {info.chunks} chunks, "
-        f"{_human_bytes(info.size_bytes)}, embedded with {info.embedding_model} ({info.dim})"
-    )
-    table = Table(show_header=True)
-    table.add_column("document", overflow="fold")
-    table.add_column("status")
-    table.add_column("chunks", justify="right")
-    table.add_column("parser")
-    table.add_column("error / warnings", overflow="fold")
-    for r in rows:
-        style = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(r["status"], "")
-        table.add_row(r["path"], f"[{style}]{r['status']}[/]", str(r["chunk_count"]),
-                      r["parser"] or "", r["error"] or r["warnings"] or "")  # fmt: skip
-    out.print(table)
-    return EXIT_OK
-
-
-def collections_delete(settings: Settings, name: str, yes: bool) -> int:
-    store = _store(settings)
-    col = store.open(name)  # raises with the list of collections
-    if not yes:
-        if not sys.stdin.isatty():
-            _console(stderr=True).print(
-                f"error: deleting {name!r} needs confirmation: pass --yes", style="red"
-            )
-            return EXIT_USAGE
-        import typer
-
-        if not typer.confirm(
-            f"Delete collection {name!r} ({col.count_documents()} documents, "
-            f"{col.count_chunks()} chunks)?"
-        ):
-            return EXIT_ERROR
-    store.delete(name)
-    _console().print(f"deleted collection {name!r}")
-    return EXIT_OK
-
-
-def collections_remove_doc(settings: Settings, name: str, path: str) -> int:
-    col = _store(settings).open(name)
-    target = str(Path(path).expanduser().absolute())
-    removed = col.remove_document(target) or col.remove_document(path)
-    if not removed:
-        _console(stderr=True).print(f"error: {path} is not in collection {name!r}", style="red")
-        return EXIT_ERROR
-    _console().print(f"removed {path} from {name!r} ({removed} document(s))")
-    return EXIT_OK

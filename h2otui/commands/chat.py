@@ -1,4 +1,5 @@
-"""A line-mode chat loop: for terminals where a full-screen app is not wanted."""
+"""``h2otui chat --plain``: a line-mode chat loop, for terminals where a full-screen app is
+not wanted."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ def run_repl(settings: Settings, model: str | None = None) -> int:
 
 
 async def _repl(settings: Settings, model: str | None) -> int:
-    from h2otui.ask import build_messages, sampling_params, system_prompt_for
+    from h2otui.chat.session import system_prompt_for
     from h2otui.engines import create_engine
     from h2otui.engines.base import Finished, GenerationRequest, TextDelta
+    from h2otui.qa.context import build_messages
 
     entry = settings.model(model)
     engine = create_engine(entry, settings)
@@ -34,8 +36,8 @@ async def _repl(settings: Settings, model: str | None) -> int:
             if not line.strip():
                 break
             request = GenerationRequest(
-                build_messages(system_prompt_for(settings, entry), line, history),
-                sampling_params(settings),
+                build_messages(system_prompt_for(settings, entry), history, line),
+                settings.generation.to_sampling(),
             )
             parts: list[str] = []
             sys.stdout.write("bot> ")

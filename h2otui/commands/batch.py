@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from h2otui.commands.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+
 if TYPE_CHECKING:
     from h2otui.config import Settings
     from h2otui.engines.base import Engine
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class BatchInputError(Exception):
@@ -201,10 +202,10 @@ async def _batch(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from h2otui.ask import sampling_params
+    from h2otui.chat.session import qa_system_prompt
     from h2otui.engines import create_engine
     from h2otui.engines.base import EngineError
-    from h2otui.qa.cli_runner import UserError, open_collection, qa_system_prompt
+    from h2otui.qa.collection import open_collection
     from h2otui.qa.pipeline import QADone, QARequest, run_qa
     from h2otui.qa.retrieval import QAError, Retriever
 
@@ -223,7 +224,7 @@ async def _batch(
     latencies: list[float] = []
     failures: list[tuple[str, str, str]] = []
     answered = 0
-    params = sampling_params(settings)
+    params = settings.generation.to_sampling()
     try:
         with (
             out.open("a", encoding="utf-8") as fh,
@@ -276,7 +277,7 @@ async def _batch(
                             result = event.result
                     if result is None or result.finish_reason == "error":
                         raise QAError(result.error if result else "no answer")
-                except (QAError, EngineError, UserError) as exc:
+                except (QAError, EngineError) as exc:
                     failures.append((it.id, model_name, str(exc)))
                     progress.console.print(f"[red]failed[/] {it.id} ({model_name}): {exc}")
                     progress.advance(task)

@@ -1,13 +1,15 @@
 """What `h2otui` with no command opens: the Textual app (chat first).
 
 When stdin or stdout is not a terminal (a pipe, a script) a full-screen app cannot run;
-``h2otui chat --plain`` (h2otui/repl.py) is the line-mode fallback.
+``h2otui chat --plain`` (:mod:`h2otui.commands.chat`) is the line-mode fallback.
 """
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING
+
+from h2otui.commands.exit_codes import EXIT_USAGE
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -20,7 +22,7 @@ def launch(settings: Settings) -> int:
             "error: the h2otui app needs a terminal; for a line-mode chat use "
             "`h2otui chat --plain`, for one question `h2otui ask QUESTION`\n"
         )
-        return 2
+        return EXIT_USAGE
     from h2otui.app import make_app
 
     app = make_app(settings)
