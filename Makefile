@@ -1,7 +1,7 @@
 # h2otui: `make run` sets up and opens the app; `make test` sets up and runs every test.
 # Both are idempotent: the virtualenv is created once and re-used, and re-installed only
-# when pyproject.toml changes. pip caches the llama-cpp-python wheel it compiles (~12 min on
-# 2 cores the first time), so later installs take seconds.
+# when pyproject.toml changes. llama-cpp-python is compiled once (~12 min on 2 cores) into a
+# wheel kept in $(WHEELHOUSE), so later installs, fresh clones included, take seconds.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,6 +10,14 @@ BIN    := $(VENV)/bin
 # that nothing pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 PIP    := CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet
+# llama-cpp-python builds from source. GGML_NATIVE=OFF (AVX2/FMA/F16C, no -march=native): a
+# native build compiled in instructions this CPU's cpuid offers but the hypervisor has not
+# enabled (AMX), and the embedded model died with SIGILL on its first token. The wheel
+# lives in its own folder, named for the build flags, so a natively built wheel left in
+# pip's cache is never picked up instead.
+LLAMA_CPP   := llama-cpp-python==0.3.36
+LLAMA_CMAKE ?= -DGGML_NATIVE=OFF
+WHEELHOUSE  ?= $(HOME)/.cache/h2otui/wheels/llama-cpp-python-0.3.36-native-off
 
 .PHONY: run test install install-test lint bench clean
 
@@ -17,13 +25,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(WHEELHOUSE)/.built: | $(BIN)/python
+	mkdir -p $(WHEELHOUSE)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip wheel \
+		--quiet --no-deps --no-cache-dir --no-binary llama-cpp-python "$(LLAMA_CPP)" -w $(WHEELHOUSE)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(WHEELHOUSE)/.built | $(BIN)/python
 	$(PIP) "$(TORCH)"
-	$(PIP) -e .
+	$(PIP) --force-reinstall --no-deps --find-links $(WHEELHOUSE) "$(LLAMA_CPP)"
+	$(PIP) --find-links $(WHEELHOUSE) -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) -e ".[test]"
+	$(PIP) --find-links $(WHEELHOUSE) -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed

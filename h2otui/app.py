@@ -17,8 +17,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from h2otui.engines.pool import EngineFactory, EnginePool
-from h2otui.gc_pause import freeze_startup_objects
 from h2otui.screens import NAVIGATION
+from h2otui.widgets.gc_pause import freeze_startup_objects
 
 if TYPE_CHECKING:
     from h2otui.config import Settings

@@ -8,7 +8,7 @@ import weakref
 from textual.app import App
 from textual.widgets import Static
 
-from h2otui.gc_pause import drop_removed_line_caches, freeze_startup_objects
+from h2otui.widgets.gc_pause import drop_removed_line_caches, freeze_startup_objects
 
 
 class Node:

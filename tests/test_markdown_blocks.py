@@ -11,7 +11,6 @@ import random
 import pytest
 from textual.app import App
 from textual.widgets import Markdown
-from textual.widgets._markdown import MarkdownBulletList, MarkdownParagraph
 from tui_fakes import ScrollApp
 
 from h2otui.widgets.markdown import (
@@ -21,6 +20,7 @@ from h2otui.widgets.markdown import (
     FlatTable,
     fit_columns,
 )
+from h2otui.widgets.textual_compat import MarkdownBulletList, MarkdownParagraph
 
 LISTS = """Intro with `code` and **bold**.
 

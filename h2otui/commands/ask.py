@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from h2otui.engines.base import Engine
     from h2otui.qa.pipeline import QAResult
 
+
 def process_started() -> float:
     """``time.perf_counter()`` value of when this process started (Linux; else now)."""
     now = time.perf_counter()

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from h2otui.engines.base import Engine
 
 
-
 class BatchInputError(Exception):
     """The questions file is unreadable or malformed (the message names file and line)."""
 

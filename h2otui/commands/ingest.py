@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from h2otui.ingest.events import IngestSummary
 
 
-
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":

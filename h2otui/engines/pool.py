@@ -59,4 +59,3 @@ class EnginePool:
         for engine in engines.values():
             with contextlib.suppress(Exception):  # closing is best effort at shutdown
                 await engine.aclose()
-

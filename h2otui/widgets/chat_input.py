@@ -10,6 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
+from h2otui.widgets.textual_compat import replace_as_typed
+
 #: keys that insert a newline instead of sending. Ctrl+J works in every terminal (it is
 #: a literal line feed); Shift+Enter / Alt+Enter only where the terminal reports them.
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
@@ -78,7 +80,7 @@ class ChatInput(TextArea):
 
     def action_newline(self) -> None:
         start, end = self.selection
-        self._replace_via_keyboard("\n", start, end)
+        replace_as_typed(self, "\n", start, end)
 
     def action_submit(self) -> None:
         text = self.text

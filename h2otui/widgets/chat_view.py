@@ -40,8 +40,9 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
 
-from h2otui.gc_pause import drop_removed_line_caches
+from h2otui.widgets.gc_pause import drop_removed_line_caches
 from h2otui.widgets.markdown import ChatMarkdown
+from h2otui.widgets.textual_compat import markdown_rendering_initial
 
 #: a streamed answer starts a new Markdown widget after this many lines, at a blank line
 #: outside a code fence (see :class:`MarkdownChunker`)
@@ -463,7 +464,7 @@ class AssistantMessage(ChatMessage):
                 updating = (
                     chunk in self._retiring
                     or chunk.lock.is_locked
-                    or chunk._initial_markdown is not None
+                    or markdown_rendering_initial(chunk)
                 )
                 if updating or chunk is live or not region.height or region.overlaps(window):
                     if updating or (not region.height and chunk.source):

@@ -26,13 +26,17 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
 from textual.widgets import Markdown
-from textual.widgets._markdown import (
-    MarkdownBlock,
+from textual.widgets.markdown import MarkdownBlock
+
+from h2otui.widgets.textual_compat import (
     MarkdownBulletList,
     MarkdownListItem,
     MarkdownOrderedList,
     MarkdownParagraph,
     MarkdownTable,
+    child_blocks,
+    paragraph_content,
+    table_headers_and_rows,
 )
 
 NEWLINE = Content("\n")
@@ -130,17 +134,22 @@ class FlatListMixin(LaidOutBlock):
         raise NotImplementedError
 
     def flat_items(self) -> ListItems | None:
-        """The items with their symbols, or None if some item holds other blocks."""
-        items = [b for b in self._blocks if isinstance(b, MarkdownListItem)]
+        """The items with their symbols, or None if some item holds other blocks (or
+        Textual no longer exposes them: then its own blocks draw the list)."""
+        blocks = child_blocks(self)
+        if blocks is None:
+            return None
+        items = [b for b in blocks if isinstance(b, MarkdownListItem)]
         flat: ListItems = []
         for symbol, item in zip(self._symbols(items), items, strict=True):
             parts: list[Content | ListItems] = []
-            for block in item._blocks:
+            for block in child_blocks(item) or [None]:
                 nested = block.flat_items() if isinstance(block, FlatListMixin) else None
+                content = paragraph_content(block) if isinstance(block, MarkdownParagraph) else None
                 if nested is not None:
                     parts.append(nested)
-                elif isinstance(block, MarkdownParagraph):
-                    parts.append(block._content)
+                elif content is not None:
+                    parts.append(content)
                 else:
                     return None
             flat.append((symbol, parts))
@@ -155,7 +164,7 @@ class FlatListMixin(LaidOutBlock):
         if self._items is None:
             yield from super().compose()
             return
-        self._blocks.clear()
+        (child_blocks(self) or []).clear()  # drawn by us: Textual's blocks never mount
         self._show_laid_out()
 
     async def _update_from_block(self, block: MarkdownBlock) -> None:
@@ -284,15 +293,18 @@ class FlatTable(LaidOutBlock, MarkdownTable):
         ]
 
     def compose(self):  # type: ignore[no-untyped-def]
-        self._headers, self._rows = self._get_headers_and_rows()
-        self._blocks.clear()  # the cells' blocks (widgets never mounted) are not needed
+        parsed = table_headers_and_rows(self)
+        if parsed is None:  # Textual renamed its helper: its own cells draw the table
+            yield from super().compose()
+            return
+        self._headers, self._rows = parsed
+        (child_blocks(self) or []).clear()  # the cells' blocks (never mounted) are not needed
         self._show_laid_out()
-        return
-        yield
 
     async def _update_from_block(self, block: MarkdownBlock) -> None:
-        if isinstance(block, MarkdownTable):
-            self._headers, self._rows = block._get_headers_and_rows()
+        parsed = table_headers_and_rows(block) if isinstance(block, MarkdownTable) else None
+        if parsed is not None and self._laid_out is not None:
+            self._headers, self._rows = parsed
             self._show_updated(block)
             return
         await super()._update_from_block(block)

@@ -44,8 +44,6 @@ def drop_removed_line_caches() -> None:
     with every line they rendered and each line's own caches. Clearing it costs a few
     recomputed colour pairs.
     """
-    from textual._styles_cache import StylesCache
+    from h2otui.widgets.textual_compat import clear_line_cache_retention
 
-    clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
-    if clear is not None:
-        clear()
+    clear_line_cache_retention()

@@ -1,0 +1,110 @@
+"""Every Textual internal h2otui relies on, reached through this one module.
+
+The chat view streams long answers fast because it works a little below Textual's public
+API: it lays out Markdown lists and tables itself (from the blocks Textual parsed), asks
+whether a Markdown widget is still rendering, and clears a cache that keeps removed
+widgets alive. Those are private names in Textual and may change in any release. So:
+
+* each internal is used only here, behind a function named for what it gives;
+* each has a fallback that keeps the app correct when the internal is gone (slower, or
+  rendered by Textual's own blocks instead of ours), never a crash;
+* ``REQUIRED_METHODS`` and ``REQUIRED_ATTRIBUTES`` list them all, and a unit test checks
+  each exists in the installed Textual, so an upgrade that drops one fails a test instead of silently falling back;
+* ``pyproject.toml`` pins Textual to the minor series these were tested on (8.2).
+
+Methods h2otui *overrides* (Markdown blocks' ``_update_from_block``, ``TextArea._on_key``)
+are listed in ``REQUIRED_METHODS`` too: if Textual renamed them the override would simply never
+be called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.widgets import Markdown, TextArea
+from textual.widgets.markdown import MarkdownBlock
+
+if TYPE_CHECKING:
+    from textual.content import Content
+
+
+def _common_base(a: type[Any], b: type[Any]) -> type[Any]:
+    return next(cls for cls in a.__mro__ if cls in b.__mro__)
+
+
+# The block classes come from ``Markdown.BLOCKS``, the public registry subclasses use to
+# swap blocks (as ChatMarkdown does), not from the private ``textual.widgets._markdown``.
+MarkdownBulletList: type[MarkdownBlock] = Markdown.BLOCKS["bullet_list_open"]
+MarkdownOrderedList: type[MarkdownBlock] = Markdown.BLOCKS["ordered_list_open"]
+MarkdownParagraph: type[MarkdownBlock] = Markdown.BLOCKS["paragraph_open"]
+MarkdownTable: type[MarkdownBlock] = Markdown.BLOCKS["table_open"]
+MarkdownListItem: type[MarkdownBlock] = _common_base(
+    Markdown.BLOCKS["list_item_ordered_open"], Markdown.BLOCKS["list_item_unordered_open"]
+)
+
+#: (class, method) of every internal method used here or overridden elsewhere
+REQUIRED_METHODS: tuple[tuple[type[Any], str], ...] = (
+    (MarkdownBlock, "_update_from_block"),
+    (MarkdownTable, "_get_headers_and_rows"),
+    (TextArea, "_on_key"),
+    (TextArea, "_replace_via_keyboard"),
+)
+#: (class, attribute) of every internal instance attribute read here
+REQUIRED_ATTRIBUTES: tuple[tuple[type[Any], str], ...] = (
+    (MarkdownBlock, "_blocks"),
+    (MarkdownParagraph, "_content"),
+    (Markdown, "_initial_markdown"),
+)
+
+
+def child_blocks(block: MarkdownBlock) -> list[MarkdownBlock] | None:
+    """The blocks a block composes (list items, their paragraphs), before they mount.
+
+    None when Textual no longer keeps them: callers then let Textual render the block."""
+    blocks = getattr(block, "_blocks", None)
+    return blocks if isinstance(blocks, list) else None
+
+
+def paragraph_content(paragraph: MarkdownBlock) -> Content | None:
+    """A paragraph's styled text (None if Textual stopped keeping it)."""
+    return getattr(paragraph, "_content", None)
+
+
+def table_headers_and_rows(
+    table: MarkdownBlock,
+) -> tuple[list[Content], list[list[Content]]] | None:
+    """A parsed table's header cells and rows (None if Textual renamed the helper)."""
+    getter = getattr(table, "_get_headers_and_rows", None)
+    return None if getter is None else getter()
+
+
+def markdown_rendering_initial(markdown: Markdown) -> bool:
+    """Whether a Markdown widget is still rendering the text it was created with.
+
+    Its height is not final until then. Without the internal, the widget's update lock is
+    the best public signal (it is held while blocks mount)."""
+    if hasattr(markdown, "_initial_markdown"):
+        return markdown._initial_markdown is not None
+    return markdown.lock.is_locked
+
+
+def replace_as_typed(text_area: TextArea, text: str, start: Any, end: Any) -> None:
+    """Insert ``text`` over the selection as a keystroke would (undo grouping, read-only)."""
+    replace = getattr(text_area, "_replace_via_keyboard", None)
+    if replace is not None:
+        replace(text, start, end)
+    elif not text_area.read_only:
+        text_area.replace(text, start, end)
+
+
+def clear_line_cache_retention() -> None:
+    """Clear the ``lru_cache`` of Textual 8's ``StylesCache.get_inner_outer``, which keeps
+    removed widgets' rendered lines alive (why: :func:`h2otui.widgets.gc_pause.drop_removed_line_caches`).
+    A no-op where the module or the cache is gone."""
+    try:
+        from textual._styles_cache import StylesCache
+    except ImportError:
+        return
+    clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
+    if clear is not None:
+        clear()
