@@ -90,9 +90,7 @@ async def test_events_come_in_order_and_the_answer_is_saved_and_remembered(setti
         runner.events()
 
 
-async def test_a_streaming_answer_is_saved_as_partial_then_complete(
-    settings, store, monkeypatch
-):
+async def test_a_streaming_answer_is_saved_as_partial_then_complete(settings, store, monkeypatch):
     monkeypatch.setattr(chat_session, "PARTIAL_SAVE_INTERVAL_S", 0.0)
     engine = ScriptedEngine(["One ", "two ", "three."], gate_after=2)
     session = ChatSession.new(settings, store)
@@ -246,7 +244,9 @@ async def test_real_model_answer_stops_promptly_and_is_saved(settings, store, em
                     got_text.set()
 
     task = asyncio.ensure_future(consume())
-    await asyncio.wait([task, asyncio.ensure_future(got_text.wait())], return_when="FIRST_COMPLETED")
+    await asyncio.wait(
+        [task, asyncio.ensure_future(got_text.wait())], return_when="FIRST_COMPLETED"
+    )
     assert got_text.is_set(), "the model finished before it could be stopped"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -11,8 +11,8 @@ import pytest
 from textual import events
 from tui_fakes import ScriptedEngine, factory_for
 
-from h2otui.chat import session as chat_session
 from h2otui.app import make_app
+from h2otui.chat import session as chat_session
 from h2otui.config import load_settings
 from h2otui.engines.base import ModelNotFoundError
 from h2otui.messages import SettingsChanged

@@ -149,20 +149,23 @@ class AnswerRunner:
 
     async def _events(self) -> AsyncIterator[AnswerEvent]:
         session = self.session
+        store_errors: list[str] = []
         try:
             session.record_question(self.question)
         except STORE_ERRORS as exc:
-            yield HistoryError(f"{exc}\nThe answer will not be saved.")
-        yield QuestionSaved(session.chat_id, session.title)
+            store_errors.append(f"{exc}\nThe answer will not be saved.")
         try:
             record = session.begin_answer(self.model)
         except STORE_ERRORS as exc:
             record = AnswerRecord(None, None)
-            yield HistoryError(f"{exc}\nThe answer will not be saved.")
+            store_errors.append(f"{exc}\nThe answer will not be saved.")
         run = _Run()
         status: AnswerStatus = "error"
         error: str | None = None
         try:
+            for message in store_errors:
+                yield HistoryError(message)
+            yield QuestionSaved(session.chat_id, session.title)
             async with aclosing(self._answer(run, record)) as events:
                 async for event in events:
                     yield event

@@ -57,9 +57,9 @@ def run_repl(
     out: TextIO | None = None,
 ) -> int:
     """Chat until the user quits; returns the exit code (see the module docstring)."""
-    from h2otui.qa import ACTIONS
     from h2otui.chat.session import ChatSession
     from h2otui.engines.pool import EnginePool
+    from h2otui.qa import ACTIONS
     from h2otui.qa.collection import CollectionCache
     from h2otui.qa.retrieval import QAError
 

@@ -98,7 +98,9 @@ class CollectionCache:
             entry = self._entries.get(key)
             if entry is None:
                 collection = open_collection(settings, name)
-                retriever = Retriever(collection, rrf_k=qa.rrf_k, merge_neighbors=qa.merge_neighbors)
+                retriever = Retriever(
+                    collection, rrf_k=qa.rrf_k, merge_neighbors=qa.merge_neighbors
+                )
                 entry = self._entries[key] = (collection, retriever)
             return entry
 
