@@ -1,6 +1,9 @@
-"""``h2otui chat --plain`` in a real pseudo-terminal with the real embedded model: keys as
-a user presses them (Ctrl-C is the byte the terminal turns into SIGINT), history saved
-like the app's. Every wait is for output, with a deadline; none is a fixed sleep."""
+"""``h2otui chat --plain`` in a real pseudo-terminal: keys as a user presses them (Ctrl-C
+is the byte the terminal turns into SIGINT), history saved like the app's. The real
+embedded model answers, and a loopback TGI server whose stream can be made to stall on
+demand (so an answer is always still running when Ctrl-C comes, and the server shows
+what the next prompt held). Every wait is for output, with a deadline; none is a fixed
+sleep."""
 
 from __future__ import annotations
 
@@ -17,8 +20,6 @@ from typer.testing import CliRunner
 
 from h2otui.cli import app as cli_app
 from h2otui.store.chats import ChatStore
-
-pytestmark = pytest.mark.slow
 
 
 class Terminal:
@@ -92,6 +93,48 @@ def saved_messages(home):  # type: ignore[no-untyped-def]
         return store.messages(chat.id)
 
 
+def test_ctrl_c_stops_a_stalled_answer_and_the_next_prompt_carries_it(isolated_env, tmp_path):
+    from tests.servers.tgi_server import FakeTGI
+
+    tgi = FakeTGI(stall_after=4).start()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'default_model = "remote"\n[[models]]\nname = "remote"\ninference_server = "{tgi.url}"\n'
+    )
+    question = "SAY: one two three four five six seven eight"
+    term = Terminal("--config", str(cfg), "chat", "--plain", "--max-new-tokens", "20")
+    try:
+        term.expect(r"h2otui chat with remote\. Ctrl-C stops an answer")
+        term.expect(r"you> ")
+        term.send(question + "\n")
+        term.expect(r"bot> ?one two three four")  # and then the server stalls
+        term.send("\x03")
+        term.expect(r"\[stopped\]\n")
+        term.expect(r"you> ")
+        tgi.stall_after = None
+        term.send("SAY: done\n")
+        term.expect(r"bot> ?done\nyou> ")
+        term.send("\n")  # an empty line quits
+        assert term.wait() == 0
+    finally:
+        term.close()
+        tgi.stop()
+    assert "Traceback" not in term.output
+    assert "saved as chat 1" in term.output
+    # the stopped answer went into the next prompt, after its question
+    last_prompt = tgi.requests[-1]["inputs"]
+    assert question in last_prompt
+    assert last_prompt.index(question) < last_prompt.index("one two three four", len(question))
+    rows = [(m.role, m.status, m.content.strip()) for m in saved_messages(isolated_env)]
+    assert rows == [
+        ("user", "complete", question),
+        ("assistant", "stopped", "one two three four"),
+        ("user", "complete", "SAY: done"),
+        ("assistant", "complete", "done"),
+    ]
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_the_answer_not_the_chat_and_the_history_is_saved(
     isolated_env, settings, embedded_engine
 ):
@@ -131,6 +174,7 @@ def test_ctrl_c_stops_the_answer_not_the_chat_and_the_history_is_saved(
     assert answer.stats["prompt_tokens"] > bare + engine.count_tokens(stopped.content) // 2
 
 
+@pytest.mark.slow
 def test_plain_chat_from_a_collection_prints_numbered_sources(isolated_env):
     from qa_support import facts_corpus, write_collection
 
@@ -152,6 +196,7 @@ def test_plain_chat_from_a_collection_prints_numbered_sources(isolated_env):
     assert reply.status == "complete" and "Okafor" in reply.content
 
 
+@pytest.mark.slow
 def test_plain_chat_refuses_what_it_cannot_do(isolated_env):
     runner = CliRunner()
     result = runner.invoke(cli_app, ["chat", "--collection", "Facts"])
