@@ -26,6 +26,7 @@ from h2otui.chat.runner import AnswerRunner
 from h2otui.chat.session import ChatSession
 from h2otui.engines.base import ModelNotFoundError
 from h2otui.engines.pool import EnginePool
+from h2otui.qa.collection import CollectionCache
 from h2otui.store.chats import ChatStore
 
 
@@ -294,3 +295,41 @@ async def test_collection_answer_yields_sources_before_text(
     assert finished.stats["prompt_tokens"] > 0
     assert rows(store, session)[-1] == ("assistant", "complete", finished.text)
     assert session.turns[-1].question == "Who led the Zephyr project?"
+
+
+@pytest.mark.slow  # the embedding model
+async def test_collection_answer_with_a_scripted_model_sends_sources_then_text(
+    settings, store, isolated_env
+):
+    from qa_support import facts_corpus, write_collection
+
+    write_collection(isolated_env, "Facts", facts_corpus())
+    engine = ScriptedEngine(["Dr. ", "Okafor."])
+    session = ChatSession.new(settings, store)
+    pool = EnginePool(settings, factory_for(engine))
+    cache = CollectionCache()
+    events = await collect(
+        AnswerRunner(
+            session, pool, "Who led the Zephyr project?", collection="Facts", collections=cache
+        )
+    )
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:4] == ["QuestionSaved", "Loading", "EngineReady", "SourcesFound"]
+    assert kinds[4:] == ["TextDelta", "TextDelta", "AnswerFinished"]
+    found = events[3]
+    assert isinstance(found, SourcesFound)
+    assert any("Okafor" in p.text for p in found.passages)
+    # the retrieved passage is in the prompt the model got
+    assert "Amara Okafor" in "\n".join(m.content for m in engine.requests[-1].messages)
+    finished = events[-1]
+    assert isinstance(finished, AnswerFinished) and finished.status == "complete"
+    assert finished.qa_result is not None and finished.sources == finished.qa_result.sources
+    assert rows(store, session)[-1] == ("assistant", "complete", "Dr. Okafor.")
+    # the next question from the collection has the first turn as history
+    await collect(
+        AnswerRunner(
+            session, pool, "And who joined in 2019?", collection="Facts", collections=cache
+        )
+    )
+    sent = "\n".join(m.content for m in engine.requests[-1].messages)
+    assert "Who led the Zephyr project?" in sent and "Dr. Okafor." in sent
