@@ -302,15 +302,59 @@ def chat(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Configured model name.")
     ] = None,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="With --plain: answer from this collection."),
+    ] = None,
+    action: Annotated[
+        str,
+        typer.Option("--action", help="With --collection: query, summarize or extract."),
+    ] = "query",
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="System prompt ('' for none; default: the model's)."),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 = greedy."),
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens per answer.")
+    ] = None,
 ) -> None:
-    """Chat with a model: the full-screen app, or a line-mode loop with --plain."""
+    """Chat with a model: the full-screen app, or a line-mode loop with --plain.
+
+    --plain keys: Ctrl-C stops an answer (the partial answer is kept); at the prompt,
+    Ctrl-D, Ctrl-C or an empty line quits (exit 0). Ctrl-C while the model loads exits
+    130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
+    line_mode_only = collection is not None or system is not None or action != "query"
+    line_mode_only = line_mode_only or temperature is not None or max_new_tokens is not None
+    if line_mode_only and not plain:
+        fail(
+            "--collection, --action, --system, --temperature and --max-new-tokens need --plain "
+            "(in the app: Ctrl+O for options, Ctrl+G for documents)",
+            EXIT_USAGE,
+        )
+    if collection is None and action != "query":
+        fail("--action needs --collection NAME", EXIT_USAGE)
+    gen: dict[str, Any] = {}
+    if max_new_tokens is not None:
+        gen["max_new_tokens"] = max_new_tokens
+    if temperature is not None:
+        gen["temperature"] = temperature
+        gen["do_sample"] = temperature > 0
+    overrides: dict[str, Any] = {"default_model": model}
+    if gen:
+        overrides["generation"] = gen
     with user_errors():
-        settings = _state(ctx).settings({"default_model": model} if model else None)
+        settings = _state(ctx).settings(overrides)
         settings.model()  # an unknown --model is a usage error before anything starts
         if plain:
             from h2otui.commands.chat import run_repl
 
-            raise typer.Exit(run_repl(settings))
+            raise typer.Exit(
+                run_repl(settings, system=system, collection=collection, action=action)
+            )
         from h2otui.commands.launch import launch
 
         raise typer.Exit(launch(settings))

@@ -214,7 +214,8 @@ def test_session_without_a_store_still_keeps_context(settings):
 
 def test_chat_logic_and_store_never_import_textual():
     code = (
-        "import sys, h2otui.chat.session, h2otui.store.chats, h2otui.commands.chats; "
+        "import sys, h2otui.chat.session, h2otui.chat.runner, h2otui.chat.events, "
+        "h2otui.store.chats, h2otui.commands.chats, h2otui.commands.chat; "
         "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'llama_cpp')])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

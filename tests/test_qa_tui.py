@@ -76,3 +76,35 @@ async def test_plain_chat_is_unchanged_when_no_collection_is_chosen(settings, is
         await pilot.pause()
         assert app.query_one(AssistantMessage).text == "plain answer"
         assert not app.query_one("#side-panel").has_class("-visible")
+
+
+async def test_the_panel_shows_the_sources_the_runner_found_and_stopping_keeps_them(
+    settings, isolated_env
+):
+    from tui_fakes import ScriptedEngine, factory_for
+
+    write_collection(isolated_env, "Facts", facts_corpus())
+    engine = ScriptedEngine(["Okafor "], endless=True, gate_after=3)
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(150, 40)) as pilot:
+        panel = app.query_one(DocumentsPanel)
+        panel.refresh_collections()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        panel.select_collection("Facts")
+        await pilot.pause()
+        app.query_one(ChatInput).focus()
+        await pilot.press(*"Who led the Zephyr project?", "enter")
+        await engine.reached.wait()
+        await pilot.pause()
+        # the sources are on screen while the answer is still streaming
+        sources = panel.query_one("#qa-sources", OptionList)
+        assert sources.option_count > 0
+        assert any("Amara Okafor" in p.text for p in panel.sources)
+        engine.gate.set()
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        answer = app.query_one(AssistantMessage)
+        assert answer.status == "stopped" and answer.text.startswith("Okafor " * 3)
+        assert sources.option_count == len(panel.sources) > 0

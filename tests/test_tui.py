@@ -15,6 +15,7 @@ from h2otui.app import make_app
 from h2otui.chat import session as chat_session
 from h2otui.config import load_settings
 from h2otui.engines.base import ModelNotFoundError
+from h2otui.messages import SettingsChanged
 from h2otui.screens.chat import ChatScreen
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
@@ -499,3 +500,31 @@ async def test_first_model_load_shows_progress(settings, isolated_env):
         release.set()
         await wait_answered(pilot)
         assert progress.region.height == 0
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+async def test_new_settings_reach_the_chat_screen_and_its_session(isolated_env):
+    settings = two_model_settings()
+    engine = ScriptedEngine(["Arr."])
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = chat_screen(app)
+        session = screen.session
+        assert screen.query_one("#sidebar").display
+        new = load_settings(
+            overrides={
+                "models": [{"name": "other", "engine": "llamacpp", "model_path": "x.gguf"}],
+                "generation": {"system_prompt": "Speak like a pirate."},
+                "ui": {"sidebar": "hide"},
+            }
+        )
+        screen.post_message(SettingsChanged(settings, new))
+        await pilot.pause()
+        # the same conversation, answering with the new settings; the layout followed
+        assert screen.session is session and session.settings is new
+        assert not screen.query_one("#sidebar").display
+        await type_and_send(pilot, "Hello")
+        await wait_answered(pilot)
+        assert engine.requests[-1].messages[0].content == "Speak like a pirate."

@@ -356,10 +356,19 @@ class ChatSession:
         return AnswerRecord(self.store, message_id)
 
     def complete_turn(self, answer: str) -> None:
-        """Add the answered question to the history used as context."""
+        """Add the last recorded question, with its answer, to the history used as context."""
         question = self._pending_question
-        self._pending_question = None
-        if question is not None and answer.strip():
+        if question is not None:
+            self.add_turn(question, answer)
+
+    def add_turn(self, question: str, answer: str) -> None:
+        """Add a question and its answer to the history used as context; an empty answer
+        (a failure before any text) is left out, partial and stopped ones count.
+
+        The answer runner names its own question, so several answers may be in flight."""
+        if question == self._pending_question:
+            self._pending_question = None
+        if answer.strip():
             self.turns.append(Turn(question, answer))
 
 

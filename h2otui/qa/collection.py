@@ -2,15 +2,17 @@
 
 Every way of asking (``ask --collection``, ``batch``, the chat screen, the compare screen)
 opens collections here, so a missing or empty collection, or a ``--doc`` that is not in
-it, reads the same everywhere.
+it, reads the same everywhere. Views that ask many questions keep their collections open
+in a :class:`CollectionCache`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from h2otui.qa.retrieval import QAError
+from h2otui.qa.retrieval import QAError, Retriever
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -57,3 +59,54 @@ def check_docs(collection: Any, docs: Sequence[str]) -> None:
             f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
             f"(its documents: {listed or 'none'})"
         )
+
+
+def list_collections(settings: Settings) -> list[tuple[str, int]]:
+    """(name, chunk count) of every collection, -1 for one that cannot be read; slow the
+    first time (imports LanceDB)."""
+    from h2otui.store.collections import CollectionStore
+
+    store = CollectionStore(settings.data_path)
+    out = []
+    for name in store.names():
+        try:
+            out.append((name, store.open(name).count_chunks()))
+        except Exception:  # listed as unreadable; the others stay usable
+            out.append((name, -1))
+    return out
+
+
+class CollectionCache:
+    """Opened collections and their retrievers, kept across questions.
+
+    Opening a collection and building its retriever (full-text index, embedder) costs
+    more than a question, so a view that asks many (a chat, the compare screen) keeps
+    one cache and passes it to every answer. Entries are keyed by the data directory and
+    the retrieval settings too, so answers with new settings never use a stale retriever.
+    Thread-safe: answers open collections in worker threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, int, bool], tuple[Any, Retriever]] = {}
+
+    def open(self, settings: Settings, name: str) -> tuple[Any, Retriever]:
+        """The collection ``name`` and its retriever (raises :class:`QAError`)."""
+        qa = settings.qa
+        key = (str(settings.data_path), name, qa.rrf_k, bool(qa.merge_neighbors))
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                collection = open_collection(settings, name)
+                retriever = Retriever(
+                    collection, rrf_k=qa.rrf_k, merge_neighbors=qa.merge_neighbors
+                )
+                entry = self._entries[key] = (collection, retriever)
+            return entry
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop cached collections (after re-ingestion, reopen to see new documents)."""
+        with self._lock:
+            for key in list(self._entries):
+                if name is None or key[1] == name:
+                    del self._entries[key]

@@ -21,10 +21,9 @@ and saved as ``stopped``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import Callable
+from contextlib import aclosing
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,15 +36,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from h2otui.chat.session import (
-    ChatOptions,
-    ChatSession,
-    answer_stats,
-    format_stats,
+from h2otui.chat.events import (
+    AnswerFinished,
+    ContextTrimmed,
+    EngineReady,
+    HistoryError,
+    Loading,
+    Progress,
+    QuestionSaved,
+    SourcesFound,
+    TextDelta,
 )
+from h2otui.chat.runner import AnswerRunner
+from h2otui.chat.session import ChatOptions, ChatSession, format_stats
 from h2otui.config import ConfigError
-from h2otui.engines.base import EngineError, Finished, FinishReason, TextDelta, Usage
-from h2otui.qa.retrieval import QAError
+from h2otui.engines.base import EngineError
+from h2otui.messages import SettingsChanged
+from h2otui.qa.collection import CollectionCache
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
 from h2otui.screens.text_prompt import TextPromptScreen
@@ -64,6 +71,7 @@ from h2otui.widgets.sources_panel import DocumentsPanel
 
 if TYPE_CHECKING:
     from h2otui.app import H2oTuiApp
+    from h2otui.config import Settings
 
 EMPTY_HINT = (
     "Ask anything. Enter sends · Ctrl+J new line · Esc stops an answer · "
@@ -93,6 +101,16 @@ class ChatScreen(Screen[None]):
         self.session: ChatSession | None = None
         self._sidebar_choice: bool | None = None
         self._generation: Worker[None] | None = None
+        #: collections opened by this chat's answers, kept across questions
+        self._collections = CollectionCache()
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this screen answers with: the app's, or the newer ones a
+        :class:`~h2otui.messages.SettingsChanged` brought (settings are replaced, never
+        changed in place)."""
+        return self._settings if self._settings is not None else self.h2o.settings
 
     @property
     def h2o(self) -> H2oTuiApp:
@@ -120,12 +138,12 @@ class ChatScreen(Screen[None]):
                     placeholder="Ask a question (Enter sends, Ctrl+J new line)", id="input"
                 )
             with Vertical(id="side-panel"):
-                yield DocumentsPanel(self.h2o.settings, id="documents")
+                yield DocumentsPanel(id="documents")
         yield Footer()
 
     async def on_mount(self) -> None:
         app = self.h2o
-        self.session = ChatSession.new(app.settings, app.store)
+        self.session = ChatSession.new(self.settings, app.store)
         if app.store is None:
             self.query_one("#sidebar-help", Label).update("history is off")
         self._apply_sidebar()
@@ -143,7 +161,7 @@ class ChatScreen(Screen[None]):
         if self._sidebar_choice is not None:
             show = self._sidebar_choice
         else:
-            mode = self.h2o.settings.ui.sidebar
+            mode = self.settings.ui.sidebar
             show = mode == "show" or (mode == "auto" and self.size.width >= SIDEBAR_MIN_WIDTH)
         sidebar.display = show
 
@@ -194,128 +212,100 @@ class ChatScreen(Screen[None]):
         event.input.clear()
 
     async def ask(self, question: str) -> None:
-        """Show the question, save it, and start answering it in a worker."""
+        """Show the question and start answering it in a worker."""
         session = self.session
         assert session is not None
         question = question.strip("\n")
+        documents = self.query_one(DocumentsPanel)
+        runner = AnswerRunner(
+            session,
+            self.h2o.engines,
+            question,
+            collection=documents.collection,
+            action=documents.action,
+            collections=self._collections,
+        )
         view = self.query_one(ConversationView)
-        try:
-            session.record_question(question)
-        except ChatStoreError as exc:
-            self.notify(
-                f"{exc}\nThe answer will not be saved.", title="Chat history", severity="error"
-            )
         await view.add(UserMessage(question))
         answer = AssistantMessage(session.options.model)
         await view.add(answer)
-        self._update_toolbar()
-        self._generation = self.generate(session, question, answer)
+        self._generation = self.generate(runner, answer)
         self.refresh_bindings()
-        await self.refresh_chat_list()
 
     @work(exclusive=True, group="generate", exit_on_error=False)
-    async def generate(self, session: ChatSession, question: str, answer: AssistantMessage) -> None:
-        """Stream one answer into ``answer``, saving it as it goes."""
-        model = session.options.model
-        record = session.begin_answer(model)
-        view = self.query_one(ConversationView)
-        status, error = "error", None
-        usage: Usage | None = None
-        tokens = 0
-        started = time.perf_counter()
-        first: float | None = None
-        dropped = 0
-        finish = Finished(FinishReason.STOP)
-        try:
-            engine = await self._load_engine(model, answer)
-            answer.set_waiting("thinking…")
-            documents = self.query_one(DocumentsPanel)
-            if documents.collection is not None:
-                # document QA (issue #5): retrieval, context filling, sources panel
-                events = documents.answer_stream(
-                    engine,
-                    question,
-                    answer_widget=answer,
-                    history=[(t.question, t.answer) for t in session.turns],
-                    system=session.system_prompt,
-                    params=session.options.params,
-                )
-            else:
-                plan = session.plan(engine, question)
-                dropped = plan.dropped_turns
-                if dropped:
-                    note = (
-                        f"{dropped} earlier turn{'s' if dropped > 1 else ''} left out to fit the "
-                        f"{plan.context_length}-token context of {model}"
-                    )
-                    await view.mount(Notice(note), before=answer)
-                    self.notify(note, title="Context", severity="warning")
-                events = engine.stream(session.request(plan))
-            started = time.perf_counter()
-            async for event in events:
-                match event:
-                    case TextDelta(text=text):
-                        if first is None:
-                            first = time.perf_counter()
-                            answer.finish("streaming", "")
-                        tokens += 1
-                        await answer.write(text)
-                        if record.due():
-                            record.progress(answer.text)
-                    case Usage():
-                        usage = event
-                    case Finished():
-                        finish = event
-            if finish.reason is FinishReason.ERROR:
-                status, error = "error", finish.error or "the model stopped with an error"
-                self._show_error(f"The answer broke off: {error}")
-            elif finish.reason is FinishReason.CANCELLED:
-                status = "stopped"
-            else:
-                status = "complete"
-        except asyncio.CancelledError:
-            status = "stopped"
-            raise
-        except (EngineError, ConfigError, QAError) as exc:
-            error = str(exc)
-            self._show_error(error)
-        except Exception as exc:  # the app must stay usable whatever broke
-            error = f"{type(exc).__name__}: {exc}"
-            self._show_error(error)
-        finally:
-            await answer.end_stream()
-            total = time.perf_counter() - started
-            stats = answer_stats(
-                usage,
-                completion_tokens=tokens,
-                ttft_s=None if first is None else first - started,
-                total_s=total,
-                dropped_turns=dropped,
-            )
-            text = answer.text
-            line = format_stats(stats) if text else ""
-            if status == "error" and error:
-                line = (line + " · " if line else "") + error
-            if status == "complete" and finish.reason is FinishReason.LENGTH:
-                line += " · reached max_new_tokens"
-            answer.finish(status, line)
-            try:
-                record.finish(text, status, stats=stats, error=error)  # type: ignore[arg-type]
-            except ChatStoreError as exc:
-                self.notify(str(exc), title="Chat history", severity="error")
-            session.complete_turn(text)
-            # the footer (Esc Stop) is refreshed when the worker's state changes
-            if status == "stopped":
-                self.notify("Stopped. The partial answer is kept.", timeout=3)
+    async def generate(self, runner: AnswerRunner, answer: AssistantMessage) -> None:
+        """Render one answer's events into ``answer``; the runner saves it as it goes.
 
-    async def _load_engine(self, model: str, answer: AssistantMessage | None = None) -> Any:
+        Esc cancels this worker: the runner stops the engine and saves the partial
+        answer as ``stopped``; ``runner.finished`` has the outcome either way."""
+        view = self.query_one(ConversationView)
+        progress = self.query_one(LoadProgress)
+        documents = self.query_one(DocumentsPanel)
+        loading = False
+        try:
+            async with aclosing(runner.events()) as events:
+                async for event in events:
+                    match event:
+                        case TextDelta(text=text):
+                            if answer.status != "streaming":
+                                answer.finish("streaming", "")
+                            await answer.write(text)
+                        case QuestionSaved():
+                            self._update_toolbar()
+                            await self.refresh_chat_list()
+                        case HistoryError(message=message):
+                            self.notify(message, title="Chat history", severity="error")
+                        case Loading(model=model):
+                            loading = True
+                            answer.set_waiting(f"loading {model}…")
+                            progress.begin(f"Loading {model}")
+                        case EngineReady():
+                            if loading:
+                                loading = False
+                                progress.end()
+                            answer.set_waiting("thinking…")
+                        case ContextTrimmed():
+                            note = event.describe()
+                            await view.mount(Notice(note), before=answer)
+                            self.notify(note, title="Context", severity="warning")
+                        case SourcesFound(passages=passages, dropped=dropped):
+                            documents.record(answer, passages, dropped)
+                        case Progress(message=message):
+                            if not answer.text:
+                                answer.set_waiting(message)
+                        case AnswerFinished():
+                            pass  # rendered below, like a stopped answer
+        finally:
+            if loading:
+                progress.end()
+            await answer.end_stream()
+            self._render_outcome(runner, answer)
+
+    def _render_outcome(self, runner: AnswerRunner, answer: AssistantMessage) -> None:
+        finished = runner.finished
+        if finished is None:  # cancelled before the question was even recorded
+            answer.finish("stopped", "")
+            return
+        answer.finish(finished.status, finished.stats_line())
+        if finished.qa_result is not None or finished.sources:
+            self.query_one(DocumentsPanel).record(answer, finished.sources, finished.dropped)
+        if finished.save_error:
+            self.notify(finished.save_error, title="Chat history", severity="error")
+        if finished.status == "error" and finished.error:
+            message = finished.error
+            if finished.text:
+                message = f"The answer broke off: {message}"
+            self._show_error(message)
+        elif finished.status == "stopped":
+            # the footer (Esc Stop) is refreshed when the worker's state changes
+            self.notify("Stopped. The partial answer is kept.", timeout=3)
+
+    async def _load_engine(self, model: str) -> Any:
         pool = self.h2o.engines
         engine = pool.get(model)
         if pool.is_loaded(model):
             return engine
         progress = self.query_one(LoadProgress)
-        if answer is not None:
-            answer.set_waiting(f"loading {model}…")
         progress.begin(f"Loading {model}")
         try:
             return await pool.load(model)
@@ -353,9 +343,9 @@ class ChatScreen(Screen[None]):
         await self._stop_and_wait()
         app = self.h2o
         model = self.session.options.model if self.session else None
-        self.session = ChatSession.new(app.settings, app.store, model)
-        if self.session.options.model not in {m.name for m in app.settings.models}:
-            self.session = ChatSession.new(app.settings, app.store)
+        self.session = ChatSession.new(self.settings, app.store, model)
+        if self.session.options.model not in {m.name for m in self.settings.models}:
+            self.session = ChatSession.new(self.settings, app.store)
         await self.query_one(ConversationView).clear(EMPTY_HINT)
         self._update_toolbar()
         await self.refresh_chat_list()
@@ -368,7 +358,7 @@ class ChatScreen(Screen[None]):
             return
         await self._stop_and_wait()
         try:
-            session, messages, warnings = ChatSession.restore(self.h2o.settings, store, chat_id)
+            session, messages, warnings = ChatSession.restore(self.settings, store, chat_id)
         except ChatStoreError as exc:
             self.notify(str(exc), title="Chat history", severity="error")
             return
@@ -405,7 +395,7 @@ class ChatScreen(Screen[None]):
         session = self.session
         if session is None:
             return
-        settings = self.h2o.settings
+        settings = self.settings
         default_system = ChatOptions(session.options.model).effective_system_prompt(settings)
 
         def apply(options: ChatOptions | None) -> None:
@@ -484,6 +474,23 @@ class ChatScreen(Screen[None]):
         event.stop()
         if self.query_one(DocumentsPanel).collection is not None:
             self.query_one("#side-panel").add_class("-visible")
+        self._update_toolbar()
+
+    @on(DocumentsPanel.CollectionsListed)
+    def on_collections_listed(self, event: DocumentsPanel.CollectionsListed) -> None:
+        event.stop()
+        self._collections.forget()
+
+    def on_settings_changed(self, event: SettingsChanged) -> None:
+        """The app's settings were replaced: answer with the new ones from now on (the
+        chat keeps its own options), and redraw what shows them."""
+        self._settings = event.new
+        if self.session is not None:
+            self.session.settings = event.new
+        if event.old.data_path != event.new.data_path:
+            self._collections.forget()
+            self.query_one(DocumentsPanel).refresh_collections()
+        self._apply_sidebar()
         self._update_toolbar()
 
     def _current_chat(self) -> int | None:
@@ -586,7 +593,7 @@ class ChatScreen(Screen[None]):
                 + (f" ({entry.engine})" if entry.engine else ""),
                 partial(self.switch_model, entry.name),
             )
-            for entry in self.h2o.settings.models
+            for entry in self.settings.models
             if entry.name != current
         ]
         return [

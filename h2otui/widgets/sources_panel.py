@@ -1,14 +1,16 @@
 """The chat screen's document panel: collection and action selectors, and the sources
 (numbered citations with their quoted text) of the selected answer.
 
-Focusing an answer in the conversation shows that answer's sources; Enter on a source
-opens the full chunk. The panel reaches collections only through :mod:`h2otui.qa`.
+A view, nothing more: the screen reads the selected collection and action, runs the
+answer (:class:`~h2otui.chat.runner.AnswerRunner`) and hands the panel the sources of each
+answer (:meth:`DocumentsPanel.record`). Focusing an answer in the conversation shows that
+answer's sources; Enter on a source opens the full chunk. The panel lists collections
+through :mod:`h2otui.qa`, with the app's current settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,8 +22,6 @@ from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
-    from h2otui.engines.base import Engine, SamplingParams
-    from h2otui.qa.chat import ChatEvent, CollectionChat
     from h2otui.qa.citations import Passage
     from h2otui.qa.context import Dropped
 
@@ -43,10 +43,8 @@ class DocumentsPanel(Vertical):
     DocumentsPanel #qa-dropped { color: $text-muted; }
     """
 
-    def __init__(self, settings: Settings, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.settings = settings
-        self._qa: CollectionChat | None = None
         #: sources / drops per answer widget, so focusing an answer shows its own
         self._by_answer: dict[int, tuple[list[Passage], list[Dropped]]] = {}
         self.sources: list[Passage] = []
@@ -91,12 +89,24 @@ class DocumentsPanel(Vertical):
 
     # --- collections --------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="qa-collections", exit_on_error=False)
+    @property
+    def settings(self) -> Settings:
+        """The app's settings as they are now (they are replaced, never changed, when the
+        user edits them), so nothing here holds a stale copy."""
+        settings: Any = getattr(self.app, "settings", None)
+        assert settings is not None, "DocumentsPanel needs an app with settings"
+        return settings  # type: ignore[no-any-return]
+
     def refresh_collections(self) -> None:
-        from h2otui.qa.chat import list_collections
+        """Re-read the list of collections (in a thread: listing imports LanceDB)."""
+        self._list_collections(self.settings)
+
+    @work(thread=True, exclusive=True, group="qa-collections", exit_on_error=False)
+    def _list_collections(self, settings: Settings) -> None:
+        from h2otui.qa.collection import list_collections
 
         try:
-            found = list_collections(self.settings)
+            found = list_collections(settings)
         except Exception as exc:
             self.app.call_from_thread(
                 self.notify, f"Cannot list collections: {exc}", severity="error", markup=False
@@ -114,8 +124,7 @@ class DocumentsPanel(Vertical):
         select.set_options(options)
         values = {v for _, v in options}
         select.value = current if current in values else NO_COLLECTION
-        if self._qa is not None:
-            self._qa.forget()
+        self.post_message(self.CollectionsListed())
 
     def select_collection(self, name: str | None) -> None:
         self.query_one("#qa-collection", Select).value = name or NO_COLLECTION
@@ -128,48 +137,14 @@ class DocumentsPanel(Vertical):
     class Changed(Message):
         """The collection or the action changed (the screen updates its toolbar)."""
 
-    # --- answering ------------------------------------------------------------------------
-
-    async def answer_stream(
-        self,
-        engine: Engine,
-        question: str,
-        *,
-        answer_widget: Widget,
-        history: Sequence[tuple[str, str]],
-        system: str | None,
-        params: SamplingParams,
-    ) -> AsyncIterator[ChatEvent]:
-        """The QA stream for the chat screen; sources land in this panel on the way."""
-        from h2otui.qa.chat import CollectionChat
-        from h2otui.qa.pipeline import Progress, QADone, Retrieved
-
-        if self._qa is None:
-            self._qa = CollectionChat(self.settings)
-        collection = self.collection
-        assert collection is not None
-        async for event in self._qa.stream(
-            engine,
-            collection,
-            question,
-            action=self.action,
-            history=history,
-            system=system,
-            params=params,
-        ):
-            if isinstance(event, Retrieved):
-                self.record(answer_widget, event.passages, event.dropped)
-            elif isinstance(event, QADone):
-                self.record(answer_widget, event.result.sources, event.result.dropped)
-            elif isinstance(event, Progress):
-                setter = getattr(answer_widget, "set_waiting", None)
-                if setter is not None and not getattr(answer_widget, "text", ""):
-                    setter(event.message)
-            yield event
+    class CollectionsListed(Message):
+        """The collection list was re-read: collections may have been re-ingested, so
+        the screen reopens them for its next answers."""
 
     # --- sources ----------------------------------------------------------------------------
 
     def record(self, answer_widget: Widget, sources: list[Passage], dropped: list[Dropped]) -> None:
+        """Keep ``sources`` as the answer's own and show them."""
         self._by_answer[id(answer_widget)] = (list(sources), list(dropped))
         self.show(sources, dropped, for_answer=id(answer_widget))
 
