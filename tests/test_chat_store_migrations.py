@@ -62,7 +62,15 @@ V1_MESSAGE_COLUMNS = "id, chat_id, role, content, status, model, stats, error, c
 V1_MESSAGES: list[tuple[str, str, str, str, str | None, dict[str, Any] | None, str | None]] = [
     ("toml", "user", "How do I parse TOML?", "complete", None, None, None),
     ("unicode", "system", "Réponds en français. 🇫🇷", "complete", None, None, None),
-    ("unicode", "assistant", "Bonjour ! (greeting before any question)", "complete", "m2", None, None),
+    (
+        "unicode",
+        "assistant",
+        "Bonjour ! (greeting before any question)",
+        "complete",
+        "m2",
+        None,
+        None,
+    ),
     (
         "toml",
         "assistant",
@@ -74,8 +82,15 @@ V1_MESSAGES: list[tuple[str, str, str, str, str | None, dict[str, Any] | None, s
     ),
     ("unicode", "user", "Qu'est-ce que « naïveté » ? 日本語も。", "complete", None, None, None),
     ("toml", "user", "And writing it?", "complete", None, None, None),
-    ("toml", "assistant", "There is no writer in the standard", "stopped", "gemma3-270m",
-     {"completion_tokens": 7}, None),
+    (
+        "toml",
+        "assistant",
+        "There is no writer in the standard",
+        "stopped",
+        "gemma3-270m",
+        {"completion_tokens": 7},
+        None,
+    ),
     ("unicode", "assistant", "La naïveté est", "partial", "m2", None, None),
     ("toml", "user", "Is tomli-w maintained?", "complete", None, None, None),
     ("toml", "user", "Hello?", "complete", None, None, None),
@@ -93,8 +108,14 @@ def build_v1_database(path: Path) -> dict[str, int]:
     ids: dict[str, int] = {}
     for label, title, model, system_prompt, params, t in [
         ("toml", "How do I parse TOML?", "gemma3-270m", None, {}, 1000.0),
-        ("unicode", "Qu'est-ce que « naïveté » ? 日本語も。", "m2", "Sois bref.",
-         {"temperature": 0.7, "stop": ["\n\n"], "seed": 3}, 2000.0),
+        (
+            "unicode",
+            "Qu'est-ce que « naïveté » ? 日本語も。",
+            "m2",
+            "Sois bref.",
+            {"temperature": 0.7, "stop": ["\n\n"], "seed": 3},
+            2000.0,
+        ),
         ("empty", "", "m3", None, {}, 3000.0),
     ]:
         cur = db.execute(
@@ -142,8 +163,7 @@ def columns(path: Path, table: str) -> list[str]:
 def schema(path: Path) -> list[tuple[str, str, str]]:
     with sqlite3.connect(path) as db:
         return db.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-            " ORDER BY name"
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
         ).fetchall()
 
 
@@ -261,8 +281,14 @@ def test_the_new_api_works_on_upgraded_chats(v1_db):
         assert (cmp.kind, cmp.meta) == ("compare", {"models": ["a", "b"]})
         question = store.add_message(cmp.id, "user", "Which is larger, 9.9 or 9.11?")
         for model in ("a", "b"):
-            store.add_message(cmp.id, "assistant", f"{model} says 9.9", model=model,
-                              reply_to=question, meta={"model": model})
+            store.add_message(
+                cmp.id,
+                "assistant",
+                f"{model} says 9.9",
+                model=model,
+                reply_to=question,
+                meta={"model": model},
+            )
         assert [(m.model, m.meta) for m in store.answers_to(question)] == [
             ("a", {"model": "a"}),
             ("b", {"model": "b"}),

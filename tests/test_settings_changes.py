@@ -90,9 +90,7 @@ def test_every_setting_is_listed_with_value_default_and_origin(layered) -> None:
     s, _project, _user = layered
     keys = Settings.leaf_keys()
     assert list(keys) == _fields(Settings)
-    assert {"generation.max_new_tokens", "qa.top_k_docs", "default_model", "ui.theme"} <= set(
-        keys
-    )
+    assert {"generation.max_new_tokens", "qa.top_k_docs", "default_model", "ui.theme"} <= set(keys)
     for key in keys:
         section, _, name = key.rpartition(".")
         owner = getattr(s, section) if section else s
@@ -138,7 +136,9 @@ def test_with_changes_makes_a_new_value_and_marks_the_change_as_the_apps(layered
     u = t.replace("ui.theme", "gruvbox")
     assert (u.ui.theme, u.qa.top_k_docs) == ("gruvbox", 5)
     assert u.origin("qa.top_k_docs").layer is Layer.APP
-    back = u.with_changes({"qa": {"top_k_docs": 3}, "generation": {"top_k": 6}, "ui": {"theme": "nord"}})
+    back = u.with_changes(
+        {"qa": {"top_k_docs": 3}, "generation": {"top_k": 6}, "ui": {"theme": "nord"}}
+    )
     assert back == s and back is not s
     assert back.origin("qa.top_k_docs").layer is Layer.APP  # the app set it, to the default
 
@@ -151,7 +151,7 @@ def test_with_changes_makes_a_new_value_and_marks_the_change_as_the_apps(layered
 
 
 def test_a_bad_change_fails_like_a_bad_flag_and_writes_nothing(layered, tmp_path) -> None:
-    s, _project, user = layered
+    s, _project, _user = layered
     files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     with pytest.raises(ConfigError) as from_app:
         s.with_changes({"qa": {"top_k_docs": 0}})

@@ -74,8 +74,7 @@ _V1: tuple[str, ...] = (
 _V2: tuple[str, ...] = (
     "ALTER TABLE chats ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat'",
     "ALTER TABLE chats ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'",
-    "ALTER TABLE messages ADD COLUMN"
-    " reply_to INTEGER REFERENCES messages(id) ON DELETE CASCADE",
+    "ALTER TABLE messages ADD COLUMN reply_to INTEGER REFERENCES messages(id) ON DELETE CASCADE",
     "ALTER TABLE messages ADD COLUMN meta TEXT",
     # an existing answer answers the nearest question before it in its chat
     """UPDATE messages SET reply_to = (
