@@ -428,7 +428,8 @@ class Settings(_Section):
     @classmethod
     def leaf_keys(cls) -> tuple[str, ...]:
         """Every setting's dotted key (``generation.max_new_tokens``, ``default_model``,
-        ...) in declaration order; model entries are listed by :meth:`model_origin`."""
+        ...) in declaration order. Model entries are not keys: they are ``models``, each
+        named, and :meth:`model_origin` says where one came from."""
         return _leaf_keys(cls)
 
     def value(self, key: str) -> Any:
@@ -824,8 +825,7 @@ def _build(layers: list[_Layer]) -> Settings:
             raise ConfigError(f"model_lock in {where}: expected a list of model dicts")
         merged["models"] = _merge_models(merged.get("models", []), entries)
         if lock_layer is not None:
-            lock_origin = Origin(lock_layer.kind, lock_layer.origin("model_lock").source)
-            model_origins.update({e["name"]: lock_origin for e in entries})
+            model_origins.update({e["name"]: lock_layer.origin("model_lock") for e in entries})
     if "models" in merged:
         # the embedded model is always available unless a layer redefines it by name
         merged["models"] = _merge_models([_embedded_entry().model_dump()], merged["models"])
