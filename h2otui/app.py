@@ -3,6 +3,11 @@
 The app owns the long-lived services -- settings, the chat history store and the pool of
 engines -- and the navigation between top-level screens (Textual *modes*, listed in
 :data:`h2otui.screens.NAVIGATION`). Screens reach the services through ``self.app``.
+
+Settings change through one path, :meth:`H2oTuiApp.apply_settings`: the app swaps its
+immutable :class:`~h2otui.config.Settings` value, the engine pool drops what the change
+made stale, app-level settings (theme, chat history) are re-applied, and every screen
+gets one :class:`~h2otui.messages.SettingsChanged` to re-read what it shows.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from h2otui.engines.pool import EngineFactory, EnginePool
+from h2otui.messages import SettingsChanged
 from h2otui.screens import NAVIGATION
 from h2otui.widgets.gc_pause import freeze_startup_objects
 
@@ -60,12 +66,27 @@ class H2oTuiApp(App[int]):
         self.engines = EnginePool(settings, engine_factory)
         self.store_error: str | None = None
         self.store = store if store is not None else self._open_store()
-        if settings.ui.theme in self.available_themes:
-            self.theme = settings.ui.theme
-        else:
+        #: stores replaced by a settings change; sessions may still write to them
+        self._retired_stores: list[ChatStore] = []
+        if not self._apply_theme(settings.ui.theme):
             self._bad_theme = settings.ui.theme
 
     _bad_theme: str | None = None
+
+    def _apply_theme(self, theme: str) -> bool:
+        if theme not in self.available_themes:
+            return False
+        self.theme = theme
+        return True
+
+    def _theme_warning(self, theme: str) -> None:
+        themes = ", ".join(sorted(self.available_themes))
+        self.notify(
+            f"ui.theme = '{theme}' is not a known theme ({themes})",
+            title="Settings",
+            severity="warning",
+            timeout=15,
+        )
 
     def _open_store(self) -> ChatStore | None:
         if not self.settings.ui.save_chats:
@@ -89,18 +110,70 @@ class H2oTuiApp(App[int]):
                 timeout=15,
             )
         if self._bad_theme:
-            themes = ", ".join(sorted(self.available_themes))
-            self.notify(
-                f"ui.theme = '{self._bad_theme}' is not a known theme ({themes})",
-                title="Settings",
-                severity="warning",
-                timeout=15,
-            )
+            self._theme_warning(self._bad_theme)
 
     async def on_unmount(self) -> None:
         await self.engines.aclose()
+        for store in [*self._retired_stores, self.store]:
+            if store is not None:
+                store.close()
+
+    # --- settings changes -----------------------------------------------------------------
+
+    def apply_settings(self, new: Settings) -> None:
+        """Make ``new`` the app's settings: the one way settings change while it runs.
+
+        In order: the app and the engine pool switch to ``new`` (the pool drops the
+        engines built from a changed model entry, data dir or ``[remote]``; they are closed
+        in the background, after any answer still streaming from them); the theme and the
+        chat history follow ``ui``; then every screen -- of every mode, and installed ones
+        -- gets :class:`~h2otui.messages.SettingsChanged`. ``new`` comes from
+        :meth:`Settings.with_changes`, which has already validated it."""
+        old = self.settings
+        if new is old:
+            return
+        self.settings = new
+        if self.engines.apply_settings(new):
+            self.run_worker(
+                self.engines.close_retired(),
+                name="close stale engines",
+                group="engines",
+                exit_on_error=False,
+            )
+        if new.ui.theme != old.ui.theme and not self._apply_theme(new.ui.theme):
+            self._theme_warning(new.ui.theme)
+        if (new.ui.save_chats, new.data_path) != (old.ui.save_chats, old.data_path):
+            self._reopen_store()
+        message_for = {id(screen): screen for screen in self._every_screen()}
+        for screen in message_for.values():
+            screen.post_message(SettingsChanged(old, new))
+
+    def _reopen_store(self) -> None:
+        # the old store stays open until exit: a session in progress may still hold it
         if self.store is not None:
-            self.store.close()
+            self._retired_stores.append(self.store)
+        self.store_error = None
+        self.store = self._open_store()
+        if self.store_error:
+            self.notify(
+                f"{self.store_error}\nChats will not be saved.",
+                title="Chat history unavailable",
+                severity="error",
+                timeout=15,
+            )
+
+    def _every_screen(self) -> list[Screen[Any]]:
+        """Every screen that exists: the stacks of all modes, then installed screens.
+
+        Textual has no public list of other modes' stacks; ``_screen_stacks`` has been
+        its home through Textual 8, and the current stack is the fallback."""
+        stacks: dict[str, list[Screen[Any]]] = getattr(
+            self, "_screen_stacks", {self.current_mode: list(self.screen_stack)}
+        )
+        screens = [screen for stack in stacks.values() for screen in stack]
+        installed = getattr(self, "_installed_screens", {})
+        screens += [s for s in installed.values() if isinstance(s, Screen)]
+        return screens
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -17,19 +17,31 @@ file).
 ``[[models]]`` lists are merged by model ``name`` across layers (a later layer replaces
 an entry of the same name and appends new ones), so a user adds a model without having
 to repeat the built-in ones.
+
+A :class:`Settings` is an immutable value (frozen models, tuples for lists): nothing can
+change it under a view that holds it. A change in the running app goes through
+:meth:`Settings.with_changes`, which layers the change on top of the layers the settings
+were loaded from (as :attr:`Layer.APP`) and validates the result exactly as loading does,
+with the same error messages. Each settings value remembers where it came from:
+:meth:`Settings.origin` answers with the :class:`Layer` and the file, environment variable
+or flag that set it (the settings screen shows it).
 """
 
 from __future__ import annotations
 
+import copy
+import enum
+import functools
 import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 if TYPE_CHECKING:
     from h2otui.engines.base import SamplingParams
@@ -48,8 +60,45 @@ class ConfigError(Exception):
     """A settings problem, with a message naming the key and where it came from."""
 
 
+class Layer(enum.Enum):
+    """Where a settings value came from, lowest precedence first."""
+
+    DEFAULT = "default"
+    """Built into h2otui (the field defaults; ``config.toml`` documents them)."""
+    PROJECT = "project"
+    """The project config file: ``--config FILE``, ``$H2OTUI_CONFIG`` or ``./config.toml``."""
+    USER = "user"
+    """The user's config file (``<user config dir>/h2otui/config.toml``)."""
+    ENV = "env"
+    """An ``H2OTUI_*`` environment variable."""
+    FLAG = "flag"
+    """A command-line flag."""
+    APP = "app"
+    """Changed in the running app (:meth:`Settings.with_changes`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one value came from: its layer and, in words a user recognises, the source
+    (a file path, an environment variable name, ``command-line flags``, ``the app`` or
+    ``built-in defaults``)."""
+
+    layer: Layer
+    source: str
+
+    def __str__(self) -> str:
+        return self.source
+
+
+DEFAULTS_LABEL = "built-in defaults"
+FLAGS_LABEL = "command-line flags"
+APP_LABEL = "the app"
+DEFAULT_ORIGIN = Origin(Layer.DEFAULT, DEFAULTS_LABEL)
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # frozen: a Settings is a value; a change makes a new one (Settings.with_changes)
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
 
 
 class GenerationSettings(_Section):
@@ -62,7 +111,7 @@ class GenerationSettings(_Section):
     repetition_penalty: float = Field(1.0, gt=0.0, le=5.0, description="1.0 = off.")
     seed: int | None = Field(None, description="Random seed for sampling; unset = random.")
     do_sample: bool = Field(False, description="Sample; false = greedy, reproducible.")
-    stop: list[str] = Field(default_factory=list, description="Extra stop sequences.")
+    stop: tuple[str, ...] = Field(default=(), description="Extra stop sequences.")
     system_prompt: str = Field(
         "auto", description="System prompt; 'auto' = the prompt type's default, '' = none."
     )
@@ -148,7 +197,7 @@ class IngestSettings(_Section):
     workers: int = Field(0, ge=0, description="Parser processes; 0 = min(2, CPU count).")
     max_file_mb: float = Field(256.0, gt=0, description="Files above this size fail.")
     include_hidden: bool = Field(False, description="Walk into dot-files and dot-folders.")
-    exclude: list[str] = Field(default_factory=list, description="Glob patterns never ingested.")
+    exclude: tuple[str, ...] = Field(default=(), description="Glob patterns never ingested.")
     pdf_ocr: Literal["auto", "on", "off"] = Field(
         "auto", description="OCR PDF pages (h2oGPT enable_pdf_ocr): auto = pages without text."
     )
@@ -301,11 +350,16 @@ class Settings(_Section):
     model_lock: str | list[dict[str, Any]] | None = Field(
         None, description="h2oGPT's model_lock list (string or list); its entries join models."
     )
-    models: list[ModelEntry] = Field(default_factory=lambda: [_embedded_entry()])
+    models: tuple[ModelEntry, ...] = Field(default_factory=lambda: (_embedded_entry(),))
+
+    #: the layers this value was built from, lowest first (empty: built directly)
+    _layers: tuple[_Layer, ...] = PrivateAttr(default=())
+    #: model name -> where its [[models]] entry came from
+    _model_origins: dict[str, Origin] = PrivateAttr(default_factory=dict)
 
     @field_validator("models")
     @classmethod
-    def _unique_names(cls, models: list[ModelEntry]) -> list[ModelEntry]:
+    def _unique_names(cls, models: tuple[ModelEntry, ...]) -> tuple[ModelEntry, ...]:
         seen: set[str] = set()
         for m in models:
             if m.name in seen:
@@ -326,6 +380,114 @@ class Settings(_Section):
     @property
     def data_path(self) -> Path:
         return data_dir(self)
+
+    def __eq__(self, other: object) -> bool:
+        # equal values are equal settings, wherever they came from
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts (model options)
+
+    # --- changes -----------------------------------------------------------------
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Settings:
+        """A new Settings with ``changes`` (shaped like a config file: sections as dicts,
+        ``models`` merged by name) layered on top as :attr:`Layer.APP`.
+
+        The result is validated exactly as :func:`load_settings` validates, so a bad value
+        raises the same :class:`ConfigError` (naming the key and ``the app``); ``self`` is
+        never touched and nothing is written anywhere. Changes accumulate: a second change
+        keeps the first one's values."""
+        layers = list(self._source_layers())
+        app_data: dict[str, Any] = {}
+        if layers and layers[-1].kind is Layer.APP:
+            app_data = layers.pop().data
+        merged = _merge(app_data, _plain(changes))
+        return _build([*layers, _Layer(APP_LABEL, merged, kind=Layer.APP)])
+
+    def replace(self, key: str, value: Any) -> Settings:
+        """:meth:`with_changes` for one dotted key: ``replace("qa.top_k_docs", 5)``."""
+        change: dict[str, Any] = {}
+        node = change
+        *sections, leaf = key.split(".")
+        for part in sections:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+        return self.with_changes(change)
+
+    def _source_layers(self) -> tuple[_Layer, ...]:
+        if self._layers:
+            return self._layers
+        # built directly (Settings(...)): what the code set counts as set in the app
+        own = self.model_dump(mode="json", exclude_unset=True)
+        return (_Layer(APP_LABEL, own, kind=Layer.APP),)
+
+    # --- provenance --------------------------------------------------------------
+
+    @classmethod
+    def leaf_keys(cls) -> tuple[str, ...]:
+        """Every setting's dotted key (``generation.max_new_tokens``, ``default_model``,
+        ...) in declaration order. Model entries are not keys: they are ``models``, each
+        named, and :meth:`model_origin` says where one came from."""
+        return _leaf_keys(cls)
+
+    def value(self, key: str) -> Any:
+        """The value of one dotted key (one of :meth:`leaf_keys`)."""
+        _check_leaf_key(key)
+        node: Any = self
+        for part in key.split("."):
+            node = getattr(node, part)
+        return node
+
+    @classmethod
+    def default_value(cls, key: str) -> Any:
+        """The built-in default of one dotted key."""
+        return cls().value(key)
+
+    def origin(self, key: str) -> Origin:
+        """Where the value of one dotted key came from: the highest layer that set it."""
+        _check_leaf_key(key)
+        parts = key.split(".")
+        for layer in reversed(self._source_layers()):
+            if _has_path(layer.data, parts):
+                return layer.origin(key)
+        return DEFAULT_ORIGIN
+
+    def model_origin(self, name: str) -> Origin:
+        """Where a ``[[models]]`` entry came from (the layer that last defined that name)."""
+        self.model(name)  # raises ConfigError naming the configured models
+        if not self._layers and "models" in self.model_fields_set:
+            return Origin(Layer.APP, APP_LABEL)
+        return self._model_origins.get(name, DEFAULT_ORIGIN)
+
+
+@functools.cache
+def _leaf_keys(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        if name == "models":
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys += _leaf_keys(ann, f"{prefix}{name}.")
+        else:
+            keys.append(prefix + name)
+    return tuple(keys)
+
+
+def _check_leaf_key(key: str) -> None:
+    if key not in _leaf_keys(Settings):
+        raise ConfigError(f"unknown setting '{key}' (see config.toml for every setting)")
+
+
+def _has_path(data: Mapping[str, Any], parts: list[str]) -> bool:
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 # --- locations -----------------------------------------------------------------------
@@ -376,16 +538,38 @@ def project_config_path(explicit: str | os.PathLike[str] | None = None) -> Path 
 
 
 class _Layer:
-    def __init__(self, label: str, data: dict[str, Any], env_names: dict[str, str] | None = None):
+    """One layer's raw data (as read, before validation) and where it came from."""
+
+    def __init__(
+        self,
+        label: str,
+        data: dict[str, Any],
+        env_names: dict[str, str] | None = None,
+        *,
+        kind: Layer,
+    ):
         self.label = label
         self.data = data
+        self.kind = kind
         #: dotted key -> environment variable it came from (env layer only)
         self.env_names = env_names or {}
+
+    def _env_name(self, dotted: str) -> str | None:
+        # H2OTUI_GENERATION='{"top_k": 3}' sets generation.top_k through its section
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            name = self.env_names.get(".".join(parts[:end]))
+            if name:
+                return name
+        return None
 
     def describe(self, dotted: str) -> str:
         if dotted in self.env_names:
             return f"environment variable {self.env_names[dotted]}"
         return self.label
+
+    def origin(self, dotted: str) -> Origin:
+        return Origin(self.kind, self._env_name(dotted) or self.label)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -428,7 +612,7 @@ def _env_layer(environ: Mapping[str, str]) -> _Layer:
             node = child
         node[parts[-1]] = _parse_env_value(raw)
         names[".".join(parts)] = name
-    return _Layer("environment", data, names)
+    return _Layer("environment", data, names, kind=Layer.ENV)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -589,21 +773,45 @@ def load_settings(
 
     project = project_config_path(config_file)
     if project is not None:
-        layers.append(_Layer(str(project), _read_toml(project)))
+        layers.append(_Layer(str(project), _read_toml(project), kind=Layer.PROJECT))
     user = user_config_path()
     if user.is_file():
-        layers.append(_Layer(str(user), _read_toml(user)))
+        layers.append(_Layer(str(user), _read_toml(user), kind=Layer.USER))
     layers.append(_env_layer(environ))
     if overrides:
-        layers.append(_Layer("command-line flags", overrides))
+        layers.append(_Layer(FLAGS_LABEL, _plain(overrides), kind=Layer.FLAG))
+    return _build(layers)
 
+
+def _plain(value: Any) -> Any:
+    """Layer data as a config file would hold it: dicts and lists, deep-copied (a Settings
+    keeps its layers, so a caller's later edit of its own dict must not reach them)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return copy.deepcopy(value)
+
+
+def _build(layers: list[_Layer]) -> Settings:
+    """Merge ``layers`` (lowest first), validate, and remember where each value came from.
+
+    The one path from raw layers to :class:`Settings`: loading and in-app changes share
+    it, so their errors read alike."""
     merged: dict[str, Any] = {}
+    model_origins: dict[str, Origin] = {}
     for layer in layers:
         merged = _merge(merged, layer.data)
+        for item in layer.data.get("models") or []:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                model_origins[item["name"]] = layer.origin("models")
     if merged.get("model_lock"):
         # h2oGPT's model_lock in a config file: its entries join [[models]] (issue #6)
         lock = merged["model_lock"]
-        where = next((ly.label for ly in reversed(layers) if "model_lock" in ly.data), "config")
+        lock_layer = next((ly for ly in reversed(layers) if "model_lock" in ly.data), None)
+        where = lock_layer.label if lock_layer is not None else "config"
         if isinstance(lock, str):
             entries = parse_model_lock(lock, source=f"model_lock in {where}")
         elif isinstance(lock, list):
@@ -616,19 +824,23 @@ def load_settings(
         else:
             raise ConfigError(f"model_lock in {where}: expected a list of model dicts")
         merged["models"] = _merge_models(merged.get("models", []), entries)
+        if lock_layer is not None:
+            model_origins.update({e["name"]: lock_layer.origin("model_lock") for e in entries})
     if "models" in merged:
         # the embedded model is always available unless a layer redefines it by name
         merged["models"] = _merge_models([_embedded_entry().model_dump()], merged["models"])
 
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             dotted, where = _locate(layers, merged, tuple(err["loc"]))
             expected = _expected(err)
             value = err.get("input")
-            shown = "" if isinstance(value, dict | list) or value is None else f" = {value!r}"
+            shown = (
+                "" if isinstance(value, dict | list | tuple) or value is None else f" = {value!r}"
+            )
             if _SECRET_KEY.search(dotted):
                 shown = ""  # never echo an API key, password or token
             detail = err["msg"] if not expected else f"{err['msg']} (expected {expected})"
@@ -636,6 +848,9 @@ def load_settings(
                 detail = "unknown setting (see config.toml for every setting)"
             lines.append(f"{dotted}{shown} in {where}: {detail}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    settings._layers = tuple(layers)
+    settings._model_origins = model_origins
+    return settings
 
 
 def parse_model_lock(text: str, source: str = "--model-lock") -> list[dict[str, Any]]:

@@ -9,6 +9,12 @@ mid-answer the row simply stays ``partial`` with the text received so far.
 
 The database runs in WAL mode with one connection guarded by a lock, so the TUI (event
 loop) and helper threads can share a store; each write is its own transaction.
+
+The schema is versioned (SQLite's ``user_version``) and upgraded on open by
+:data:`MIGRATIONS`, one transaction per step, so a history written by an older h2otui
+keeps every chat. Schema 2 lets a chat be a *compare* (several answers per question, each
+pointing at its question through ``reply_to``) and gives chats and answers JSON ``meta``.
+A file from a newer h2otui is refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,10 +33,15 @@ MessageStatus = Literal["complete", "partial", "stopped", "error"]
 STATUSES: tuple[str, ...] = ("complete", "partial", "stopped", "error")
 DB_NAME = "chats.sqlite3"
 TITLE_LENGTH = 60
-SCHEMA_VERSION = 1
+CHAT_KINDS: tuple[str, ...] = ("chat", "compare")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS chats (
+# Each migration takes the database from version N to N + 1 (its index + 1). They are
+# tuples of single statements, not scripts: ``executescript`` would commit the enclosing
+# transaction, and a migration must apply whole or not at all.
+
+#: schema 1: chats and their messages, exactly as the first h2otui wrote them
+_V1: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS chats (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL DEFAULT '',
     model TEXT NOT NULL DEFAULT '',
@@ -38,8 +49,8 @@ CREATE TABLE IF NOT EXISTS chats (
     params TEXT NOT NULL DEFAULT '{}',
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
+)""",
+    """CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
     role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
@@ -50,10 +61,44 @@ CREATE TABLE IF NOT EXISTS messages (
     stats TEXT,
     error TEXT,
     created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_chat ON messages(chat_id, id);
-CREATE INDEX IF NOT EXISTS chats_by_update ON chats(updated_at DESC);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS messages_by_chat ON messages(chat_id, id)",
+    "CREATE INDEX IF NOT EXISTS chats_by_update ON chats(updated_at DESC)",
+)
+
+#: schema 2: a chat has a kind ('chat' or 'compare') and JSON meta (the collection and
+#: action it answers from, compare's models); an answer points at the question it answers
+#: (compare keeps several answers per question) and carries JSON meta (sources, retrieval,
+#: the settings it was made with). Kinds are checked in Python, not by a CHECK constraint,
+#: so a later kind needs no table rebuild.
+_V2: tuple[str, ...] = (
+    "ALTER TABLE chats ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat'",
+    "ALTER TABLE chats ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE messages ADD COLUMN reply_to INTEGER REFERENCES messages(id) ON DELETE CASCADE",
+    "ALTER TABLE messages ADD COLUMN meta TEXT",
+    # an existing answer answers the nearest question before it in its chat
+    """UPDATE messages SET reply_to = (
+    SELECT q.id FROM messages q
+    WHERE q.chat_id = messages.chat_id AND q.role = 'user' AND q.id < messages.id
+    ORDER BY q.id DESC LIMIT 1
+) WHERE role = 'assistant'""",
+    "CREATE INDEX IF NOT EXISTS messages_by_reply ON messages(reply_to)",
+)
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _statements(statements: tuple[str, ...]) -> Migration:
+    def migrate(db: sqlite3.Connection) -> None:
+        for statement in statements:
+            db.execute(statement)
+
+    return migrate
+
+
+#: ordered: ``MIGRATIONS[n]`` takes a database at version n to version n + 1
+MIGRATIONS: list[Migration] = [_statements(_V1), _statements(_V2)]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class ChatStoreError(Exception):
@@ -77,6 +122,10 @@ class ChatRecord:
     created_at: float
     updated_at: float
     message_count: int = 0
+    kind: str = "chat"
+    """``chat`` (one answer per question) or ``compare`` (one answer per model)."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """What the chat answers from: e.g. collection and action, compare's model list."""
 
 
 @dataclass(slots=True)
@@ -90,6 +139,10 @@ class StoredMessage:
     stats: dict[str, Any] | None
     error: str | None
     created_at: float
+    reply_to: int | None = None
+    """For an answer: the id of the question it answers (compare has several)."""
+    meta: dict[str, Any] | None = None
+    """For an answer: its sources, retrieval details, the settings it was made with."""
 
 
 @dataclass(slots=True)
@@ -125,29 +178,71 @@ class ChatStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
+            db = self._db = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ChatStoreError(
-                    f"chat history {self.path} was written by a newer h2otui "
-                    f"(schema {version}); upgrade h2otui or move the file away"
-                )
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            #: the versions this open upgraded the file to (empty: it was up to date)
+            self.applied_migrations: list[int] = self._migrate()
         except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
             raise ChatStoreError(
                 f"cannot open chat history {self.path}: {exc} "
                 "(move the file away to start a fresh history)"
             ) from None
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
         self._lock = threading.Lock()
+
+    def _user_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> list[int]:
+        """Bring the file up to :data:`SCHEMA_VERSION`, one migration per transaction.
+
+        Each step takes the write lock first (``BEGIN IMMEDIATE``) and re-reads the version
+        inside it, so when two h2otui processes open an old file at once, one migrates and
+        the other finds the work done. A failed step rolls back whole: the file keeps its
+        version and data, and the next open tries again."""
+        latest = len(MIGRATIONS)
+        version = self._user_version()
+        applied: list[int] = []
+        while True:
+            if version > latest:
+                raise ChatStoreError(
+                    f"chat history {self.path} was written by a newer h2otui "
+                    f"(schema {version}, this one knows {latest}); "
+                    "upgrade h2otui or move the file away"
+                )
+            if version == latest:
+                return applied
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._user_version()
+                if version < latest:
+                    MIGRATIONS[version](self._db)
+                    version += 1
+                    self._db.execute(f"PRAGMA user_version = {version}")
+                    applied.append(version)
+            except BaseException as exc:
+                self._db.execute("ROLLBACK")
+                if isinstance(exc, Exception):
+                    raise ChatStoreError(
+                        f"cannot upgrade chat history {self.path} from schema {version} "
+                        f"to {version + 1}: {exc} (the file is unchanged; "
+                        "move it away to start a fresh history)"
+                    ) from None
+                raise
+            self._db.execute("COMMIT")
 
     @classmethod
     def open(cls, data_dir: Path | str) -> ChatStore:
@@ -184,13 +279,26 @@ class ChatStore:
         system_prompt: str | None = None,
         params: dict[str, Any] | None = None,
         title: str = "",
+        kind: str = "chat",
+        meta: dict[str, Any] | None = None,
     ) -> ChatRecord:
+        if kind not in CHAT_KINDS:
+            raise ChatStoreError(f"unknown chat kind {kind!r} (known: {', '.join(CHAT_KINDS)})")
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO chats (title, model, system_prompt, params, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (title, model, system_prompt, json.dumps(params or {}), now, now),
+                "INSERT INTO chats (title, model, system_prompt, params, created_at, updated_at,"
+                " kind, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    model,
+                    system_prompt,
+                    json.dumps(params or {}),
+                    now,
+                    now,
+                    kind,
+                    json.dumps(meta or {}),
+                ),
             )
             chat_id = int(cur.lastrowid or 0)
         return self.get_chat(chat_id)
@@ -206,12 +314,14 @@ class ChatStore:
             raise ChatNotFoundError(f"no chat with id {chat_id} (see: h2otui chats list)")
         return _chat(row)
 
-    def list_chats(self) -> list[ChatRecord]:
-        """Every chat, most recently active first."""
+    def list_chats(self, kind: str | None = None) -> list[ChatRecord]:
+        """Every chat (of one ``kind`` when given), most recently active first."""
+        where, args = ("WHERE c.kind = ?", (kind,)) if kind is not None else ("", ())
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS n"
-                " FROM chats c ORDER BY c.updated_at DESC, c.id DESC"
+                f" FROM chats c {where} ORDER BY c.updated_at DESC, c.id DESC",
+                args,
             ).fetchall()
         return [_chat(r) for r in rows]
 
@@ -233,6 +343,13 @@ class ChatStore:
                 (model, system_prompt, json.dumps(params), chat_id),
             )
 
+    def update_chat_meta(self, chat_id: int, meta: dict[str, Any]) -> None:
+        """Replace what a chat answers from (collection, action, compare's models)."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE chats SET meta = ? WHERE id = ?", (json.dumps(meta), chat_id))
+        if cur.rowcount == 0:
+            raise ChatNotFoundError(f"no chat with id {chat_id}")
+
     def delete_chat(self, chat_id: int) -> None:
         with self._tx() as db:
             cur = db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
@@ -251,13 +368,24 @@ class ChatStore:
         model: str | None = None,
         stats: dict[str, Any] | None = None,
         error: str | None = None,
+        reply_to: int | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> int:
-        """Append a message; the first user message titles an untitled chat."""
+        """Append a message; the first user message titles an untitled chat.
+
+        An answer added without ``reply_to`` answers the chat's latest question, which is
+        what a plain chat means; compare passes the question it answers explicitly."""
         now = time.time()
         with self._tx() as db:
+            if role == "assistant" and reply_to is None:
+                row = db.execute(
+                    "SELECT MAX(id) FROM messages WHERE chat_id = ? AND role = 'user'",
+                    (chat_id,),
+                ).fetchone()
+                reply_to = row[0]
             cur = db.execute(
                 "INSERT INTO messages (chat_id, role, content, status, model, stats, error,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, reply_to, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chat_id,
                     role,
@@ -267,6 +395,8 @@ class ChatStore:
                     None if stats is None else json.dumps(stats),
                     error,
                     now,
+                    reply_to,
+                    None if meta is None else json.dumps(meta),
                 ),
             )
             if role == "user":
@@ -285,8 +415,9 @@ class ChatStore:
         status: MessageStatus | None = None,
         stats: dict[str, Any] | None = None,
         error: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> None:
-        """Replace a message's text (and, when given, its status, stats and error)."""
+        """Replace a message's text (and, when given, its status, stats, error and meta)."""
         sets = ["content = ?"]
         args: list[Any] = [content]
         if status is not None:
@@ -298,6 +429,9 @@ class ChatStore:
         if error is not None:
             sets.append("error = ?")
             args.append(error)
+        if meta is not None:
+            sets.append("meta = ?")
+            args.append(json.dumps(meta))
         args.append(message_id)
         with self._tx() as db:
             db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", args)
@@ -312,6 +446,14 @@ class ChatStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT * FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def answers_to(self, question_id: int) -> list[StoredMessage]:
+        """The answers to one question, oldest first (compare stores one per model)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM messages WHERE reply_to = ? ORDER BY id", (question_id,)
             ).fetchall()
         return [_message(r) for r in rows]
 
@@ -352,6 +494,17 @@ def export_markdown(export: ChatExport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _json_dict(text: str | None) -> dict[str, Any] | None:
+    """A stored JSON object, or None when absent or unreadable (never fails a listing)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _chat(row: sqlite3.Row) -> ChatRecord:
     try:
         params = json.loads(row["params"] or "{}")
@@ -366,6 +519,8 @@ def _chat(row: sqlite3.Row) -> ChatRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         message_count=row["n"],
+        kind=row["kind"],
+        meta=_json_dict(row["meta"]) or {},
     )
 
 
@@ -386,4 +541,6 @@ def _message(row: sqlite3.Row) -> StoredMessage:
         stats=stats,
         error=row["error"],
         created_at=row["created_at"],
+        reply_to=row["reply_to"],
+        meta=_json_dict(row["meta"]),
     )
