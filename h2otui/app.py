@@ -25,6 +25,7 @@ from h2otui.engines.pool import EngineFactory, EnginePool
 from h2otui.messages import SettingsChanged
 from h2otui.screens import NAVIGATION
 from h2otui.widgets.gc_pause import freeze_startup_objects
+from h2otui.widgets.textual_compat import every_screen
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -144,7 +145,7 @@ class H2oTuiApp(App[int]):
             self._theme_warning(new.ui.theme)
         if (new.ui.save_chats, new.data_path) != (old.ui.save_chats, old.data_path):
             self._reopen_store()
-        message_for = {id(screen): screen for screen in self._every_screen()}
+        message_for = {id(screen): screen for screen in every_screen(self)}
         for screen in message_for.values():
             screen.post_message(SettingsChanged(old, new))
 
@@ -161,19 +162,6 @@ class H2oTuiApp(App[int]):
                 severity="error",
                 timeout=15,
             )
-
-    def _every_screen(self) -> list[Screen[Any]]:
-        """Every screen that exists: the stacks of all modes, then installed screens.
-
-        Textual has no public list of other modes' stacks; ``_screen_stacks`` has been
-        its home through Textual 8, and the current stack is the fallback."""
-        stacks: dict[str, list[Screen[Any]]] = getattr(
-            self, "_screen_stacks", {self.current_mode: list(self.screen_stack)}
-        )
-        screens = [screen for stack in stacks.values() for screen in stack]
-        installed = getattr(self, "_installed_screens", {})
-        screens += [s for s in installed.values() if isinstance(s, Screen)]
-        return screens
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

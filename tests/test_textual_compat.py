@@ -32,6 +32,7 @@ async def test_every_internal_attribute_we_read_exists_on_live_widgets() -> None
 
     async with ScrollApp(markdown).run_test(size=(80, 60)) as pilot:
         await pilot.pause()
+        check(pilot.app)
         check(markdown)
         for block in markdown.walk_children():
             check(block)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.app import App
+from textual.screen import Screen
 from textual.widgets import Markdown, TextArea
 from textual.widgets.markdown import MarkdownBlock
 
@@ -54,6 +56,8 @@ REQUIRED_ATTRIBUTES: tuple[tuple[type[Any], str], ...] = (
     (MarkdownBlock, "_blocks"),
     (MarkdownParagraph, "_content"),
     (Markdown, "_initial_markdown"),
+    (App, "_screen_stacks"),
+    (App, "_installed_screens"),
 )
 
 
@@ -95,6 +99,20 @@ def replace_as_typed(text_area: TextArea, text: str, start: Any, end: Any) -> No
         replace(text, start, end)
     elif not text_area.read_only:
         text_area.replace(text, start, end)
+
+
+def every_screen(app: App[Any]) -> list[Screen[Any]]:
+    """Every screen that exists: the stacks of all modes, then installed screens.
+
+    Textual has no public list of other modes' stacks (settings changes must reach them
+    all); without the internals, the current mode's stack is what can be reached."""
+    stacks: dict[str, list[Screen[Any]]] = getattr(
+        app, "_screen_stacks", {app.current_mode: list(app.screen_stack)}
+    )
+    screens = [screen for stack in stacks.values() for screen in stack]
+    installed = getattr(app, "_installed_screens", {})
+    screens += [s for s in installed.values() if isinstance(s, Screen)]
+    return screens
 
 
 def clear_line_cache_retention() -> None:
