@@ -48,6 +48,7 @@ run: install
 	$(BIN)/h2otui
 
 test: install-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 lint: install-test

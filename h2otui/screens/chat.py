@@ -26,7 +26,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -55,6 +55,7 @@ from h2otui.messages import SettingsChanged
 from h2otui.qa.collection import CollectionCache
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
+from h2otui.screens.source_view import SourceScreen
 from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.store.chats import ChatStoreError
 from h2otui.widgets.chat_input import ChatInput
@@ -114,11 +115,8 @@ class ChatScreen(Screen[None]):
 
     @property
     def h2o(self) -> H2oTuiApp:
-        from h2otui.app import H2oTuiApp
-
-        app = self.app
-        assert isinstance(app, H2oTuiApp)
-        return app
+        """The app, typed (screens never import the app module: it imports them)."""
+        return cast("H2oTuiApp", self.app)
 
     # --- layout -------------------------------------------------------------------------
 
@@ -475,6 +473,12 @@ class ChatScreen(Screen[None]):
         if self.query_one(DocumentsPanel).collection is not None:
             self.query_one("#side-panel").add_class("-visible")
         self._update_toolbar()
+
+    @on(DocumentsPanel.SourceRequested)
+    def on_source_requested(self, event: DocumentsPanel.SourceRequested) -> None:
+        event.stop()
+        p = event.passage
+        self.app.push_screen(SourceScreen(p.label(event.n), p.text, p.source))
 
     @on(DocumentsPanel.CollectionsListed)
     def on_collections_listed(self, event: DocumentsPanel.CollectionsListed) -> None:

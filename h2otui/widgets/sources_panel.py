@@ -141,6 +141,14 @@ class DocumentsPanel(Vertical):
         """The collection list was re-read: collections may have been re-ingested, so
         the screen reopens them for its next answers."""
 
+    class SourceRequested(Message):
+        """Enter on a source: the screen shows its full text (source ``n``, 1-based)."""
+
+        def __init__(self, n: int, passage: Passage) -> None:
+            super().__init__()
+            self.n = n
+            self.passage = passage
+
     # --- sources ----------------------------------------------------------------------------
 
     def record(self, answer_widget: Widget, sources: list[Passage], dropped: list[Dropped]) -> None:
@@ -185,13 +193,9 @@ class DocumentsPanel(Vertical):
         self.open_source(event.option_index)
 
     def open_source(self, index: int) -> None:
-        """Show the full chunk of source ``index`` (0-based) in a dialog."""
-        if not 0 <= index < len(self.sources):
-            return
-        from h2otui.screens.source_view import SourceScreen
-
-        p = self.sources[index]
-        self.app.push_screen(SourceScreen(p.label(index + 1), p.text, p.source))
+        """Ask the screen to show the full chunk of source ``index`` (0-based)."""
+        if 0 <= index < len(self.sources):
+            self.post_message(self.SourceRequested(index + 1, self.sources[index]))
 
     def _focus_changed(self, focused: Widget | None) -> None:
         if focused is None:
