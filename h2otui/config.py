@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 if TYPE_CHECKING:
-    from h2otui.engines.base import SamplingParams
+    from h2otui.sampling import SamplingParams
 
 ENV_PREFIX = "H2OTUI_"
 RESERVED_ENV = {"HOME", "CONFIG", "USER_CONFIG"}
@@ -118,7 +118,7 @@ class GenerationSettings(_Section):
 
     def to_sampling(self) -> SamplingParams:
         """The per-request sampling parameters these defaults describe."""
-        from h2otui.engines.base import SamplingParams
+        from h2otui.sampling import SamplingParams
 
         return SamplingParams(
             max_new_tokens=self.max_new_tokens,
@@ -720,7 +720,7 @@ def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, A
     if "name" not in entry:
         shown_server = None
         if isinstance(server, str) and server.strip():
-            from h2otui.engines.servers import parse_server, redact_server
+            from h2otui.servers import parse_server, redact_server
 
             try:
                 spec = parse_server(server)
@@ -750,7 +750,7 @@ def _dedupe_names(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             server = e.get("inference_server")
             host = ""
             if isinstance(server, str) and server.strip():
-                from h2otui.engines.servers import ServerSpec, parse_server
+                from h2otui.servers import ServerSpec, parse_server
 
                 try:
                     spec: ServerSpec = parse_server(server)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 #: engine name -> "module:Class", and the pip extra that provides its packages
 ENGINES: dict[str, tuple[str, str]] = {
     "llamacpp": ("h2otui.engines.llamacpp:LlamaCppEngine", "llama-cpp-python"),
-    # remote engines (issue #6); h2oGPT server strings pick one (h2otui.engines.servers)
+    # remote engines (issue #6); h2oGPT server strings pick one (h2otui.servers)
     "tgi": ("h2otui.engines.tgi:TGIEngine", "httpx"),
     "openai": ("h2otui.engines.openai_engine:OpenAIEngine", "openai"),
     "gradio": ("h2otui.engines.gradio_engine:GradioEngine", "gradio-client"),
@@ -54,7 +54,7 @@ def resolve_engine_name(entry: ModelEntry) -> str:
     name = entry.resolved_engine()
     if name == "remote":
         # inference_server strings pick their own engine (tgi / openai / gradio)
-        from h2otui.engines.servers import engine_for_server
+        from h2otui.servers import engine_for_server
 
         servers = entry.inference_server
         first = servers[0] if isinstance(servers, list) else servers

@@ -51,7 +51,7 @@ from h2otui.engines.remote import (
     TransientError,
     estimate_tokens,
 )
-from h2otui.engines.servers import scrub
+from h2otui.servers import scrub
 
 API_NAME = "/submit_nochat_api"
 _INVALID_KEY = "invalid access key"

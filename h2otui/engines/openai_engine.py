@@ -50,7 +50,7 @@ from h2otui.engines.remote import (
     parse_retry_after,
     status_error,
 )
-from h2otui.engines.servers import OPENAI_DEFAULT_BASE, ServerSpec
+from h2otui.servers import OPENAI_DEFAULT_BASE, ServerSpec
 
 
 class OpenAIOptions(RemoteOptions):
@@ -98,7 +98,7 @@ class OpenAIEngine(RemoteEngine):
         if not entry.inference_server:
             opts = entry.options or {}
             base = opts.get("base_url") or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE
-            from h2otui.engines.servers import parse_server
+            from h2otui.servers import parse_server
 
             spec = parse_server(
                 str(base), engine="openai", what=f"model '{entry.name}': options.base_url"

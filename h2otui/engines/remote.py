@@ -14,7 +14,7 @@
 * :class:`StopScanner` -- stop sequences applied on the client side (servers that cap
   the number of stop sequences, servers that echo the stop text).
 
-Every message a user can see goes through :func:`h2otui.engines.servers.scrub`, so no
+Every message a user can see goes through :func:`h2otui.servers.scrub`, so no
 password, token or API key ever reaches a log, an error or ``--json`` output.
 """
 
@@ -52,7 +52,7 @@ from h2otui.engines.base import (
     TextDelta,
     Usage,
 )
-from h2otui.engines.servers import ServerSpec, scrub
+from h2otui.servers import ServerSpec, scrub
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -535,7 +535,7 @@ class RemoteEngine(Engine):
 
     @classmethod
     def _specs_for(cls, entry: ModelEntry) -> list[ServerSpec]:
-        from h2otui.engines.servers import parse_servers
+        from h2otui.servers import parse_servers
 
         if not entry.inference_server:
             raise EngineConfigError(

@@ -216,7 +216,7 @@ class TGIEngine(RemoteEngine):
 
     def _gradio_delegate(self) -> Engine:
         from h2otui.engines.gradio_engine import GradioEngine, GradioOptions
-        from h2otui.engines.servers import ServerSpec
+        from h2otui.servers import ServerSpec
 
         shared = {
             k: v
@@ -240,7 +240,7 @@ class TGIEngine(RemoteEngine):
 
     def _messages_delegate(self) -> Engine:
         from h2otui.engines.openai_engine import OpenAIEngine, OpenAIOptions
-        from h2otui.engines.servers import ServerSpec
+        from h2otui.servers import ServerSpec
 
         shared = {
             k: v

@@ -27,6 +27,10 @@ as-is:
 
 Nothing here touches the network. :func:`redact_server` is the only way a server string
 is ever shown to a user: passwords, tokens and API keys become ``***``.
+
+This module is neutral ground: :mod:`h2otui.config` (naming model_lock entries) and the
+remote engines both use it, so it imports neither; its errors come from
+:mod:`h2otui.errors`.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from h2otui.engines.base import EngineConfigError
+from h2otui.errors import EngineConfigError
 
 ServerKind = Literal["tgi", "openai", "gradio"]
 
