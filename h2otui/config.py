@@ -136,8 +136,12 @@ class ModelEntry(_Section):
     """One configured model, shaped like an h2oGPT ``model_lock`` item."""
 
     name: str = Field(min_length=1, description="How the model is referred to (--model NAME).")
-    engine: Literal["llamacpp", "transformers", "tgi", "openai", "gradio"] | None = Field(
-        None, description="Backend; inferred from model_path / inference_server when unset."
+    engine: str | None = Field(
+        None,
+        description=(
+            "Backend (a registered engine: built-in or plugin); inferred from model_path / "
+            "inference_server when unset."
+        ),
     )
     model_path: str | None = Field(
         None, description="GGUF file or HF checkpoint dir (local path), or 'embedded:...'."
@@ -158,6 +162,25 @@ class ModelEntry(_Section):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Engine options (validated by the engine)."
     )
+
+    @field_validator("engine")
+    @classmethod
+    def _registered_engine(cls, value: str | None) -> str | None:
+        """Check the name against the engine registry (plugins too), listing known names.
+
+        The registry module is light (no engine is imported), and it does not import
+        this module, so there is no circle and start-up stays cheap."""
+        if value is None:
+            return None
+        from h2otui.engine_registry import is_registered, unknown_engine_message
+
+        if not is_registered(value):
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError(
+                "unknown_engine", "{message}", {"message": unknown_engine_message(value)}
+            )
+        return value
 
     def resolved_engine(self) -> str:
         if self.engine:
