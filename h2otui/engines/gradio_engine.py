@@ -42,6 +42,7 @@ from h2otui.engines.base import (
     StopWatch,
     TextDelta,
 )
+from h2otui.engines.prompting import merge_stops
 from h2otui.engines.remote import (
     Endpoint,
     RemoteEngine,
@@ -261,7 +262,7 @@ class GradioEngine(RemoteEngine):
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
         job_box: dict[str, Any] = {}
-        stops = [s for s in dict.fromkeys(request.params.stop) if s]
+        stops = merge_stops(request.params.stop)
         scanner = StopScanner(stops)
 
         def put(item: Any) -> None:

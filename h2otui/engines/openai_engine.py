@@ -37,6 +37,7 @@ from h2otui.engines.base import (
     StopWatch,
     TextDelta,
 )
+from h2otui.engines.prompting import merge_stops
 from h2otui.engines.remote import (
     CHAT_PROMPT_TYPES,
     Endpoint,
@@ -295,12 +296,11 @@ class OpenAIEngine(RemoteEngine):
         chat = self.is_chat(spec)
         if chat:
             messages: list[dict[str, str]] = self.chat_messages(request)
-            template_stops: list[str] = []
             prompt_text = "\n".join(m["content"] for m in messages)
+            stops = merge_stops(request.params.stop)
         else:
             messages = []
-            prompt_text, template_stops = self.render(request)
-        stops = [s for s in dict.fromkeys([*template_stops, *request.params.stop]) if s]
+            prompt_text, stops = self.prompt_and_stops(request)
         limit = self._max_stops(spec)
         server_stops = stops if limit is None else stops[:limit]
         args = self._sampling(request, spec)

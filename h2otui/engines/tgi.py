@@ -316,8 +316,7 @@ class TGIEngine(RemoteEngine):
     ) -> AsyncIterator[Event]:
         import httpx
 
-        prompt, template_stops = self.render(request)
-        stops = [s for s in dict.fromkeys([*template_stops, *request.params.stop]) if s]
+        prompt, stops = self.prompt_and_stops(request)
         limit = self._max_stops()
         # the server stops early on the ones it accepts; all are enforced here too (TGI
         # leaves the stop text in the output, and caps how many it accepts)
