@@ -61,10 +61,11 @@ class ServerSpec:
     #: for openai: chat completions (True) or legacy completions (False); None = not openai
     chat: bool | None = None
     username: str | None = None
-    password: str | None = None
+    # secrets stay out of repr(): a spec in a log line or a traceback must not leak them
+    password: str | None = field(default=None, repr=False)
     #: an ``Authorization`` header value given verbatim (``Bearer    TOKEN`` form)
-    auth_header: str | None = None
-    api_key: str | None = None
+    auth_header: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     #: kind came from an explicit prefix / auth form rather than a guess from a plain URL
     explicit: bool = True
     raw: str = field(default="", repr=False)

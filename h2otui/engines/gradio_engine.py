@@ -61,7 +61,9 @@ _INVALID_KEY = "invalid access key"
 class GradioOptions(RemoteOptions):
     """Options for h2oGPT Gradio servers (on top of the shared remote options)."""
 
-    h2ogpt_key: str | None = Field(None, description="h2oGPT API key (prefer h2ogpt_key_env).")
+    h2ogpt_key: str | None = Field(
+        None, repr=False, description="h2oGPT API key (prefer h2ogpt_key_env)."
+    )
     h2ogpt_key_env: str = Field("H2OGPT_KEY", description="Environment variable holding the key.")
     langchain_mode: str = Field(
         "LLM", description="h2oGPT langchain_mode: LLM (no documents) or a server collection."
@@ -266,7 +268,9 @@ class GradioEngine(RemoteEngine):
         scanner = StopScanner(stops)
 
         def put(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            # after a cancel the worker may outlive the stream, and even its event loop
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
             try:
@@ -327,8 +331,10 @@ class GradioEngine(RemoteEngine):
                 # best effort, in the background: Gradio's cancel call can itself hang on a
                 # stuck server, and the answer must come back promptly
                 threading.Thread(target=_quiet(job.cancel), daemon=True).start()
-            # a Gradio job cannot always be stopped at once: never wait long for its thread
-            await asyncio.to_thread(thread.join, 0.5)
+            # no waiting for the worker: after a normal end it has nothing left to do, and
+            # after a cancel it may be blocked inside the job's iterator until the server's
+            # next output -- waiting would break the 0.5 s cancel bound. It stops at that
+            # output (``cancel`` is set), holds nothing of ours, and is a daemon thread.
         if not finished_ok and not scanner.stopped:
             raise TransientError(f"{where}: the answer ended before it was complete")
         rest = scanner.flush()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,7 +60,7 @@ class OpenAIOptions(RemoteOptions):
         None,
         description="Chat completions (true) or completions (false); unset = from the server string.",
     )
-    api_key: str | None = Field(None, description="API key (prefer api_key_env).")
+    api_key: str | None = Field(None, repr=False, description="API key (prefer api_key_env).")
     api_key_env: str | None = Field(
         None,
         description="Environment variable holding the key; unset = OPENAI_API_KEY for "
@@ -152,7 +151,6 @@ class OpenAIEngine(RemoteEngine):
             raise EngineConfigError(
                 "the openai engine needs the openai package: pip install openai"
             ) from None
-        httpx_mod = sys.modules[openai.Timeout.__module__.split(".")[0]]
         key = self._api_key(spec)
         if key is None and spec.base_url.startswith(OPENAI_DEFAULT_BASE):
             raise EngineConfigError(
@@ -161,7 +159,9 @@ class OpenAIEngine(RemoteEngine):
             )
         auth = None
         if spec.username is not None:
-            auth = httpx_mod.BasicAuth(spec.username, spec.password or "")
+            # a (user, password) tuple is basic auth to every httpx flavour openai ships
+            # with (some releases bundle their own copy of httpx under another name)
+            auth = (spec.username, spec.password or "")
         headers = dict(self.options.headers)
         if spec.auth_header:
             headers["Authorization"] = spec.auth_header

@@ -73,7 +73,7 @@ class TGIOptions(RemoteOptions):
     max_stop_sequences: int | None = Field(
         None, ge=0, description="Stop sequences the server accepts; unset = from /info."
     )
-    api_key: str | None = Field(None, description="Bearer token (Inference Endpoints).")
+    api_key: str | None = Field(None, repr=False, description="Bearer token (Inference Endpoints).")
     api_key_env: str | None = Field(None, description="Environment variable holding the token.")
     stream: bool = Field(
         True, description="Stream tokens (/generate_stream); false = one answer (/generate)."
