@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 if TYPE_CHECKING:
-    from h2otui.engines.base import SamplingParams
+    from h2otui.sampling import SamplingParams
 
 ENV_PREFIX = "H2OTUI_"
 RESERVED_ENV = {"HOME", "CONFIG", "USER_CONFIG"}
@@ -118,7 +118,7 @@ class GenerationSettings(_Section):
 
     def to_sampling(self) -> SamplingParams:
         """The per-request sampling parameters these defaults describe."""
-        from h2otui.engines.base import SamplingParams
+        from h2otui.sampling import SamplingParams
 
         return SamplingParams(
             max_new_tokens=self.max_new_tokens,
@@ -136,8 +136,12 @@ class ModelEntry(_Section):
     """One configured model, shaped like an h2oGPT ``model_lock`` item."""
 
     name: str = Field(min_length=1, description="How the model is referred to (--model NAME).")
-    engine: Literal["llamacpp", "transformers", "tgi", "openai", "gradio"] | None = Field(
-        None, description="Backend; inferred from model_path / inference_server when unset."
+    engine: str | None = Field(
+        None,
+        description=(
+            "Backend (a registered engine: built-in or plugin); inferred from model_path / "
+            "inference_server when unset."
+        ),
     )
     model_path: str | None = Field(
         None, description="GGUF file or HF checkpoint dir (local path), or 'embedded:...'."
@@ -158,6 +162,25 @@ class ModelEntry(_Section):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Engine options (validated by the engine)."
     )
+
+    @field_validator("engine")
+    @classmethod
+    def _registered_engine(cls, value: str | None) -> str | None:
+        """Check the name against the engine registry (plugins too), listing known names.
+
+        The registry module is light (no engine is imported), and it does not import
+        this module, so there is no circle and start-up stays cheap."""
+        if value is None:
+            return None
+        from h2otui.engine_registry import is_registered, unknown_engine_message
+
+        if not is_registered(value):
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError(
+                "unknown_engine", "{message}", {"message": unknown_engine_message(value)}
+            )
+        return value
 
     def resolved_engine(self) -> str:
         if self.engine:
@@ -720,7 +743,7 @@ def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, A
     if "name" not in entry:
         shown_server = None
         if isinstance(server, str) and server.strip():
-            from h2otui.engines.servers import parse_server, redact_server
+            from h2otui.servers import parse_server, redact_server
 
             try:
                 spec = parse_server(server)
@@ -750,7 +773,7 @@ def _dedupe_names(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             server = e.get("inference_server")
             host = ""
             if isinstance(server, str) and server.strip():
-                from h2otui.engines.servers import ServerSpec, parse_server
+                from h2otui.servers import ServerSpec, parse_server
 
                 try:
                     spec: ServerSpec = parse_server(server)

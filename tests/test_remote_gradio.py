@@ -2,16 +2,11 @@
 
 Two servers run for the module (tests/servers/h2ogpt_gradio.py): one requiring an
 h2ogpt_key, one also behind Gradio's login (h2oGPT's ``host:port:user:password`` form).
+A stall mid-answer, cancellation and secrets are in tests/test_engine_contract.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,53 +22,12 @@ from h2otui.engines.base import (
     TextDelta,
     collect,
 )
-from tests.servers.tgi_server import free_port
+from tests.servers.h2ogpt_gradio import GradioServer
 
 pytestmark = pytest.mark.slow
 
 KEY = "h2ogpt-KEY-51d2"
 PASSWORD = "gr-PASS-7e3a"
-SCRIPT = Path(__file__).parent / "servers" / "h2ogpt_gradio.py"
-
-
-class GradioServer:
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--port", str(self.port), *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait(self, timeout: float = 120) -> GradioServer:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"gradio test server exited: {self.proc.stderr.read().decode()[-2000:]}"
-                )  # type: ignore[union-attr]
-            try:
-                httpx.get(self.url + "/config", timeout=1.0)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("gradio test server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -194,14 +148,3 @@ async def test_client_side_stop_sequence(gradio_servers) -> None:
     finally:
         await engine.aclose()
     assert done.text == "one two " and done.finish_reason is FinishReason.STOP
-
-
-async def test_stall_keeps_the_partial_answer(gradio_servers) -> None:
-    server, _ = gradio_servers
-    engine = make_engine(f"gradio:{server.url}", stall_timeout=1.0, retries=0)
-    try:
-        done = await asyncio.wait_for(collect(engine, conversation("STALL please")), 60)
-    finally:
-        await engine.aclose()
-    assert done.text == "Echo:"  # the first word, then nothing
-    assert done.finish_reason is FinishReason.ERROR and "stall" in (done.error or "")

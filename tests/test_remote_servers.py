@@ -8,7 +8,7 @@ from h2otui.config import ConfigError, load_settings, parse_model_lock
 from h2otui.engines import create_engine, resolve_engine_name
 from h2otui.engines.base import EngineConfigError
 from h2otui.engines.remote import Endpoint, EndpointPool, RemoteConfig, StopScanner
-from h2otui.engines.servers import (
+from h2otui.servers import (
     ServerSpec,
     engine_for_server,
     parse_server,

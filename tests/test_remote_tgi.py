@@ -1,9 +1,11 @@
 """The TGI engine against a loopback server speaking TGI's HTTP API (tests/servers).
 
 Covers streaming, parameter mapping (the server validates like TGI's router does),
-stop sequences beyond the server's limit, special tokens, basic auth, round-robin and
-failover across endpoints, retries on 429 / 503, the stall timeout, a mid-stream
-disconnect, each error status, TLS, and that no secret reaches any output.
+stop sequences beyond the server's limit, special tokens, basic auth, the stall timeout
+through keep-alive comments, error events, each error status, TLS, and that no secret
+reaches any CLI output. What every engine shares (setup failures, partial answers,
+cancellation, secrets) and what remote engines share (retries, failover, round robin,
+stalls and disconnects mid-stream) is in tests/test_engine_contract.py.
 """
 
 from __future__ import annotations
@@ -162,52 +164,14 @@ async def test_forbidden_is_an_auth_error_and_not_retried(tgi: FakeTGI) -> None:
     assert tgi.paths.count("/generate_stream") == 1
 
 
-async def test_round_robin_across_two_endpoints(servers) -> None:
-    a, b = servers
-    a.reset()
-    b.reset()
-    engine = make_engine([a.url, b.url])
-    for i in range(4):
-        done = await collect(engine, ask(f"SAY: answer {i}", max_new_tokens=10))
-        assert done.text == f"answer {i}"
-    await engine.aclose()
-    assert a.paths.count("/generate_stream") == 2 and b.paths.count("/generate_stream") == 2
-
-
-async def test_failover_skips_an_endpoint_that_is_down(tgi: FakeTGI) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    engine = make_engine([dead, tgi.url], retries=0)
-    for i in range(3):
-        done = await collect(engine, ask(f"SAY: still here {i}", max_new_tokens=10))
-        assert done.text == f"still here {i}" and done.finish_reason is FinishReason.STOP
-    dead_endpoint = engine.pool.endpoints[0]
-    assert dead_endpoint.failures >= 1 and "cannot connect" in (dead_endpoint.last_error or "")
-    await engine.aclose()
-    assert tgi.paths.count("/generate_stream") == 3
-
-
-async def test_retries_429_and_503_before_the_first_token(tgi: FakeTGI) -> None:
-    engine = make_engine(tgi.url, retries=2, backoff=0.01)
-    await engine.load()
-    tgi.fail_statuses[:] = [429, 503]
-    done = await run(engine, ask("SAY: third time lucky"))
-    assert done.text == "third time lucky"
-    assert tgi.paths.count("/generate_stream") == 3
+async def test_429_without_retries_says_overloaded(tgi: FakeTGI) -> None:
+    # retried 429 / 503, failover, round robin, stalls and disconnects mid-stream and
+    # cancellation: tests/test_engine_contract.py (shared with the other engines)
     engine = make_engine(tgi.url, retries=0)
     await engine.load()
     tgi.fail_statuses[:] = [429]
     with pytest.raises(EngineConnectionError, match=r"overloaded \(HTTP 429\)"):
         await run(engine, ask("SAY: x"))
-
-
-async def test_stall_mid_stream_keeps_the_partial_answer(tgi: FakeTGI) -> None:
-    engine = make_engine(tgi.url, stall_timeout=0.5, retries=0)
-    await engine.load()
-    tgi.stall_after = 2
-    done = await run(engine, ask("SAY: one two three four"))
-    assert done.text == "one two"
-    assert done.finish_reason is FinishReason.ERROR
-    assert "stall" in (done.error or "") and "incomplete" in (done.error or "")
 
 
 async def test_stall_is_detected_through_keepalive_comments(tgi: FakeTGI) -> None:
@@ -227,16 +191,6 @@ async def test_stall_before_any_token_is_an_error(tgi: FakeTGI) -> None:
     with pytest.raises(EngineConnectionError, match="stall"):
         await run(engine, ask("SAY: never"))
     assert tgi.paths.count("/generate_stream") == 2  # retried once, then gave up
-
-
-async def test_disconnect_mid_stream_reports_incomplete(tgi: FakeTGI) -> None:
-    engine = make_engine(tgi.url, retries=3)
-    await engine.load()
-    tgi.drop_after = 3
-    done = await run(engine, ask("SAY: alpha beta gamma delta epsilon"))
-    assert done.text == "alpha beta gamma"
-    assert done.finish_reason is FinishReason.ERROR and "incomplete" in (done.error or "")
-    assert tgi.paths.count("/generate_stream") == 1  # never retried after output
 
 
 async def test_error_event_mid_stream(tgi: FakeTGI) -> None:
@@ -281,29 +235,6 @@ async def test_messages_api(tgi: FakeTGI) -> None:
         "role": "user",
         "content": "SAY: via the messages API",
     }
-
-
-async def test_cancelling_the_consumer_stops_the_stream(tgi: FakeTGI) -> None:
-    engine = make_engine(tgi.url)
-    await engine.load()
-    tgi.stall_after = 2
-    got: list[str] = []
-
-    async def consume() -> None:
-        async for event in engine.stream(ask("SAY: one two three")):
-            if isinstance(event, TextDelta):
-                got.append(event.text)
-                if len(got) == 2:
-                    started.set()
-
-    started = asyncio.Event()
-    task = asyncio.create_task(consume())
-    await started.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await engine.aclose()
-    assert "".join(got) == "one two"
 
 
 @pytest.fixture

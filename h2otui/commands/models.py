@@ -2,7 +2,7 @@
 its status; with ``--check`` every endpoint is contacted (:mod:`h2otui.engines.check`).
 
 Secrets never appear here: server strings go through
-:func:`h2otui.engines.servers.redact_server`, and check rows are scrubbed.
+:func:`h2otui.servers.redact_server`, and check rows are scrubbed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
         if entry.inference_server:
             servers = entry.inference_server
             servers = servers if isinstance(servers, list) else [servers]
-            from h2otui.engines.servers import redact_server
+            from h2otui.servers import redact_server
 
             location = ", ".join(redact_server(s) for s in servers)
             status = "remote, not checked (use --check)"

@@ -30,10 +30,45 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+# the error hierarchy and SamplingParams live in neutral modules (config and the server
+# grammar use them without importing the engines); engine code imports them from here
+from h2otui.errors import (
+    EngineAuthError,
+    EngineConfigError,
+    EngineConnectionError,
+    EngineError,
+    EngineRequestError,
+    ModelNotFoundError,
+)
+from h2otui.sampling import SamplingParams
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
+
+__all__ = [
+    "Capabilities",
+    "Completion",
+    "Engine",
+    "EngineAuthError",
+    "EngineConfigError",
+    "EngineConnectionError",
+    "EngineError",
+    "EngineOptions",
+    "EngineRequestError",
+    "Event",
+    "FinishReason",
+    "Finished",
+    "GenerationRequest",
+    "Message",
+    "ModelNotFoundError",
+    "SamplingParams",
+    "StopWatch",
+    "TextDelta",
+    "Usage",
+    "collect",
+]
 
 Role = Literal["system", "user", "assistant"]
 
@@ -44,27 +79,6 @@ class Message:
 
     role: Role
     content: str
-
-
-class SamplingParams(BaseModel):
-    """Sampling parameters shared by every engine (h2oGPT's names)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    max_new_tokens: int = Field(256, ge=1, description="Most tokens to generate.")
-    temperature: float = Field(0.0, ge=0.0, le=5.0, description="0 means greedy.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    top_k: int = Field(40, ge=0, description="0 disables top-k filtering.")
-    repetition_penalty: float = Field(1.0, gt=0.0, le=5.0)
-    stop: list[str] = Field(default_factory=list, description="Extra stop sequences.")
-    seed: int | None = Field(None, description="Random seed; None picks one.")
-    do_sample: bool = Field(
-        False, description="Sample; when false, decoding is greedy whatever temperature says."
-    )
-
-    @property
-    def greedy(self) -> bool:
-        return not self.do_sample or self.temperature == 0.0
 
 
 @dataclass(slots=True)
@@ -145,33 +159,6 @@ class EngineOptions(BaseModel):
     """Base for each engine's own options model. Unknown options are an error."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-# --- errors -------------------------------------------------------------------------
-
-
-class EngineError(Exception):
-    """A model problem with a message meant for the user (no traceback needed)."""
-
-
-class ModelNotFoundError(EngineError):
-    """The model file / id / served model does not exist where configured."""
-
-
-class EngineConfigError(EngineError):
-    """The model entry or engine options are wrong (bad option, missing package)."""
-
-
-class EngineConnectionError(EngineError):
-    """A remote server could not be reached or dropped the connection."""
-
-
-class EngineAuthError(EngineError):
-    """A remote server refused the credentials (401 / 403)."""
-
-
-class EngineRequestError(EngineError):
-    """A remote server rejected the request (400 / 422), e.g. too many input tokens."""
 
 
 # --- the engine base class ------------------------------------------------------------

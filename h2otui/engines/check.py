@@ -3,7 +3,7 @@
 Remote models: every endpoint is contacted (concurrently, each within the connect
 timeout): reachable or not, latency, the model id it serves, its context limits. Local
 models: whether the model file is there. Nothing secret is ever in a row: endpoints are
-shown through :func:`h2otui.engines.servers.redact_server` and errors are scrubbed.
+shown through :func:`h2otui.servers.redact_server` and errors are scrubbed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ async def _check_remote(entry: ModelEntry, settings: Settings) -> list[dict[str,
     from h2otui.engines import create_engine, resolve_engine_name
     from h2otui.engines.base import EngineError
     from h2otui.engines.remote import RemoteEngine
-    from h2otui.engines.servers import redact_server
+    from h2otui.servers import redact_server
 
     servers = entry.inference_server
     listed = servers if isinstance(servers, list) else [servers] if servers else []
@@ -28,7 +28,7 @@ async def _check_remote(entry: ModelEntry, settings: Settings) -> list[dict[str,
         base["engine"] = resolve_engine_name(entry)
         engine = create_engine(entry, settings)
     except Exception as exc:
-        from h2otui.engines.servers import scrub
+        from h2otui.servers import scrub
 
         secrets = [str(v) for k, v in (entry.options or {}).items() if "key" in k or "pass" in k]
         return [

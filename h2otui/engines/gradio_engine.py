@@ -42,6 +42,7 @@ from h2otui.engines.base import (
     StopWatch,
     TextDelta,
 )
+from h2otui.engines.prompting import merge_stops
 from h2otui.engines.remote import (
     Endpoint,
     RemoteEngine,
@@ -51,7 +52,7 @@ from h2otui.engines.remote import (
     TransientError,
     estimate_tokens,
 )
-from h2otui.engines.servers import scrub
+from h2otui.servers import scrub
 
 API_NAME = "/submit_nochat_api"
 _INVALID_KEY = "invalid access key"
@@ -60,7 +61,9 @@ _INVALID_KEY = "invalid access key"
 class GradioOptions(RemoteOptions):
     """Options for h2oGPT Gradio servers (on top of the shared remote options)."""
 
-    h2ogpt_key: str | None = Field(None, description="h2oGPT API key (prefer h2ogpt_key_env).")
+    h2ogpt_key: str | None = Field(
+        None, repr=False, description="h2oGPT API key (prefer h2ogpt_key_env)."
+    )
     h2ogpt_key_env: str = Field("H2OGPT_KEY", description="Environment variable holding the key.")
     langchain_mode: str = Field(
         "LLM", description="h2oGPT langchain_mode: LLM (no documents) or a server collection."
@@ -261,11 +264,13 @@ class GradioEngine(RemoteEngine):
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
         job_box: dict[str, Any] = {}
-        stops = [s for s in dict.fromkeys(request.params.stop) if s]
+        stops = merge_stops(request.params.stop)
         scanner = StopScanner(stops)
 
         def put(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            # after a cancel the worker may outlive the stream, and even its event loop
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
             try:
@@ -326,8 +331,10 @@ class GradioEngine(RemoteEngine):
                 # best effort, in the background: Gradio's cancel call can itself hang on a
                 # stuck server, and the answer must come back promptly
                 threading.Thread(target=_quiet(job.cancel), daemon=True).start()
-            # a Gradio job cannot always be stopped at once: never wait long for its thread
-            await asyncio.to_thread(thread.join, 0.5)
+            # no waiting for the worker: after a normal end it has nothing left to do, and
+            # after a cancel it may be blocked inside the job's iterator until the server's
+            # next output -- waiting would break the 0.5 s cancel bound. It stops at that
+            # output (``cancel`` is set), holds nothing of ours, and is a daemon thread.
         if not finished_ok and not scanner.stopped:
             raise TransientError(f"{where}: the answer ended before it was complete")
         rest = scanner.flush()

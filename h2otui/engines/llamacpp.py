@@ -1,22 +1,21 @@
 """GGUF models in-process through llama-cpp-python.
 
-Generation runs in one worker thread per request and hands tokens to the event loop
-through a queue. Cancelling the consumer sets a stop flag that the thread checks between
-tokens *and* that llama.cpp's abort callback checks between batches of prompt
-processing, so even a long prompt stops promptly; the cleanup path then joins the
-thread, so nothing keeps generating in the background.
+Generation runs in the engine's one worker thread and hands tokens to the event loop
+through a queue (:class:`~h2otui.engines.threaded.ThreadedEngine`). Cancelling the
+consumer sets a stop flag that the thread checks between tokens *and* that llama.cpp's
+abort callback checks between batches of prompt processing, so even a long prompt stops
+promptly; the cleanup path then joins the thread, so nothing keeps generating in the
+background.
 
 A ``Llama`` object is not thread-safe: requests to one engine are serialised.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import os
-import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,23 +23,13 @@ from pydantic import Field
 
 from h2otui.engines.base import (
     Capabilities,
-    Engine,
     EngineError,
     EngineOptions,
-    Event,
-    Finished,
     FinishReason,
-    GenerationRequest,
     Message,
-    StopWatch,
-    TextDelta,
 )
-from h2otui.engines.prompts import (
-    TEMPLATE,
-    get_template,
-    prompt_type_for_model,
-    render,
-)
+from h2otui.engines.prompts import TEMPLATE
+from h2otui.engines.threaded import GenerationJob, ThreadedEngine
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -67,13 +56,12 @@ class LlamaCppOptions(EngineOptions):
     )
 
 
-_DONE = object()
-
-
-class LlamaCppEngine(Engine):
+class LlamaCppEngine(ThreadedEngine):
     engine_name = "llamacpp"
     Options = LlamaCppOptions
     capabilities = Capabilities(chat_messages=False, raw_prompt=True, local=True)
+    default_prompt_type = "plain_qa"
+    context_option = "options.n_ctx"
 
     def __init__(
         self,
@@ -86,27 +74,17 @@ class LlamaCppEngine(Engine):
         base_model: str | None = None,
         system_prompt: str | None = None,
     ) -> None:
+        super().__init__(
+            prompt_type=prompt_type,
+            prompt_dict=prompt_dict,
+            base_model=base_model,
+            system_prompt=system_prompt,
+        )
         self.model_path = model_path
         self.model_name = model_name
         self.options = options
-        self._forced_prompt_type = prompt_type
-        self._prompt_dict = prompt_dict
-        self._base_model = base_model
-        self.system_prompt = system_prompt
-        self.prompt_type = prompt_type or ""
-        self._llm: Any = None
-        self._load_lock = threading.Lock()
-        self._gen_lock = asyncio.Lock()
-        # The one stop flag: a NUL-terminated byte, read by the worker between tokens and
-        # by llama.cpp's abort callback inside prompt processing (see _install_abort_callback)
-        self._abort_flag = ctypes.create_string_buffer(2)
         self._chat_formatter: Any = None
         self._bos_text = ""
-        # One persistent thread runs all of this engine's llama.cpp calls: llama.cpp
-        # parallelises with OpenMP, whose thread team belongs to the calling thread, so a
-        # fresh thread per request would build a new team each time.
-        self._executor: Any = None
-        self._running: Any = None
 
     # --- construction ------------------------------------------------------------
 
@@ -124,73 +102,66 @@ class LlamaCppEngine(Engine):
             raise EngineError(
                 f"model '{entry.name}': model_path {path} is a directory, not a .gguf file"
             )
-        if entry.prompt_type and entry.prompt_type != TEMPLATE:
-            get_template(entry.prompt_type, entry.prompt_dict)  # a bad type fails here, early
+        cls.check_prompt_type(entry)
         assert isinstance(options, LlamaCppOptions)
-        return cls(
-            path,
-            model_name=entry.name,
-            options=options,
-            prompt_type=entry.prompt_type,
-            prompt_dict=entry.prompt_dict,
-            base_model=entry.base_model,
-            system_prompt=entry.system_prompt,
-        )
+        return cls(path, model_name=entry.name, options=options, **cls.prompt_settings(entry))
 
     # --- loading -----------------------------------------------------------------
 
-    def _load_sync(self) -> Any:
-        with self._load_lock:
-            if self._llm is not None:
-                return self._llm
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise EngineError(
-                    "llama-cpp-python is not installed: pip install llama-cpp-python"
-                ) from None
-            opts = self.options
-            threads = opts.n_threads or _default_threads()
-            _silence_llama_logs()
-            try:
-                # verbose=True, on purpose: verbose=False makes llama-cpp-python silence
-                # loading by pointing the process's fds 1 and 2 at /dev/null (and swapping
-                # sys.stdout / sys.stderr) for the duration. Process-wide, that blanks the
-                # TUI (Textual draws on stderr), swallows other threads' messages, and two
-                # concurrent loads can leave the fds redirected for good. llama.cpp's own
-                # logs already go to our callback; its Python-side chatter is muted below.
-                llm = Llama(
-                    model_path=str(self.model_path),
-                    n_ctx=opts.n_ctx,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    n_batch=opts.n_batch,
-                    n_gpu_layers=opts.n_gpu_layers,
-                    use_mmap=opts.use_mmap,
-                    use_mlock=opts.use_mlock,
-                    verbose=True,
-                )
-                llm.verbose = False  # no per-request timing prints
-            except (ValueError, RuntimeError) as exc:
-                raise EngineError(
-                    f"model '{self.model_name}': llama.cpp could not load {self.model_path}: {exc}. "
-                    "Is it a valid GGUF file?"
-                ) from None
-            self._install_abort_callback(llm)
-            self._resolve_prompt_type(llm)
-            self._llm = llm
-            return llm
+    @property
+    def _llm(self) -> Any:
+        """The loaded ``Llama`` (None before :meth:`load` and after :meth:`aclose`)."""
+        return self._model
+
+    def _load_model(self) -> Any:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise EngineError(
+                "llama-cpp-python is not installed: pip install llama-cpp-python"
+            ) from None
+        opts = self.options
+        threads = opts.n_threads or _default_threads()
+        _silence_llama_logs()
+        try:
+            # verbose=True, on purpose: verbose=False makes llama-cpp-python silence
+            # loading by pointing the process's fds 1 and 2 at /dev/null (and swapping
+            # sys.stdout / sys.stderr) for the duration. Process-wide, that blanks the
+            # TUI (Textual draws on stderr), swallows other threads' messages, and two
+            # concurrent loads can leave the fds redirected for good. llama.cpp's own
+            # logs already go to our callback; its Python-side chatter is muted below.
+            llm = Llama(
+                model_path=str(self.model_path),
+                n_ctx=opts.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=opts.n_batch,
+                n_gpu_layers=opts.n_gpu_layers,
+                use_mmap=opts.use_mmap,
+                use_mlock=opts.use_mlock,
+                verbose=True,
+            )
+            llm.verbose = False  # no per-request timing prints
+        except (ValueError, RuntimeError) as exc:
+            raise EngineError(
+                f"model '{self.model_name}': llama.cpp could not load {self.model_path}: {exc}. "
+                "Is it a valid GGUF file?"
+            ) from None
+        self._install_abort_callback(llm)
+        self._resolve_prompt_type(llm)
+        return llm
 
     def _install_abort_callback(self, llm: Any) -> None:
         """Let llama.cpp stop mid-prompt-processing when the request is cancelled.
 
         ggml polls the abort callback for every graph node on every thread -- hundreds of
         calls per token -- so a Python callback (GIL round trip each time) costs ~25% of
-        generation speed. Instead the callback is libc's ``strlen`` on a two-byte flag
-        buffer: it returns 1 (abort) once we write a non-zero first byte, 0 otherwise. The
-        caller reads only the low bits of the return register for a ``bool``, on x86-64
-        and AArch64 alike, so this is a zero-overhead C-level poll. Where libc can't be
-        found we fall back to a Python callback reading the same flag.
+        generation speed. Instead the callback is libc's ``strlen`` on the engine's
+        two-byte abort flag buffer (:class:`ThreadedEngine`): it returns 1 (abort) once the
+        flag's first byte is non-zero, 0 otherwise. The caller reads only the low bits of
+        the return register for a ``bool``, on x86-64 and AArch64 alike, so this is a
+        zero-overhead C-level poll. Where libc can't be found we fall back to a Python
+        callback reading the same flag.
         """
         try:
             import llama_cpp
@@ -206,16 +177,9 @@ class LlamaCppEngine(Engine):
             self._abort_cb = cb_type(ctypes.cast(strlen, ctypes.c_void_p).value)
             data = ctypes.cast(self._abort_flag, ctypes.c_void_p)
         except (OSError, AttributeError, TypeError):
-            self._abort_cb = cb_type(lambda _data: self._stop_requested)
+            self._abort_cb = cb_type(lambda _data: self.abort_requested)
             data = None
         setter(ctx, self._abort_cb, data)
-
-    def _set_abort(self, value: bool) -> None:
-        self._abort_flag[0] = b"\x01" if value else b"\x00"
-
-    @property
-    def _stop_requested(self) -> bool:
-        return self._abort_flag[0] != b"\x00"
 
     def _resolve_prompt_type(self, llm: Any) -> None:
         metadata: dict[str, str] = getattr(llm, "metadata", {}) or {}
@@ -229,11 +193,7 @@ class LlamaCppEngine(Engine):
             )
         except Exception:
             self._bos_text = ""
-        ptype = self._forced_prompt_type
-        if ptype is None and template:
-            ptype = TEMPLATE
-        if ptype is None:
-            ptype = prompt_type_for_model(self._base_model) or "plain_qa"
+        ptype = self.resolve_prompt_type(has_template=bool(template))
         if ptype == TEMPLATE:
             if not template:
                 raise EngineError(
@@ -250,64 +210,27 @@ class LlamaCppEngine(Engine):
             )
         self.prompt_type = ptype
 
-    def _pool(self) -> Any:
-        if self._executor is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"llamacpp-{self.model_name}")
-        return self._executor
-
-    @property
-    def generating(self) -> bool:
-        """True while a generation is still running in the engine's thread."""
-        return self._running is not None and not self._running.done()
-
-    async def load(self) -> None:
-        if self._llm is None:
-            await asyncio.get_running_loop().run_in_executor(self._pool(), self._load_sync)
-
-    async def aclose(self) -> None:
-        async with self._gen_lock:
-            llm, self._llm = self._llm, None
-            if llm is not None:
-                with contextlib.suppress(Exception):
-                    llm.close()
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-                self._executor = None
-
     # --- prompts and tokens --------------------------------------------------------
 
-    def _with_system(self, messages: Sequence[Message]) -> list[Message]:
-        msgs = list(messages)
-        if self.system_prompt is not None and not (msgs and msgs[0].role == "system"):
-            msgs.insert(0, Message("system", self.system_prompt))
-        return msgs
-
-    def render(self, messages: Sequence[Message]) -> tuple[str, list[str]]:
+    def render_messages(self, messages: Sequence[Message]) -> tuple[str, list[str]]:
         self._load_sync()  # the prompt type depends on the model's metadata
-        msgs = self._with_system(messages)
-        if self.prompt_type == TEMPLATE:
-            # "auto" / "" mean: no system message (the template applies its own default)
-            chat = [
-                {"role": m.role, "content": m.content}
-                for m in msgs
-                if m.role != "system" or m.content not in ("", "auto")
-            ]
-            response = self._chat_formatter(messages=chat)
-            stop = (
-                response.stop
-                if isinstance(response.stop, list)
-                else ([response.stop] if response.stop else [])
-            )
-            return response.prompt, stop
-        rendered = render(get_template(self.prompt_type, self._prompt_dict), msgs)
-        return rendered.text, rendered.stop
+        if self.prompt_type != TEMPLATE:
+            return super().render_messages(messages)
+        # "auto" / "" mean: no system message (the template applies its own default)
+        chat = [
+            {"role": m.role, "content": m.content}
+            for m in self._with_system(messages)
+            if m.role != "system" or m.content not in ("", "auto")
+        ]
+        response = self._chat_formatter(messages=chat)
+        stop = (
+            response.stop
+            if isinstance(response.stop, list)
+            else ([response.stop] if response.stop else [])
+        )
+        return response.prompt, stop
 
-    def render_prompt(self, messages: Sequence[Message]) -> str:
-        return self.render(messages)[0]
-
-    def _tokenize_prompt(self, text: str) -> list[int]:
+    def tokenize_prompt(self, text: str) -> list[int]:
         llm = self._load_sync()
         add_bos = not (self._bos_text and text.startswith(self._bos_text))
         tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
@@ -319,119 +242,50 @@ class LlamaCppEngine(Engine):
 
     @property
     def context_length(self) -> int:
-        if self._llm is not None:
-            return int(self._llm.n_ctx())
+        if self._model is not None:
+            return int(self._model.n_ctx())
         return self.options.n_ctx or 2048
 
-    # --- generation --------------------------------------------------------------
+    # --- generation (on the worker thread) ---------------------------------------------
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[Event]:
-        await self.load()
-        # aclosing: when the consumer closes this stream early, the inner generator's
-        # cleanup (stop + wait for the worker) must run now, not at garbage collection
-        async with self._gen_lock, contextlib.aclosing(self._stream_locked(request)) as events:
-            async for event in events:
-                yield event
-
-    async def _stream_locked(self, request: GenerationRequest) -> AsyncIterator[Event]:
-        llm = self._llm
-        if llm is None:
-            raise EngineError(f"model '{self.model_name}' was closed")
-        if request.prompt is not None:
-            prompt_text, stops = request.prompt, []
-        else:
-            prompt_text, stops = self.render(request.messages)
-        params = request.params
-        stops = [s for s in dict.fromkeys([*stops, *params.stop]) if s]
-        tokens = self._tokenize_prompt(prompt_text)
-        n_ctx = llm.n_ctx()
-        if len(tokens) >= n_ctx:
-            raise EngineError(
-                f"the prompt is {len(tokens)} tokens but model '{self.model_name}' has a context of "
-                f"{n_ctx}; shorten the input or raise options.n_ctx"
-            )
-        max_tokens = min(params.max_new_tokens, n_ctx - len(tokens))
-
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._set_abort(False)
-        watch = StopWatch()
-        state: dict[str, Any] = {"finish": None, "error": None, "completion_tokens": 0}
-
-        def put(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-
-        def work() -> None:
-            gen = None
-            try:
-                if not self.options.cache_prompt:
-                    llm.reset()
-                gen = llm.create_completion(
-                    tokens,
-                    max_tokens=max_tokens,
-                    temperature=0.0 if params.greedy else params.temperature,
-                    top_p=params.top_p,
-                    top_k=params.top_k,
-                    repeat_penalty=params.repetition_penalty,
-                    stop=stops or None,
-                    seed=params.seed,
-                    stream=True,
-                )
-                for chunk in gen:
-                    if self._stop_requested:
-                        state["finish"] = FinishReason.CANCELLED
-                        break
-                    choice = chunk["choices"][0]
-                    if choice.get("text"):
-                        put(choice["text"])
-                    if choice.get("finish_reason"):
-                        state["finish"] = (
-                            FinishReason.LENGTH
-                            if choice["finish_reason"] == "length"
-                            else FinishReason.STOP
-                        )
-            except Exception as exc:
-                if self._stop_requested:
-                    state["finish"] = FinishReason.CANCELLED
-                else:
-                    state["error"] = f"{type(exc).__name__}: {exc}"
-            finally:
-                if gen is not None:
-                    with contextlib.suppress(Exception):
-                        gen.close()
-                # the last sampled token is never evaluated, hence + 1
-                state["completion_tokens"] = max(0, llm.n_tokens - len(tokens) + 1)
-                put(_DONE)
-
-        future = self._pool().submit(work)
-        self._running = future
-        produced = False
+    def _generate(self, job: GenerationJob, emit: Callable[[str], None]) -> FinishReason:
+        llm = self._model
+        params = job.params
+        if not self.options.cache_prompt:
+            llm.reset()
+        gen = llm.create_completion(
+            job.prompt_tokens,
+            max_tokens=job.max_new_tokens,
+            temperature=0.0 if params.greedy else params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            repeat_penalty=params.repetition_penalty,
+            stop=job.stops or None,
+            seed=params.seed,
+            stream=True,
+        )
+        finish = FinishReason.STOP
         try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                watch.mark_token()
-                if not produced:
-                    # the space models emit after "Answer:" / "ASSISTANT:" is not part of the answer
-                    item = item.lstrip()
-                    if not item:
-                        continue
-                produced = True
-                yield TextDelta(item)
+            for chunk in gen:
+                if self.abort_requested:
+                    return FinishReason.CANCELLED
+                choice = chunk["choices"][0]
+                if choice.get("text"):
+                    emit(choice["text"])
+                if choice.get("finish_reason"):
+                    finish = (
+                        FinishReason.LENGTH
+                        if choice["finish_reason"] == "length"
+                        else FinishReason.STOP
+                    )
         finally:
-            # runs on normal end, on cancellation and on aclose(): never leave the thread running
-            self._set_abort(True)
-            future.result()  # work() never raises; this waits for it to return
-            self._set_abort(False)
-        completion = state["completion_tokens"]
-        yield watch.usage(len(tokens), completion)
-        if state["error"]:
-            if not produced:
-                raise EngineError(f"model '{self.model_name}' failed: {state['error']}")
-            yield Finished(FinishReason.ERROR, state["error"])
-        else:
-            yield Finished(state["finish"] or FinishReason.STOP)
+            with contextlib.suppress(Exception):
+                gen.close()
+        return finish
+
+    def _completion_tokens(self, job: GenerationJob, emitted: int) -> int:
+        # the last sampled token is never evaluated, hence + 1
+        return max(0, self._model.n_tokens - len(job.prompt_tokens) + 1)
 
 
 _LOG_CALLBACK: Any = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +36,7 @@ from h2otui.engines.base import (
     StopWatch,
     TextDelta,
 )
+from h2otui.engines.prompting import merge_stops
 from h2otui.engines.remote import (
     CHAT_PROMPT_TYPES,
     Endpoint,
@@ -50,7 +50,7 @@ from h2otui.engines.remote import (
     parse_retry_after,
     status_error,
 )
-from h2otui.engines.servers import OPENAI_DEFAULT_BASE, ServerSpec
+from h2otui.servers import OPENAI_DEFAULT_BASE, ServerSpec
 
 
 class OpenAIOptions(RemoteOptions):
@@ -60,7 +60,7 @@ class OpenAIOptions(RemoteOptions):
         None,
         description="Chat completions (true) or completions (false); unset = from the server string.",
     )
-    api_key: str | None = Field(None, description="API key (prefer api_key_env).")
+    api_key: str | None = Field(None, repr=False, description="API key (prefer api_key_env).")
     api_key_env: str | None = Field(
         None,
         description="Environment variable holding the key; unset = OPENAI_API_KEY for "
@@ -98,7 +98,7 @@ class OpenAIEngine(RemoteEngine):
         if not entry.inference_server:
             opts = entry.options or {}
             base = opts.get("base_url") or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE
-            from h2otui.engines.servers import parse_server
+            from h2otui.servers import parse_server
 
             spec = parse_server(
                 str(base), engine="openai", what=f"model '{entry.name}': options.base_url"
@@ -151,7 +151,6 @@ class OpenAIEngine(RemoteEngine):
             raise EngineConfigError(
                 "the openai engine needs the openai package: pip install openai"
             ) from None
-        httpx_mod = sys.modules[openai.Timeout.__module__.split(".")[0]]
         key = self._api_key(spec)
         if key is None and spec.base_url.startswith(OPENAI_DEFAULT_BASE):
             raise EngineConfigError(
@@ -160,7 +159,9 @@ class OpenAIEngine(RemoteEngine):
             )
         auth = None
         if spec.username is not None:
-            auth = httpx_mod.BasicAuth(spec.username, spec.password or "")
+            # a (user, password) tuple is basic auth to every httpx flavour openai ships
+            # with (some releases bundle their own copy of httpx under another name)
+            auth = (spec.username, spec.password or "")
         headers = dict(self.options.headers)
         if spec.auth_header:
             headers["Authorization"] = spec.auth_header
@@ -295,12 +296,11 @@ class OpenAIEngine(RemoteEngine):
         chat = self.is_chat(spec)
         if chat:
             messages: list[dict[str, str]] = self.chat_messages(request)
-            template_stops: list[str] = []
             prompt_text = "\n".join(m["content"] for m in messages)
+            stops = merge_stops(request.params.stop)
         else:
             messages = []
-            prompt_text, template_stops = self.render(request)
-        stops = [s for s in dict.fromkeys([*template_stops, *request.params.stop]) if s]
+            prompt_text, stops = self.prompt_and_stops(request)
         limit = self._max_stops(spec)
         server_stops = stops if limit is None else stops[:limit]
         args = self._sampling(request, spec)

@@ -14,7 +14,7 @@
 * :class:`StopScanner` -- stop sequences applied on the client side (servers that cap
   the number of stop sequences, servers that echo the stop text).
 
-Every message a user can see goes through :func:`h2otui.engines.servers.scrub`, so no
+Every message a user can see goes through :func:`h2otui.servers.scrub`, so no
 password, token or API key ever reaches a log, an error or ``--json`` output.
 """
 
@@ -52,7 +52,8 @@ from h2otui.engines.base import (
     TextDelta,
     Usage,
 )
-from h2otui.engines.servers import ServerSpec, scrub
+from h2otui.engines.prompting import PromptingEngine
+from h2otui.servers import ServerSpec, scrub
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -474,7 +475,7 @@ def estimate_tokens(text: str) -> int:
 CHAT_PROMPT_TYPES = frozenset({"openai_chat", "template", "openai", "chat"})
 
 
-class RemoteEngine(Engine):
+class RemoteEngine(PromptingEngine):
     """What TGI, OpenAI-compatible and Gradio engines have in common.
 
     Subclasses set ``engine_name`` / ``Options`` and implement :meth:`_attempt` (one try
@@ -482,6 +483,7 @@ class RemoteEngine(Engine):
 
     capabilities = Capabilities(chat_messages=False, raw_prompt=True, local=False)
     Options = RemoteOptions
+    unrendered_prompt_types = CHAT_PROMPT_TYPES
 
     def __init__(
         self,
@@ -495,15 +497,16 @@ class RemoteEngine(Engine):
         prompt_dict: dict[str, Any] | str | None = None,
         system_prompt: str | None = None,
     ) -> None:
+        super().__init__(
+            prompt_type=prompt_type,
+            prompt_dict=prompt_dict,
+            base_model=base_model,
+            system_prompt=system_prompt,
+        )
         self.specs = list(specs)
         self.model_name = model_name
         self.options = options
         self.config = config
-        self.base_model = base_model
-        self._forced_prompt_type = prompt_type
-        self._prompt_dict = prompt_dict
-        self.system_prompt = system_prompt
-        self.prompt_type = prompt_type or ""
         self.pool = EndpointPool.of(self.specs, config.failover_cooldown)
         #: what the server told us (served model id, limits), filled by load()
         self.server_info: dict[str, Any] = {}
@@ -518,24 +521,18 @@ class RemoteEngine(Engine):
         options = cls.parse_options(entry.options, model_name=entry.name)
         assert isinstance(options, RemoteOptions)
         specs = cls._specs_for(entry)
-        if entry.prompt_type and entry.prompt_type not in CHAT_PROMPT_TYPES:
-            from h2otui.engines.prompts import get_template
-
-            get_template(entry.prompt_type, entry.prompt_dict)  # fail early on a bad type
+        cls.check_prompt_type(entry)
         return cls(
             specs,
             model_name=entry.name,
             options=options,
             config=RemoteConfig.build(settings, options),
-            base_model=entry.base_model,
-            prompt_type=entry.prompt_type,
-            prompt_dict=entry.prompt_dict,
-            system_prompt=entry.system_prompt,
+            **cls.prompt_settings(entry),
         )
 
     @classmethod
     def _specs_for(cls, entry: ModelEntry) -> list[ServerSpec]:
-        from h2otui.engines.servers import parse_servers
+        from h2otui.servers import parse_servers
 
         if not entry.inference_server:
             raise EngineConfigError(
@@ -553,38 +550,10 @@ class RemoteEngine(Engine):
     def where(self, endpoint: Endpoint) -> str:
         return f"model '{self.model_name}' at {endpoint.label}"
 
-    def _with_system(self, messages: Sequence[Message]) -> list[Message]:
-        msgs = list(messages)
-        if self.system_prompt is not None and not (msgs and msgs[0].role == "system"):
-            msgs.insert(0, Message("system", self.system_prompt))
-        return msgs
-
-    def resolve_prompt_type(self, served: str | None = None) -> str:
-        """The forced type, else h2oGPT's type for base_model / the served model, else plain."""
-        from h2otui.engines.prompts import prompt_type_for_model
-
-        return (
-            self._forced_prompt_type
-            or prompt_type_for_model(self.base_model)
-            or prompt_type_for_model(served)
-            or "plain"
-        )
-
-    def render(self, request: GenerationRequest) -> tuple[str, list[str]]:
-        """The raw prompt and the prompt type's stop sequences for ``request``."""
-        from h2otui.engines.prompts import get_template, render
-
-        if request.prompt is not None:
-            return request.prompt, []
-        rendered = render(
-            get_template(self.prompt_type, self._prompt_dict), self._with_system(request.messages)
-        )
-        return rendered.text, rendered.stop
-
     def render_prompt(self, messages: Sequence[Message]) -> str:
         if self.prompt_type in CHAT_PROMPT_TYPES:
             return "\n".join(m.content for m in self._with_system(messages))
-        return self.render(GenerationRequest(list(messages)))[0]
+        return self.render_messages(messages)[0]
 
     def chat_messages(self, request: GenerationRequest) -> list[dict[str, str]]:
         """OpenAI-style messages; a system prompt of "auto" means the server's default."""

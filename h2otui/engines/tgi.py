@@ -73,7 +73,7 @@ class TGIOptions(RemoteOptions):
     max_stop_sequences: int | None = Field(
         None, ge=0, description="Stop sequences the server accepts; unset = from /info."
     )
-    api_key: str | None = Field(None, description="Bearer token (Inference Endpoints).")
+    api_key: str | None = Field(None, repr=False, description="Bearer token (Inference Endpoints).")
     api_key_env: str | None = Field(None, description="Environment variable holding the token.")
     stream: bool = Field(
         True, description="Stream tokens (/generate_stream); false = one answer (/generate)."
@@ -216,7 +216,7 @@ class TGIEngine(RemoteEngine):
 
     def _gradio_delegate(self) -> Engine:
         from h2otui.engines.gradio_engine import GradioEngine, GradioOptions
-        from h2otui.engines.servers import ServerSpec
+        from h2otui.servers import ServerSpec
 
         shared = {
             k: v
@@ -240,7 +240,7 @@ class TGIEngine(RemoteEngine):
 
     def _messages_delegate(self) -> Engine:
         from h2otui.engines.openai_engine import OpenAIEngine, OpenAIOptions
-        from h2otui.engines.servers import ServerSpec
+        from h2otui.servers import ServerSpec
 
         shared = {
             k: v
@@ -316,8 +316,7 @@ class TGIEngine(RemoteEngine):
     ) -> AsyncIterator[Event]:
         import httpx
 
-        prompt, template_stops = self.render(request)
-        stops = [s for s in dict.fromkeys([*template_stops, *request.params.stop]) if s]
+        prompt, stops = self.prompt_and_stops(request)
         limit = self._max_stops()
         # the server stops early on the ones it accepts; all are enforced here too (TGI
         # leaves the stop text in the output, and caps how many it accepts)

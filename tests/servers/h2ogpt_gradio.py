@@ -1,6 +1,7 @@
 """A real Gradio app with h2oGPT's ``/submit_nochat_api`` contract, for loopback tests.
 
-Run: ``python tests/servers/h2ogpt_gradio.py --port 7860 [--auth user:pass] [--key KEY]``.
+:class:`GradioServer` runs it in a subprocess on a free port for tests. Run by hand:
+``python tests/servers/h2ogpt_gradio.py --port 7860 [--auth user:pass] [--key KEY]``.
 
 Like h2oGPT's ``gradio_runner.py`` (``submit_nochat_api`` button, ``fun_with_dict_str``):
 one string input holding ``str(dict(...))`` of h2oGPT parameters; the output is
@@ -21,7 +22,10 @@ import argparse
 import ast
 import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 INVALID_KEY_MSG = (
     "Invalid Access Key, request access key from sales@h2o.ai or jon.mckinney@h2o.ai, pass API "
@@ -104,6 +108,50 @@ def build(key: str | None, delay: float):
             concurrency_limit=None,  # a stalled request must not block the others
         )
     return demo
+
+
+class GradioServer:
+    """This app in a subprocess on a free loopback port (``wait()`` until it answers)."""
+
+    def __init__(self, *args: str) -> None:
+        from tests.servers.tgi_server import free_port
+
+        self.port = free_port()
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__)), "--port", str(self.port), *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait(self, timeout: float = 120) -> GradioServer:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"gradio test server exited: {self.proc.stderr.read().decode()[-2000:]}"
+                )  # type: ignore[union-attr]
+            try:
+                httpx.get(self.url + "/config", timeout=1.0)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("gradio test server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def main() -> None:

@@ -88,6 +88,8 @@ class FakeTGI:
     ssl_keyfile: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    #: streaming responses still being sent (a client that went away ends its stream)
+    open_streams: int = 0
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -120,6 +122,21 @@ class FakeTGI:
 
     def __post_init__(self) -> None:
         self._release = threading.Event()
+        self._streams = threading.Condition()
+
+    def wait_streams_closed(self, timeout: float) -> bool:
+        """Wait until no streaming response is open (True), or ``timeout`` seconds (False)."""
+        with self._streams:
+            return self._streams.wait_for(lambda: self.open_streams == 0, timeout)
+
+    def _stream_opened(self) -> None:
+        with self._streams:
+            self.open_streams += 1
+
+    def _stream_closed(self) -> None:
+        with self._streams:
+            self.open_streams -= 1
+            self._streams.notify_all()
 
     @property
     def url(self) -> str:
@@ -250,6 +267,16 @@ class FakeTGI:
             out.append(("</s>", True))
             return out, "eos_token"
 
+        async def tracked(events: Any) -> Any:
+            """Count the stream as open until it ends -- also when the client disconnects
+            (Starlette then cancels the response, which closes this generator)."""
+            self._stream_opened()
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                self._stream_closed()
+
         async def gate(request: Request) -> Response | None:
             if not authorised(request):
                 return unauthorised()
@@ -352,7 +379,7 @@ class FakeTGI:
                     }
                     yield f"data:{json.dumps(event)}\n\n"
 
-            return StreamingResponse(events(), media_type="text/event-stream")
+            return StreamingResponse(tracked(events()), media_type="text/event-stream")
 
         async def chat_completions(request: Request) -> Response:
             self.paths.append("/v1/chat/completions")
@@ -403,7 +430,7 @@ class FakeTGI:
                     yield chunk({"role": "assistant", "content": tok}, finish)
                 yield "data: [DONE]\n\n"
 
-            return StreamingResponse(events(), media_type="text/event-stream")
+            return StreamingResponse(tracked(events()), media_type="text/event-stream")
 
         async def models(request: Request) -> Response:
             if not authorised(request):

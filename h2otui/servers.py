@@ -27,6 +27,10 @@ as-is:
 
 Nothing here touches the network. :func:`redact_server` is the only way a server string
 is ever shown to a user: passwords, tokens and API keys become ``***``.
+
+This module is neutral ground: :mod:`h2otui.config` (naming model_lock entries) and the
+remote engines both use it, so it imports neither; its errors come from
+:mod:`h2otui.errors`.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from h2otui.engines.base import EngineConfigError
+from h2otui.errors import EngineConfigError
 
 ServerKind = Literal["tgi", "openai", "gradio"]
 
@@ -57,10 +61,11 @@ class ServerSpec:
     #: for openai: chat completions (True) or legacy completions (False); None = not openai
     chat: bool | None = None
     username: str | None = None
-    password: str | None = None
+    # secrets stay out of repr(): a spec in a log line or a traceback must not leak them
+    password: str | None = field(default=None, repr=False)
     #: an ``Authorization`` header value given verbatim (``Bearer    TOKEN`` form)
-    auth_header: str | None = None
-    api_key: str | None = None
+    auth_header: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     #: kind came from an explicit prefix / auth form rather than a guess from a plain URL
     explicit: bool = True
     raw: str = field(default="", repr=False)
