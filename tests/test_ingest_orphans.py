@@ -22,7 +22,7 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE_S = 10.0  # for the processes to go once their parent is gone
-START_DEADLINE_S = 120.0  # model load + spawning workers on a busy machine
+START_DEADLINE_S = 180.0  # model load + spawning workers on a busy machine
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -57,21 +57,14 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _threads(pid: int) -> int:
-    try:
-        return len(os.listdir(f"/proc/{pid}/task"))
-    except OSError:
-        return 0
-
-
-def _wait_for(condition, deadline_s: float, what: str):  # type: ignore[no-untyped-def]
+def _wait_for(condition, deadline_s: float, what: str, detail=lambda: ""):  # type: ignore[no-untyped-def]
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         value = condition()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {deadline_s:.0f}s waiting for {what}")
+    raise AssertionError(f"timed out after {deadline_s:.0f}s waiting for {what} {detail()}")
 
 
 def _start_ingest(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[bytes], threading.Thread]:
@@ -91,25 +84,29 @@ def _start_ingest(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[bytes],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     output: list[bytes] = []
-    assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: output.append(proc.stdout.read()), daemon=True)
+    stream = proc.stdout
+    assert stream is not None
+    reader = threading.Thread(target=lambda: output.extend(stream), daemon=True)
     reader.start()
     return proc, output, reader
 
 
-def _busy_workers(proc: subprocess.Popen[bytes]) -> list[int]:
-    """The ingest's children once both workers run (their parent watchdog thread is
-    up: initialised, then handed a file they hang on); with the resource tracker."""
+def _busy_workers(proc: subprocess.Popen[bytes], output: list[bytes]) -> list[int]:
+    """The ingest's children (with the resource tracker) once both workers said they
+    hang on a file."""
 
     def ready() -> list[int] | None:
         assert proc.poll() is None, "the ingest ended before its workers started"
+        if sum(b"hangs on" in line for line in list(output)) < 2:
+            return None
         kids = _children(proc.pid)
-        workers = [k for k in kids if "spawn_main" in _cmdline(k)]
-        if len(workers) == 2 and all(_threads(w) >= 2 for w in workers):
-            return kids
-        return None
+        return kids if len([k for k in kids if "spawn_main" in _cmdline(k)]) == 2 else None
 
-    kids = _wait_for(ready, START_DEADLINE_S, "two initialised parser workers")
+    def detail() -> str:
+        kids = {k: _cmdline(k)[:80] for k in _children(proc.pid)}
+        return f"children: {kids}; output: {b''.join(output)[-2000:]!r}"
+
+    kids = _wait_for(ready, START_DEADLINE_S, "two workers hanging on a file", detail)
     assert any("resource_tracker" in _cmdline(k) for k in kids), [_cmdline(k) for k in kids]
     return kids
 
@@ -121,9 +118,9 @@ def _assert_all_gone(kids: list[int], reader: threading.Thread) -> None:
 
 
 def test_sigkilled_ingest_leaves_no_parser_processes(tmp_path: Path) -> None:
-    proc, _output, reader = _start_ingest(tmp_path)
+    proc, output, reader = _start_ingest(tmp_path)
     try:
-        kids = _busy_workers(proc)
+        kids = _busy_workers(proc, output)
         proc.send_signal(signal.SIGKILL)
         proc.wait(DEADLINE_S)
         _assert_all_gone(kids, reader)
@@ -135,7 +132,7 @@ def test_sigkilled_ingest_leaves_no_parser_processes(tmp_path: Path) -> None:
 def test_sigterm_stops_the_ingest_and_its_workers_at_once(tmp_path: Path) -> None:
     proc, output, reader = _start_ingest(tmp_path)
     try:
-        kids = _busy_workers(proc)
+        kids = _busy_workers(proc, output)
         proc.send_signal(signal.SIGTERM)
         # the workers hang for an hour: exiting now means they were killed, not waited on
         assert proc.wait(DEADLINE_S) == 130

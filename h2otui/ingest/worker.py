@@ -146,6 +146,7 @@ def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResu
         os._exit(70)  # tests: stand-in for a segfault in a native parser library
     hang_marker = os.environ.get(HANG_TEST_ENV)
     if hang_marker and hang_marker in path.name and _OPTS is not None:
+        print(f"worker {os.getpid()} hangs on {path.name}", file=sys.stderr, flush=True)
         time.sleep(3600)  # tests: stand-in for a parser busy on a huge file
     result = FileResult(path=task.path, status="failed")
     try:
