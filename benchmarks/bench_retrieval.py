@@ -92,8 +92,7 @@ def rare_token(i: int) -> str:
 def build(data_dir: Path, name: str, n: int, dim: int = 384) -> float:
     import numpy as np
 
-    from h2otui.qa.retrieval import ensure_vector_index
-    from h2otui.store.collections import CollectionStore
+    from h2otui.store.collections import CollectionStore, ensure_vector_index
 
     rng = np.random.default_rng(n)
     pyrng = random.Random(n)
@@ -152,7 +151,7 @@ def ann_recall(col, n: int, samples: int = 40) -> tuple[float, float, float]:
     first, and the flat scan's p50 latency."""
     import numpy as np
 
-    from h2otui.qa.retrieval import ANN_EF, ANN_NPROBES, ANN_REFINE_FACTOR
+    from h2otui.store.collections import ANN_EF, ANN_NPROBES, ANN_REFINE_FACTOR
 
     rng = np.random.default_rng(7)
     wanted = [f"c{i}" for i in rng.integers(0, n, samples)]

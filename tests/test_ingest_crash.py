@@ -17,12 +17,12 @@ pytestmark = pytest.mark.slow
 SCRIPT = textwrap.dedent(
     """
     import sys
-    import h2otui.ingest.api as api
+    import h2otui.ingest.writer as writer
     from h2otui.config import Settings
     from h2otui.ingest import FileDone, IngestPhase, ingest
 
     if __name__ == "__main__":
-        api.FLUSH_ROWS = 1  # one commit per file: many moments to be killed at
+        writer.FLUSH_ROWS = 1  # one commit per file: many moments to be killed at
         for event in ingest([sys.argv[1]], "Crash", Settings(), workers=2):
             if isinstance(event, FileDone):
                 print("DONE", event.path, flush=True)

@@ -50,7 +50,7 @@ def make_delayed_speech(path: Path, offset_s: float) -> None:
 def qa_home(tmp_path_factory: pytest.TempPathFactory, shared_models_dir: Path) -> Path:
     """A data dir holding collection 'UserData' built by the real ingestion pipeline."""
     from h2otui.config import load_settings
-    from h2otui.ingest.api import run_ingest
+    from h2otui.ingest import run_ingest
 
     home = tmp_path_factory.mktemp("qa-home")
     (home / "models").symlink_to(shared_models_dir, target_is_directory=True)

@@ -351,3 +351,36 @@ def test_large_collections_get_a_vector_index(tmp_path) -> None:
     assert ensure_vector_index(table, min_rows=n) is False  # already there
     hit = table.search(vecs[7]).metric("cosine").limit(1).to_list()[0]
     assert hit["chunk_id"] == "7"
+
+
+def test_the_collection_answers_document_qa_reads_itself(tmp_path):
+    """The searches and reads document QA uses: candidates limited to documents by path
+    or doc id, parts in order, --doc checks; a quote in a path is data, not SQL."""
+    from qa_support import facts_corpus, write_collection
+
+    from h2otui.qa.embed import MiniLMEmbedder
+
+    col = write_collection(tmp_path, "Facts", facts_corpus())
+    vec = MiniLMEmbedder().encode(["Who led the Zephyr project?"])[0]
+
+    best = col.vector_search(vec, 3)
+    assert best[0]["source"] == "/docs/report.pdf" and best[0]["page"] == 3
+    assert "vector" not in best[0] and 0.0 <= best[0]["_distance"] < 1.0
+    only = col.vector_search(vec, 5, docs=["/docs/fleet.txt"])
+    assert only and {r["source"] for r in only} == {"/docs/fleet.txt"}
+    by_id = col.vector_search(vec, 5, docs=[only[0]["doc_id"]])
+    assert {r["source"] for r in by_id} == {"/docs/fleet.txt"}
+
+    text = col.text_search("Zephyr", 5)
+    assert text[0]["source"] == "/docs/report.pdf" and len(text[0]["vector"]) == 384
+    assert col.text_search("Zephyr", 5, docs=["/docs/fleet.txt"]) == []
+
+    parts = col.read_parts(["/docs/report.pdf"])
+    assert [p["page"] for p in parts] == [1, 2, 3]
+    assert all("frame_time" in p for p in parts)
+    assert len(col.read_parts()) == len({(c.source, c.part_index) for c in facts_corpus()})
+
+    assert col.missing_documents(["/docs/fleet.txt", "/docs/o'brien.txt"]) == ["/docs/o'brien.txt"]
+    assert col.vector_search(vec, 5, docs=["/docs/o'brien.txt"]) == []
+    paths = col.document_paths()
+    assert paths == sorted(paths) and "/docs/talk.mp3" in paths

@@ -11,7 +11,6 @@ so ``import h2otui.ingest`` is cheap.
 
 from __future__ import annotations
 
-from h2otui.ingest.api import DEFAULT_COLLECTION, doc_id_for, ingest, reembed_collection, run_ingest
 from h2otui.ingest.base import IngestError, ModelUnavailableError, ParseError
 from h2otui.ingest.events import (
     FileDone,
@@ -21,6 +20,13 @@ from h2otui.ingest.events import (
     IngestProgress,
     IngestStarted,
     IngestSummary,
+)
+from h2otui.ingest.pipeline import (
+    DEFAULT_COLLECTION,
+    doc_id_for,
+    ingest,
+    reembed_collection,
+    run_ingest,
 )
 
 __all__ = [

@@ -9,6 +9,9 @@ import errno
 import hashlib
 import os
 import stat
+import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,11 +59,19 @@ class FileResult:
 _OPTS: IngestSettings | None = None
 #: tests only: a worker process dies when parsing a file whose name contains this value
 CRASH_TEST_ENV = "_H2OTUI_TEST_CRASH_ON"
+#: tests only: a worker process hangs when parsing a file whose name contains this value
+HANG_TEST_ENV = "_H2OTUI_TEST_HANG_ON"
+#: how often a worker checks that its parent is still there (the portable fallback)
+PARENT_WATCH_S = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def init_worker(opts: IngestSettings, threads: int) -> None:
-    """Process-pool initializer: remember the settings, share the cores fairly."""
+def init_worker(opts: IngestSettings, threads: int, parent_pid: int | None = None) -> None:
+    """Process-pool initializer: exit with the parent, remember the settings, share the
+    cores fairly."""
     global _OPTS
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)
     _OPTS = opts
     from h2otui.ingest import base
 
@@ -71,6 +82,41 @@ def init_worker(opts: IngestSettings, threads: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Make this worker process exit when ``parent_pid`` (the ingesting process) dies,
+    whatever kills it: a SIGKILL or the OOM killer give the parent no chance to shut its
+    pool down, and an orphaned parser would run on (and hold the parent's stderr open,
+    so ``h2otui ingest ... | tee log`` would never end).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``; it
+    fires when the *thread* that started the worker exits, which is the thread that
+    drives the ingest and shuts the pool down anyway). Everywhere, a daemon thread
+    polls ``getppid()``: a re-parented worker has lost its parent. The parent may have
+    died before either was in place, hence the check right after.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl: the watchdog still works
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="h2otui-parent-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_WATCH_S)
+        if os.getppid() != parent_pid:
+            os._exit(1)
 
 
 def _os_reason(exc: OSError) -> str:
@@ -98,6 +144,10 @@ def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResu
     crash_marker = os.environ.get(CRASH_TEST_ENV)
     if crash_marker and crash_marker in path.name and _OPTS is not None:
         os._exit(70)  # tests: stand-in for a segfault in a native parser library
+    hang_marker = os.environ.get(HANG_TEST_ENV)
+    if hang_marker and hang_marker in path.name and _OPTS is not None:
+        print(f"worker {os.getpid()} hangs on {path.name}", file=sys.stderr, flush=True)
+        time.sleep(3600)  # tests: stand-in for a parser busy on a huge file
     result = FileResult(path=task.path, status="failed")
     try:
         st = path.stat()

@@ -37,24 +37,9 @@ def open_collection(settings: Settings, name: str, docs: Sequence[str] = ()) -> 
 
 def check_docs(collection: Any, docs: Sequence[str]) -> None:
     """Each ``--doc`` must name a document of the collection (by path, relative or absolute)."""
-    from pathlib import Path
-
-    table = collection.documents
-    cols = set(table.schema.names)
-    rows = table.to_arrow().to_pylist()
-    known: set[str] = set()
-    for r in rows:
-        for key in ("path", "source", "doc_id"):
-            if key in cols and r.get(key):
-                known.add(str(r[key]))
-    missing = []
-    for d in docs:
-        p = Path(d).expanduser()
-        candidates = {d, str(p.resolve()) if not p.is_absolute() else str(p)}
-        if not candidates & known:
-            missing.append(d)
+    missing = collection.missing_documents(docs)
     if missing:
-        listed = ", ".join(sorted(str(r.get("path") or r.get("source")) for r in rows)[:10])
+        listed = ", ".join(collection.document_paths()[:10])
         raise QAError(
             f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
             f"(its documents: {listed or 'none'})"

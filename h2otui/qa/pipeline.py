@@ -43,7 +43,7 @@ from h2otui.qa.context import (
     split_to_fit,
 )
 from h2otui.qa.prompts import echo_stops, query_prompt, summary_prompt
-from h2otui.qa.retrieval import QAError, RetrievalResult, Retriever, doc_filter
+from h2otui.qa.retrieval import QAError, RetrievalResult, Retriever
 
 if TYPE_CHECKING:
     from h2otui.config import QASettings
@@ -521,16 +521,8 @@ async def _map_reduce(
 
 def read_parts(collection: CollectionLike, docs: Sequence[str]) -> list[Passage]:
     """Whole parts (pages, transcript spans, frames) of the chosen documents, in order."""
-    table = collection.parts
-    names = set(table.schema.names)
-    where = doc_filter(docs)
-    if where is None:
-        rows = table.to_arrow().to_pylist()
-    else:
-        rows = table.search().where(where).limit(None).to_arrow().to_pylist()
-    rows.sort(key=lambda r: (r.get("source") or "", r.get("part_index") or 0))
     out = []
-    for r in rows:
+    for r in collection.read_parts(list(docs) or None):
         text = (r.get("text") or "").strip()
         if not text:
             continue
@@ -542,7 +534,7 @@ def read_parts(collection: CollectionLike, docs: Sequence[str]) -> list[Passage]
                 page=r.get("page"),
                 start_time=r.get("start_time"),
                 end_time=r.get("end_time"),
-                frame_time=r.get("frame_time") if "frame_time" in names else None,
+                frame_time=r.get("frame_time"),
                 kind=r.get("kind") or "text",
                 part_index=int(r.get("part_index") or 0),
             )

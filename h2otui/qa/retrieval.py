@@ -1,7 +1,14 @@
-"""Retrieval over a collection's chunks table: vector, full-text, or hybrid.
+"""Retrieval over a collection's chunks: vector, full-text, or hybrid.
+
+This module is the retrieval *policy*: how many candidates to ask for, fusion, scoring,
+the distance cut, merging neighbours. The candidates come from the collection's own
+searches (:meth:`~h2otui.store.collections.Collection.vector_search` and
+:meth:`~h2otui.store.collections.Collection.text_search`): only ``store/`` builds
+LanceDB queries.
 
 * **vector** -- cosine similarity of the query embedding with the chunk vectors
-  (LanceDB; an ANN index is used when the table has one, see :func:`ensure_vector_index`).
+  (LanceDB; an ANN index is used when the table has one, see
+  :func:`h2otui.store.collections.ensure_vector_index`).
 * **text** -- LanceDB's native full-text (BM25) index on ``text``.
 * **hybrid** (default) -- both, fused with reciprocal rank fusion:
   ``score(d) = sum(1 / (rrf_k + rank_i(d)))`` over the two ranked lists. A rare exact
@@ -28,7 +35,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from h2otui.qa.citations import Passage
@@ -44,41 +50,23 @@ class QAError(Exception):
 
 
 class CollectionLike(Protocol):
+    """What document QA uses of a collection
+    (:class:`~h2otui.store.collections.Collection` is the real one). ``docs`` limits a
+    call to documents named by path (relative or absolute) or doc id."""
+
     name: str
     embedding_model: str
     dim: int
 
-    @property
-    def chunks(self) -> Any: ...
+    def vector_search(
+        self, vector: np.ndarray, limit: int, docs: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]: ...
 
-    @property
-    def parts(self) -> Any: ...
+    def text_search(
+        self, query: str, limit: int, docs: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]: ...
 
-    @property
-    def documents(self) -> Any: ...
-
-    def count_chunks(self) -> int: ...
-
-
-ANN_NPROBES = 20
-ANN_EF = 100
-ANN_REFINE_FACTOR = 5
-
-CHUNK_COLUMNS = [
-    "chunk_id",
-    "doc_id",
-    "source",
-    "text",
-    "page",
-    "start_time",
-    "end_time",
-    "frame_time",
-    "part_index",
-    "chunk_index",
-    "char_start",
-    "char_end",
-    "kind",
-]
+    def read_parts(self, docs: Sequence[str] | None = None) -> list[dict[str, Any]]: ...
 
 
 @dataclass(slots=True)
@@ -91,25 +79,6 @@ class RetrievalResult:
     embed_s: float = 0.0
     search_s: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-
-def sql_quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def doc_filter(docs: Sequence[str] | None) -> str | None:
-    """A LanceDB ``where`` clause limiting the search to documents (paths or doc ids)."""
-    if not docs:
-        return None
-    values: list[str] = []
-    for d in docs:
-        values.append(d)
-        p = Path(d).expanduser()
-        resolved = str(p.resolve()) if not p.is_absolute() else str(p)
-        if resolved != d:
-            values.append(resolved)
-    listed = ", ".join(sql_quote(v) for v in dict.fromkeys(values))
-    return f"(source IN ({listed}) OR doc_id IN ({listed}))"
 
 
 def rrf_fuse(ranked_lists: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
@@ -162,7 +131,6 @@ class Retriever:
         self._embedder = embedder
         self.rrf_k = rrf_k
         self.merge_neighbors = merge_neighbors
-        self._columns: list[str] | None = None
 
     @property
     def embedder(self) -> QueryEmbedder:
@@ -171,12 +139,6 @@ class Retriever:
 
             self._embedder = query_embedder(self.collection.embedding_model)
         return self._embedder
-
-    def _select(self) -> list[str]:
-        if self._columns is None:
-            names = set(self.collection.chunks.schema.names)
-            self._columns = [c for c in CHUNK_COLUMNS if c in names]
-        return self._columns
 
     def embed(self, query: str) -> np.ndarray:
         vec = self.embedder.encode([query])[0]
@@ -191,35 +153,17 @@ class Retriever:
     # --- the two searches -------------------------------------------------------------
 
     def vector_search(
-        self, vec: np.ndarray, limit: int, where: str | None = None
+        self, vec: np.ndarray, limit: int, docs: Sequence[str] | None = None
     ) -> list[tuple[Passage, float]]:
-        q = (
-            self.collection.chunks.search(vec, vector_column_name="vector")
-            .distance_type("cosine")
-            # with an ANN index: probe most partitions, search each HNSW graph wider and
-            # re-rank 5x the candidates on full vectors (recall@1 1.0 instead of 0.33 on
-            # the 100k benchmark, ~3 ms more); no-ops for a flat scan
-            .nprobes(ANN_NPROBES)
-            .ef(ANN_EF)
-            .refine_factor(ANN_REFINE_FACTOR)
-        )
-        if where:
-            q = q.where(where, prefilter=True)
-        rows = q.select([*self._select(), "_distance"]).limit(limit).to_arrow().to_pylist()
-        out = []
-        for row in rows:
-            p = _passage(row)
-            sim = 1.0 - float(row["_distance"])
-            out.append((p, sim))
-        return out
+        """Vector candidates with their cosine similarity."""
+        rows = self.collection.vector_search(vec, limit, docs)
+        return [(_passage(row), 1.0 - float(row["_distance"])) for row in rows]
 
     def text_search(
-        self, query: str, limit: int, where: str | None = None
+        self, query: str, limit: int, docs: Sequence[str] | None = None
     ) -> list[tuple[Passage, list[float] | None]]:
-        q = self.collection.chunks.search(query, query_type="fts")
-        if where:
-            q = q.where(where, prefilter=True)
-        rows = q.select([*self._select(), "vector", "_score"]).limit(limit).to_arrow().to_pylist()
+        """Full-text candidates with their stored vector (to score them by cosine)."""
+        rows = self.collection.text_search(query, limit, docs)
         return [(_passage(row), row.get("vector")) for row in rows]
 
     # --- the public entry point -------------------------------------------------------
@@ -245,13 +189,13 @@ class Retriever:
         want = fill_limit if top_k == -1 else top_k
         # ask each side for more than we keep: fusion and the distance cut thin the list
         per_side = max(want * 3, 20) if mode == "hybrid" else max(want * 2, 10)
-        where = doc_filter(docs)
+        docs = list(docs) if docs else None
         result = RetrievalResult(passages=[], mode=mode)
 
         # the full-text search needs no embedding: it runs while the query is embedded
         text_future: Future[list[tuple[Passage, list[float] | None]]] | None = None
         if mode in ("hybrid", "text"):
-            text_future = _pool().submit(self.text_search, query, per_side, where)
+            text_future = _pool().submit(self.text_search, query, per_side, docs)
         t0 = time.perf_counter()
         vec = self.embed(query)  # every mode: full-text hits are scored by cosine too
         result.embed_s = time.perf_counter() - t0
@@ -261,7 +205,7 @@ class Retriever:
         vector_ranked: list[str] = []
         text_ranked: list[str] = []
         if mode in ("hybrid", "vector"):
-            for p, sim in self.vector_search(vec, per_side, where):
+            for p, sim in self.vector_search(vec, per_side, docs):
                 p.score = sim
                 p.found_by = ("vector",)
                 by_id[p.chunk_ids[0]] = p
@@ -399,10 +343,3 @@ def _merge_run(run: list[Passage]) -> Passage:
         found_by=tuple(found),
         rank_score=max(p.rank_score for p in run),
     )
-
-
-def ensure_vector_index(table: Any, *, min_rows: int = 20_000, replace: bool = False) -> bool:
-    """Build an ANN index on ``vector`` for large tables (see the store's version)."""
-    from h2otui.store.collections import ensure_vector_index as build
-
-    return build(table, min_rows=min_rows, replace=replace)

@@ -1,0 +1,113 @@
+"""The parser worker processes of an ingest run.
+
+Workers are spawned, not forked (no fork of a process that holds torch threads). They
+exit on their own when the ingesting process dies (see
+:func:`h2otui.ingest.worker.exit_with_parent`), and a SIGTERM to the ingesting process
+kills them at once (:meth:`WorkerPool.terminate_on_sigterm`) instead of letting each
+finish its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from h2otui.ingest.worker import FileResult, FileTask, init_worker, process_file
+
+if TYPE_CHECKING:
+    from h2otui.config import Settings
+
+
+class IngestTerminated(KeyboardInterrupt):
+    """The ingesting process got SIGTERM: the workers were killed, the files already
+    written are kept (a rerun finishes the job).
+
+    A :class:`KeyboardInterrupt` so that it takes the same path as Ctrl-C (the CLI says
+    what was kept and exits with 130) and no ``except Exception`` on the way swallows it.
+    """
+
+
+class WorkerPool:
+    """Worker processes, or in-process parsing when ``workers == 0`` is forced
+    (debugging)."""
+
+    def __init__(self, workers: int, settings: Settings):
+        self.workers = workers
+        self.opts = settings.ingest
+        self.executor: Any = None
+        self.threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+
+    def start(self) -> None:
+        if self.workers <= 0:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(self.opts, self.threads, os.getpid()),
+        )
+
+    def submit(self, task: FileTask) -> Future[FileResult]:
+        if self.executor is None:
+            fut: Future[FileResult] = Future()
+            try:
+                fut.set_result(process_file(task, self.opts))
+            except Exception as exc:
+                fut.set_exception(exc)
+            return fut
+        result: Future[FileResult] = self.executor.submit(process_file, task)
+        return result
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.start()
+
+    def shutdown(self) -> None:
+        """Stop taking work; a worker busy on a file finishes it (Ctrl-C: workers ignore
+        SIGINT and end quietly)."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = None
+
+    def kill_workers(self) -> None:
+        """SIGKILL every worker now. Takes no lock, so it is safe in a signal handler."""
+        executor = self.executor
+        processes = dict(getattr(executor, "_processes", None) or {})
+        for pid in processes:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    @contextlib.contextmanager
+    def terminate_on_sigterm(self) -> Iterator[None]:
+        """While active (in the main thread only: Python delivers signals there), SIGTERM
+        kills the workers and raises :class:`IngestTerminated`; the previous handler is
+        restored afterwards."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        active = True
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            if not active:  # left installed by a close from another thread: pass it on
+                signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                return
+            self.kill_workers()
+            raise IngestTerminated("ingest terminated by SIGTERM")
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        try:
+            yield
+        finally:
+            active = False
+            with contextlib.suppress(ValueError):  # closed from another thread
+                signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
