@@ -9,8 +9,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from paths import DATA
 
-DATA = Path(__file__).parent / "data"
 SPEECH_WAV = (
     DATA / "speech.wav"
 )  # "The harbor inspection found a purple submarine near the lighthouse."

@@ -20,7 +20,7 @@ answers with the system prompt -- exactly as h2oGPT's
 ``user_prompt_for_fake_system_prompt`` does.
 
 The rendered format of each type for a two-turn conversation is pinned by
-``tests/test_prompts.py``; the README shows them.
+``tests/unit/test_prompts.py``; the README shows them.
 
 Where we differ from h2oGPT, on purpose:
 

@@ -8,11 +8,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from paths import REPO
 from pydantic import BaseModel
 
 from h2otui.config import ConfigError, Settings, load_settings, parse_model_lock
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def write(path: Path, text: str) -> Path:

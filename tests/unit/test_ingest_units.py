@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import DATA
 
 from h2otui.ingest.chunking import chunk_spans
 
@@ -148,7 +149,7 @@ def test_bad_asr_model_path_is_a_clear_error(tmp_path):
     from h2otui.config import Settings
     from h2otui.ingest.worker import FileTask, process_file
 
-    wav = Path(__file__).parent / "data" / "speech.wav"
+    wav = DATA / "speech.wav"
     opts = Settings(ingest={"asr_model": str(tmp_path / "nowhere")}).ingest
     result = process_file(FileTask(str(wav), "audio", None, False, 1 << 24), opts)
     assert result.status == "failed" and "asr_model" in result.error and "model.bin" in result.error

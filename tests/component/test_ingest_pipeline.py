@@ -21,6 +21,7 @@ from ingest_corpus import (
     write_docx,
     write_video,
 )
+from paths import DATA
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +89,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     media.mkdir()
     for name, codec in AUDIO.items():
         if codec is None:
-            shutil.copy(Path(__file__).parent / "data" / "speech.wav", media / name)
+            shutil.copy(DATA / "speech.wav", media / name)
         else:
             write_audio(media / name, codec)
     write_video(media / "talk.mp4", ["Slide one octopus", "Second slide narwhal"], codec="libx264")

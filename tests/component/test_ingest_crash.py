@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from paths import PYTHONPATH
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +76,7 @@ def test_sigkill_mid_run_then_rerun_leaves_no_duplicates(tmp_path):
     script = tmp_path / "ingest_script.py"
     script.write_text(SCRIPT)
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = PYTHONPATH
 
     killed = [
         _run_until(script, tmp_path / "docs", env, "DONE", 3),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from paths import PYTHONPATH
 from textual.widget import Widget
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownParagraph
@@ -216,12 +217,11 @@ async def test_an_answer_survives_a_killed_app_as_partial_and_the_chat_continues
     import signal
     import subprocess
     import sys
-    from pathlib import Path
 
     from h2otui.store.chats import ChatStore
     from h2otui.widgets.chat_list import ChatList
 
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_CHILD], stdout=subprocess.PIPE, text=True, env=env
     )

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import DATA
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parent / "data"
 SPEECH_OFFSET_S = (
     6.0  # speech.wav: "The harbor inspection found a purple submarine near the lighthouse."
 )
