@@ -72,6 +72,21 @@ def _state(ctx: typer.Context) -> State:
     return obj
 
 
+def _generation_flags(
+    max_new_tokens: int | None = None, temperature: float | None = None, seed: int | None = None
+) -> dict[str, Any]:
+    """The flags' layer of ``[generation]``: a temperature above 0 turns sampling on."""
+    gen: dict[str, Any] = {}
+    if max_new_tokens is not None:
+        gen["max_new_tokens"] = max_new_tokens
+    if temperature is not None:
+        gen["temperature"] = temperature
+        gen["do_sample"] = temperature > 0
+    if seed is not None:
+        gen["seed"] = seed
+    return {"generation": gen} if gen else {}
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -187,15 +202,7 @@ def ask(
         fail("--top-k, --action, --doc and --search need --collection NAME", EXIT_USAGE)
     if not question.strip() and not (collection and action in ("summarize", "extract")):
         fail("the question is empty", EXIT_USAGE)
-    gen: dict[str, Any] = {}
-    if max_new_tokens is not None:
-        gen["max_new_tokens"] = max_new_tokens
-    if temperature is not None:
-        gen["temperature"] = temperature
-        gen["do_sample"] = temperature > 0
-    if seed is not None:
-        gen["seed"] = seed
-    overrides: dict[str, Any] = {"generation": gen} if gen else {}
+    overrides = _generation_flags(max_new_tokens, temperature, seed)
     with user_errors():
         settings = _state(ctx).settings(overrides)
         if collection is not None:
@@ -337,15 +344,7 @@ def chat(
         )
     if collection is None and action != "query":
         fail("--action needs --collection NAME", EXIT_USAGE)
-    gen: dict[str, Any] = {}
-    if max_new_tokens is not None:
-        gen["max_new_tokens"] = max_new_tokens
-    if temperature is not None:
-        gen["temperature"] = temperature
-        gen["do_sample"] = temperature > 0
-    overrides: dict[str, Any] = {"default_model": model}
-    if gen:
-        overrides["generation"] = gen
+    overrides = {"default_model": model, **_generation_flags(max_new_tokens, temperature)}
     with user_errors():
         settings = _state(ctx).settings(overrides)
         settings.model()  # an unknown --model is a usage error before anything starts
@@ -540,11 +539,8 @@ def batch(
     ] = None,
 ) -> None:
     """Answer a file of questions from a collection; resumable (answers already in OUT are skipped)."""
-    overrides: dict[str, Any] = {}
-    if max_new_tokens is not None:
-        overrides["generation"] = {"max_new_tokens": max_new_tokens}
     with user_errors():
-        settings = _state(ctx).settings(overrides)
+        settings = _state(ctx).settings(_generation_flags(max_new_tokens))
         from h2otui.commands.batch import run_batch
 
         names = (
