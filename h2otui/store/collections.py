@@ -53,8 +53,10 @@ from h2otui.store.schema import (
     in_filter,
     meta_schema,
     parts_schema,
+    real_path,
     rows_table,
     sql_quote,
+    stored_path,
 )
 
 if TYPE_CHECKING:
@@ -294,6 +296,7 @@ class Collection:
     def remove_document(self, path: str) -> int:
         """Remove the document(s) of a file (with its ``#frames`` document): chunks, parts
         and the documents row. Returns how many documents were removed."""
+        path = stored_path(path)  # a non-UTF-8 name is stored escaped
         rows = [
             r
             for r in self.documents.to_arrow().to_pylist()
@@ -322,7 +325,10 @@ class Collection:
         gone: dict[str, list[str]] = {}
         for r in rows.to_pylist():
             src = r["source"]
-            if in_scope(src) and not exists(src):
+            # a stored name may be an escaped non-UTF-8 one (store.schema.stored_path);
+            # when in doubt about which file it is, keep the document
+            real = real_path(src)
+            if (in_scope(real) or in_scope(src)) and not (exists(real) or exists(src)):
                 gone.setdefault(src, []).append(r["doc_id"])
         if gone:
             self.remove_doc_ids([d for ids in gone.values() for d in ids])
