@@ -62,6 +62,8 @@ from h2otui.store.schema import (
 if TYPE_CHECKING:
     import numpy as np
 
+    from h2otui.locking import FileLock
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SUFFIXES = ("chunks", "parts", "documents", "meta")
 
@@ -170,6 +172,16 @@ class CollectionStore:
             self._db = lancedb.connect(str(self.path))
         return self._db
 
+    def writer_lock(self, name: str) -> FileLock:
+        """The lock every writer of collection ``name`` holds (ingest for its whole
+        run; delete, remove-doc, re-embed): writers decide what to write from what they
+        read, so two at once would duplicate documents (see :mod:`h2otui.locking`).
+        Readers never take it. Not acquired yet: ``with`` it, or ``acquire()``."""
+        from h2otui.locking import FileLock
+
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return FileLock(self.path / f"{validate_name(name)}.lock")
+
     def _table_names(self) -> list[str]:
         names: list[str] = []
         token = None
@@ -221,6 +233,10 @@ class CollectionStore:
     def delete(self, name: str) -> None:
         if not self.exists(name):
             self.open(name)  # raises with the list of collections
+        with self.writer_lock(name):
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
         # meta first: a half-deleted collection is then invisible, and re-creating it works
         for suffix in ("meta", "chunks", "parts", "documents"):
             table = f"{name}__{suffix}"
@@ -297,14 +313,15 @@ class Collection:
         """Remove the document(s) of a file (with its ``#frames`` document): chunks, parts
         and the documents row. Returns how many documents were removed."""
         path = stored_path(path)  # a non-UTF-8 name is stored escaped
-        rows = [
-            r
-            for r in self.documents.to_arrow().to_pylist()
-            if r["path"] in (path, path + "#frames") or r["source"] == path
-        ]
-        if not rows:
-            return 0
-        self.remove_doc_ids([r["doc_id"] for r in rows])
+        with self.store.writer_lock(self.name):
+            rows = [
+                r
+                for r in self.documents.to_arrow().to_pylist()
+                if r["path"] in (path, path + "#frames") or r["source"] == path
+            ]
+            if not rows:
+                return 0
+            self.remove_doc_ids([r["doc_id"] for r in rows])
         return len(rows)
 
     def remove_doc_ids(self, doc_ids: list[str]) -> None:
@@ -414,6 +431,16 @@ class Collection:
         """Re-embed every chunk with ``encode`` (``model_id``, ``dim`` dimensions, which
         may differ from the current ones) into a new version of the chunks table, record
         the model, and rebuild the indexes. Returns the number of chunks."""
+        with self.store.writer_lock(self.name):
+            return self._reembed(encode, model_id, dim, batch_size)
+
+    def _reembed(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        model_id: str,
+        dim: int,
+        batch_size: int,
+    ) -> int:
         import numpy as np
 
         columns = [f.name for f in self.chunks.schema if f.name != "vector"]
