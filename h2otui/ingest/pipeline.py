@@ -432,9 +432,11 @@ class IngestPipeline:
 
     def sync_removals(self) -> Iterator[IngestEvent]:
         """``--sync``: remove the documents of files under the ingested paths that are
-        gone."""
-        assert self.found is not None and self.col is not None
-        removed = self.col.remove_missing(self.found.in_scope)
+        gone. Nothing under a folder (or file) discovery could not read is removed: an
+        unreadable folder is not an empty one."""
+        found = self.found
+        assert found is not None and self.col is not None
+        removed = self.col.remove_missing(lambda p: found.in_scope(p) and not found.not_seen(p))
         for path in removed:
             self.summary.removed.append(path)
             yield FileDone(path, "removed")

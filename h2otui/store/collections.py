@@ -345,7 +345,7 @@ class Collection:
             # a stored name may be an escaped non-UTF-8 one (store.schema.stored_path);
             # when in doubt about which file it is, keep the document
             real = real_path(src)
-            if (in_scope(real) or in_scope(src)) and not (exists(real) or exists(src)):
+            if in_scope(real) and not (exists(real) or exists(src)):
                 gone.setdefault(src, []).append(r["doc_id"])
         if gone:
             self.remove_doc_ids([d for ids in gone.values() for d in ids])
