@@ -81,6 +81,14 @@ def _tighten(path: Path, changed: list[Path]) -> None:
         changed.append(path)
 
 
+def _is_loose(path: Path) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return not stat.S_ISLNK(st.st_mode) and bool(stat.S_IMODE(st.st_mode) & 0o077)
+
+
 def tighten_tree(root: Path) -> list[Path]:
     """Remove group / other permissions from ``root`` and everything under it (not
     following symlinks). Returns the paths changed."""
@@ -106,7 +114,11 @@ def secure_data_dir(data_dir: Path) -> list[Path]:
     changed: list[Path] = []
     _tighten(data_dir, changed)
     for name in OWN_ENTRIES:
-        changed.extend(tighten_tree(data_dir / name))
+        entry = data_dir / name
+        if changed or _is_loose(entry):
+            changed.extend(tighten_tree(entry))
+        # else: behind a private dir and private itself, whatever is inside is out of
+        # others' reach already; no walk over a big collection's files on every start
     if changed:
         TIGHTENED.extend(changed)
         if notice_hook is not None:
