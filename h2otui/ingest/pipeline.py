@@ -99,8 +99,8 @@ class LazyEmbedder:
 
 class IngestPipeline:
     """One ingest run. :meth:`run` yields its events; the other public methods are its
-    steps, in order: :meth:`discover`, :meth:`lock_collection`, :meth:`open_collection` (re-embedding first if
-    asked), :meth:`process_files` (:meth:`submit_work`, :meth:`collect_results`,
+    steps, in order: :meth:`discover`, :meth:`lock_collection`, :meth:`open_collection`
+    (re-embedding first if asked), :meth:`process_files` (:meth:`submit_work`, :meth:`collect_results`,
     :meth:`embed_batch`, :meth:`write_ready`, :meth:`report_progress`),
     :meth:`sync_removals`, :meth:`index`."""
 
