@@ -21,6 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from h2otui import privacy
 from h2otui.engines.pool import EngineFactory, EnginePool
 from h2otui.messages import SettingsChanged
 from h2otui.screens import NAVIGATION
@@ -103,6 +104,8 @@ class H2oTuiApp(App[int]):
     def on_mount(self) -> None:
         # once the first screen is up, what exists now lives as long as the app
         self.call_after_refresh(freeze_startup_objects)
+        if privacy.TIGHTENED:  # an older install's data dir was made owner-only on start
+            self.notify(privacy.describe(privacy.TIGHTENED), title="Privacy", timeout=15)
         if self.store_error:
             self.notify(
                 f"{self.store_error}\nChats will not be saved this session.",

@@ -563,7 +563,19 @@ def batch(
     raise typer.Exit(code)
 
 
+def _private_notice(changed: list[Path]) -> None:
+    from h2otui.privacy import describe
+
+    typer.echo(f"notice: {describe(changed)}", err=True)
+
+
 def main() -> None:
+    import h2otui.privacy as privacy
+
+    # owner-only files for everything this process writes (LanceDB, SQLite, exports,
+    # assembled models): see h2otui.privacy for why a process-wide umask
+    privacy.private_umask()
+    privacy.notice_hook = _private_notice
     app()
 
 

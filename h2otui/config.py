@@ -517,7 +517,7 @@ def _has_path(data: Mapping[str, Any], parts: list[str]) -> bool:
 
 
 def data_dir(settings: Settings | None = None) -> Path:
-    """The one directory that holds all user data."""
+    """The one directory that holds all user data, created private (0700)."""
     env = os.environ.get(ENV_PREFIX + "HOME")
     if env:
         path = Path(env).expanduser()
@@ -527,7 +527,13 @@ def data_dir(settings: Settings | None = None) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("h2otui", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    from h2otui.privacy import PRIVATE_DIR, secure_data_dir
+
+    # chat history and document text live here: owner-only whatever the umask (mkdir's
+    # mode is masked by the umask, never widened), and an install from before that rule
+    # is tightened once per process (see h2otui.privacy)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    secure_data_dir(path)
     return path
 
 

@@ -27,7 +27,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_models_
         if name.startswith("H2OTUI_"):
             monkeypatch.delenv(name)
     home = tmp_path / "h2otui-home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # h2otui tightens a group/other-readable data dir, with a notice
     (home / "models").symlink_to(shared_models_dir, target_is_directory=True)
     monkeypatch.setenv("H2OTUI_HOME", str(home))
     monkeypatch.setenv("H2OTUI_USER_CONFIG", str(tmp_path / "no-user-config.toml"))

@@ -8,7 +8,8 @@ A question without an ``id`` gets its 1-based row number.
 Output: one JSON object per line, appended as each answer completes and flushed to
 disk (fsync) -- the ``ask --json`` object plus ``id`` and ``question``. A re-run skips
 every (id, model) already in OUT, so a batch killed half-way resumes where it stopped
-and never writes an answer twice. A half-written last line (the process died while
+and never writes an answer twice; two runs sharing one OUT take turns (a lock on OUT).
+A half-written last line (the process died while
 writing it) is cut off before appending. Questions that fail are reported (stderr and
 the summary) and not written, so the next run retries them.
 """
@@ -169,7 +170,17 @@ def run_batch(
     names = list(models) or [settings.default_model]
     for name in names:
         settings.model(name)  # ConfigError for an unknown model, before any work
+    from h2otui.locking import FileLock, waiting_message
+
+    # two runs appending to one OUT would both answer what neither had written yet:
+    # the second waits, then reads OUT afresh and skips what the first answered. The
+    # lock is on OUT itself (no lock file left next to it); OUT is created owner-only.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out, record_pid=False)
     try:
+        if not lock.acquire(blocking=False):
+            sys.stderr.write(waiting_message(f"another batch writing {out}", None) + "\n")
+            lock.acquire()
         return asyncio.run(
             _batch(
                 settings,
@@ -185,6 +196,8 @@ def run_batch(
     except KeyboardInterrupt:
         sys.stderr.write("[stopped] re-run the same command to resume\n")
         return EXIT_INTERRUPTED
+    finally:
+        lock.release()
 
 
 async def _batch(

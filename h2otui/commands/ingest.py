@@ -48,6 +48,7 @@ def run_ingest_command(
         IngestPhase,
         IngestProgress,
         IngestStarted,
+        IngestWaiting,
     )
 
     err = console(stderr=True)
@@ -74,6 +75,8 @@ def run_ingest_command(
                 task_id = progress.add_task(
                     f"ingest → {event.collection}", total=event.files_total, extra="", eta="?"
                 )
+            elif isinstance(event, IngestWaiting):
+                progress.console.print(event.name, markup=False)  # always: we are blocked
             elif isinstance(event, IngestPhase) and task_id is not None:
                 progress.update(task_id, description=event.name)
             elif isinstance(event, IngestProgress) and task_id is not None:

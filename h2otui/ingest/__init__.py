@@ -20,6 +20,7 @@ from h2otui.ingest.events import (
     IngestProgress,
     IngestStarted,
     IngestSummary,
+    IngestWaiting,
 )
 from h2otui.ingest.pipeline import (
     DEFAULT_COLLECTION,
@@ -39,6 +40,7 @@ __all__ = [
     "IngestProgress",
     "IngestStarted",
     "IngestSummary",
+    "IngestWaiting",
     "ModelUnavailableError",
     "ParseError",
     "doc_id_for",

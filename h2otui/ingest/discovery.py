@@ -3,7 +3,8 @@
 Folders are walked recursively (following symlinks, with loop detection), globs are
 expanded (``**`` included), ``--exclude`` patterns and dot-files are left out. Problems
 are reported per path, never dropped: a missing path, a symlink loop, an unsupported type,
-a file above ``max_file_mb``.
+a file above ``max_file_mb``, a folder that cannot be listed (recorded in
+:attr:`Discovery.unreadable`, so ``--sync`` leaves its documents alone).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ class Discovery:
     dirs: list[Path] = field(default_factory=list)
     exact: set[str] = field(default_factory=set)
     patterns: list[str] = field(default_factory=list)
+    #: folders that could not be listed and files that could not be stat'ed: their
+    #: documents may still exist, so --sync never removes anything under them
+    unreadable: list[str] = field(default_factory=list)
+
+    def not_seen(self, path: str) -> bool:
+        """Whether ``path`` is, or is under, something this discovery could not read."""
+        return any(path == u or path.startswith(u.rstrip(os.sep) + os.sep) for u in self.unreadable)
 
     def in_scope(self, path: str) -> bool:
         if path in self.exact:
@@ -83,6 +91,8 @@ def discover(
         try:
             st = path.stat()
         except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                out.unreadable.append(key)  # it may well exist: keep its documents
             reason = (
                 "symlink loop"
                 if exc.errno == errno.ELOOP
@@ -111,9 +121,16 @@ def discover(
             return
         out.files.append(Candidate(path, kind, st.st_size, st.st_mtime))
 
+    def unlistable(exc: OSError) -> None:
+        # os.walk skips a folder it cannot list; that must be a failure, not silence
+        where = os.fspath(exc.filename) if exc.filename else ""
+        out.unreadable.append(where)
+        why = (exc.strerror or str(exc)).lower()
+        out.problems.append(Problem(where, "failed", f"unreadable folder: {why}"))
+
     def walk(root: Path) -> None:
         visited: set[tuple[int, int]] = set()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unlistable):
             d = Path(dirpath)
             try:
                 st = d.stat()
@@ -140,6 +157,8 @@ def discover(
                     reason = (
                         "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
                     )
+                    if exc.errno not in (errno.ENOENT, errno.ELOOP):
+                        out.unreadable.append(str(sub))
                     out.problems.append(Problem(str(sub), "failed", reason))
                     continue
                 keep.append(name)

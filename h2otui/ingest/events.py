@@ -23,6 +23,14 @@ class IngestPhase:
 
 
 @dataclass(slots=True)
+class IngestWaiting(IngestPhase):
+    """Another writer (an ingest, a delete) holds the collection: this run waits for it
+    to finish, then reads the collection afresh. ``name`` is the message to show."""
+
+    pid: int | None = None
+
+
+@dataclass(slots=True)
 class FileDone:
     path: str
     outcome: str  # added | updated | unchanged | failed | skipped | removed

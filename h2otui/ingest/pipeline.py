@@ -32,6 +32,7 @@ from h2otui.ingest.events import (
     IngestProgress,
     IngestStarted,
     IngestSummary,
+    IngestWaiting,
 )
 from h2otui.ingest.pool import WorkerPool
 from h2otui.ingest.worker import FileResult, FileTask
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
     from h2otui.config import Settings
     from h2otui.ingest.embedding import Embedder
+    from h2otui.locking import FileLock
     from h2otui.store.collections import Collection, CollectionStore
 
 __all__ = [
@@ -97,8 +99,8 @@ class LazyEmbedder:
 
 class IngestPipeline:
     """One ingest run. :meth:`run` yields its events; the other public methods are its
-    steps, in order: :meth:`discover`, :meth:`open_collection` (re-embedding first if
-    asked), :meth:`process_files` (:meth:`submit_work`, :meth:`collect_results`,
+    steps, in order: :meth:`discover`, :meth:`lock_collection`, :meth:`open_collection`
+    (re-embedding first if asked), :meth:`process_files` (:meth:`submit_work`, :meth:`collect_results`,
     :meth:`embed_batch`, :meth:`write_ready`, :meth:`report_progress`),
     :meth:`sync_removals`, :meth:`index`."""
 
@@ -156,16 +158,23 @@ class IngestPipeline:
         self.embed_started = time.monotonic()
         self.last_progress = 0.0
         self.pool: WorkerPool | None = None
+        self.lock: FileLock | None = None
 
     # --- the run ----------------------------------------------------------------------
 
     def run(self) -> Iterator[IngestEvent]:
         yield from self.discover()
-        yield from self.open_collection()
-        yield from self.process_files()
-        if self.sync:
-            yield from self.sync_removals()
-        yield from self.index()
+        try:
+            yield from self.lock_collection()
+            yield from self.open_collection()
+            yield from self.process_files()
+            if self.sync:
+                yield from self.sync_removals()
+            yield from self.index()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
         self.summary.elapsed_s = time.monotonic() - self.started
         yield IngestFinished(self.summary)
 
@@ -195,6 +204,21 @@ class IngestPipeline:
                 (prob.path, prob.reason)
             )
             yield FileDone(prob.path, prob.status, error=prob.reason)
+
+    def lock_collection(self) -> Iterator[IngestEvent]:
+        """Become the collection's only writer until the run ends. What to write is
+        decided from what the collection holds when the run opens it, so a second
+        ingest (another process, the TUI) waits here, then sees the first one's files
+        as unchanged instead of adding them again."""
+        from h2otui.locking import waiting_message
+        from h2otui.store.collections import CollectionStore
+
+        store = CollectionStore(self.data_dir or self.settings.data_path)
+        self.lock = store.writer_lock(self.name)
+        if not self.lock.acquire(blocking=False):
+            pid = self.lock.holder_pid()
+            yield IngestWaiting(waiting_message(f"another ingest into {self.name}", pid), pid)
+            self.lock.acquire()
 
     def open_collection(self) -> Iterator[IngestEvent]:
         """Open the collection (re-embedding it first with ``--reembed``) or create it,
@@ -408,9 +432,11 @@ class IngestPipeline:
 
     def sync_removals(self) -> Iterator[IngestEvent]:
         """``--sync``: remove the documents of files under the ingested paths that are
-        gone."""
-        assert self.found is not None and self.col is not None
-        removed = self.col.remove_missing(self.found.in_scope)
+        gone. Nothing under a folder (or file) discovery could not read is removed: an
+        unreadable folder is not an empty one."""
+        found = self.found
+        assert found is not None and self.col is not None
+        removed = self.col.remove_missing(lambda p: found.in_scope(p) and not found.not_seen(p))
         for path in removed:
             self.summary.removed.append(path)
             yield FileDone(path, "removed")

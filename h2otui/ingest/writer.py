@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from h2otui.store.collections import DocumentWrite, StoredFile
+from h2otui.store.schema import stored_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,11 +57,12 @@ def doc_row(
     media_seconds: float,
     model_id: str,
 ) -> dict[str, Any]:
-    """One row of the documents table."""
+    """One row of the documents table. Messages may quote a non-UTF-8 file name: they
+    are stored UTF-8-safe, like the names (:func:`~h2otui.store.schema.stored_path`)."""
     return {
         "doc_id": doc_id, "path": path, "source": source, "sha256": sha, "size": size,
-        "mtime": mtime, "parser": parser, "status": status, "error": error,
-        "warnings": "\n".join(warnings), "chunk_count": chunks, "part_count": parts,
+        "mtime": mtime, "parser": parser, "status": status, "error": stored_path(error),
+        "warnings": stored_path("\n".join(warnings)), "chunk_count": chunks, "part_count": parts,
         "pages": pages, "media_seconds": media_seconds, "ingested_at": _now(),
         "embedding_model": model_id,
     }  # fmt: skip
@@ -91,10 +93,11 @@ class ParsedFile:
         part_rows: list[dict[str, Any]] = []
         doc_rows: list[dict[str, Any]] = []
         texts: list[str] = []
-        src = result.path
+        # the rows name the file in its UTF-8-safe form; ids hash its real bytes
+        src = stored_path(result.path)
         version = result.sha256[:12]
         for doc in result.docs:
-            did = doc_id_for(src, doc.suffix)
+            did = doc_id_for(result.path, doc.suffix)
             for pi, part in enumerate(doc.parts):
                 part_rows.append({
                     "part_id": f"{did}-{version}-{pi}", "doc_id": did, "source": src,
@@ -147,7 +150,8 @@ class BatchWriter:
         self.changed = False
 
     def stored(self, path: str) -> StoredFile | None:
-        return self.known.get(path)
+        """What the collection holds for the file ``path`` (as discovery names it)."""
+        return self.known.get(stored_path(path))
 
     def add(self, parsed: ParsedFile) -> None:
         self.ready.append(parsed)
@@ -158,11 +162,12 @@ class BatchWriter:
     ) -> None:
         """Record a failed / skipped file, unless the collection holds a good version of
         it (a file that got corrupted keeps its last good content)."""
-        k = self.known.get(path)
+        k = self.stored(path)
         if k is not None and k.has_ok:
             return
+        name = stored_path(path)
         self.status_rows.append(
-            doc_row(doc_id_for(path), path, path, "", size, mtime, "", status, reason, [],
+            doc_row(doc_id_for(path), name, name, "", size, mtime, "", status, reason, [],
                     0, 0, 0, 0.0, self.model_id)
         )  # fmt: skip
 
@@ -186,10 +191,10 @@ class BatchWriter:
         writes = []
         for p in done:
             ids = {r["doc_id"] for r in p.doc_rows}
-            prev = self.known.get(p.result.path, StoredFile()).doc_ids
+            prev = self.known.get(stored_path(p.result.path), StoredFile()).doc_ids
             writes.append(
                 DocumentWrite(
-                    source=p.result.path,
+                    source=stored_path(p.result.path),
                     doc_rows=p.doc_rows,
                     chunk_rows=p.chunk_rows,
                     vectors=p.vectors,
@@ -201,7 +206,7 @@ class BatchWriter:
         for p in done:
             ids = {r["doc_id"] for r in p.doc_rows}
             self.existing |= ids
-            k = self.known.setdefault(p.result.path, StoredFile())
+            k = self.known.setdefault(stored_path(p.result.path), StoredFile())
             k.doc_ids = ids
             k.sha256, k.has_ok = p.result.sha256, True
         for r in status_rows:

@@ -19,7 +19,9 @@ A file from a newer h2otui is refused rather than guessed at.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -28,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from h2otui.privacy import open_private
 
 MessageStatus = Literal["complete", "partial", "stopped", "error"]
 STATUSES: tuple[str, ...] = ("complete", "partial", "stopped", "error")
@@ -181,6 +185,10 @@ class ChatStore:
         db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # owner-only whatever the umask; SQLite gives the -wal / -shm files the
+            # database file's permissions
+            with contextlib.suppress(OSError):  # SQLite reports what is wrong with it
+                os.close(open_private(self.path, os.O_RDWR))
             db = self._db = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
             )

@@ -53,12 +53,16 @@ from h2otui.store.schema import (
     in_filter,
     meta_schema,
     parts_schema,
+    real_path,
     rows_table,
     sql_quote,
+    stored_path,
 )
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from h2otui.locking import FileLock
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SUFFIXES = ("chunks", "parts", "documents", "meta")
@@ -168,6 +172,16 @@ class CollectionStore:
             self._db = lancedb.connect(str(self.path))
         return self._db
 
+    def writer_lock(self, name: str) -> FileLock:
+        """The lock every writer of collection ``name`` holds (ingest for its whole
+        run; delete, remove-doc, re-embed): writers decide what to write from what they
+        read, so two at once would duplicate documents (see :mod:`h2otui.locking`).
+        Readers never take it. Not acquired yet: ``with`` it, or ``acquire()``."""
+        from h2otui.locking import FileLock
+
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return FileLock(self.path / f"{validate_name(name)}.lock")
+
     def _table_names(self) -> list[str]:
         names: list[str] = []
         token = None
@@ -219,6 +233,10 @@ class CollectionStore:
     def delete(self, name: str) -> None:
         if not self.exists(name):
             self.open(name)  # raises with the list of collections
+        with self.writer_lock(name):
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
         # meta first: a half-deleted collection is then invisible, and re-creating it works
         for suffix in ("meta", "chunks", "parts", "documents"):
             table = f"{name}__{suffix}"
@@ -294,14 +312,16 @@ class Collection:
     def remove_document(self, path: str) -> int:
         """Remove the document(s) of a file (with its ``#frames`` document): chunks, parts
         and the documents row. Returns how many documents were removed."""
-        rows = [
-            r
-            for r in self.documents.to_arrow().to_pylist()
-            if r["path"] in (path, path + "#frames") or r["source"] == path
-        ]
-        if not rows:
-            return 0
-        self.remove_doc_ids([r["doc_id"] for r in rows])
+        path = stored_path(path)  # a non-UTF-8 name is stored escaped
+        with self.store.writer_lock(self.name):
+            rows = [
+                r
+                for r in self.documents.to_arrow().to_pylist()
+                if r["path"] in (path, path + "#frames") or r["source"] == path
+            ]
+            if not rows:
+                return 0
+            self.remove_doc_ids([r["doc_id"] for r in rows])
         return len(rows)
 
     def remove_doc_ids(self, doc_ids: list[str]) -> None:
@@ -322,7 +342,10 @@ class Collection:
         gone: dict[str, list[str]] = {}
         for r in rows.to_pylist():
             src = r["source"]
-            if in_scope(src) and not exists(src):
+            # a stored name may be an escaped non-UTF-8 one (store.schema.stored_path);
+            # when in doubt about which file it is, keep the document
+            real = real_path(src)
+            if in_scope(real) and not (exists(real) or exists(src)):
                 gone.setdefault(src, []).append(r["doc_id"])
         if gone:
             self.remove_doc_ids([d for ids in gone.values() for d in ids])
@@ -408,6 +431,16 @@ class Collection:
         """Re-embed every chunk with ``encode`` (``model_id``, ``dim`` dimensions, which
         may differ from the current ones) into a new version of the chunks table, record
         the model, and rebuild the indexes. Returns the number of chunks."""
+        with self.store.writer_lock(self.name):
+            return self._reembed(encode, model_id, dim, batch_size)
+
+    def _reembed(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        model_id: str,
+        dim: int,
+        batch_size: int,
+    ) -> int:
         import numpy as np
 
         columns = [f.name for f in self.chunks.schema if f.name != "vector"]

@@ -7,6 +7,7 @@ pyarrow is imported inside the functions, so importing this module stays cheap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,34 @@ def rows_table(rows: list[dict[str, Any]], schema: Any) -> Any:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+# --- file names -----------------------------------------------------------------------
+
+_ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def stored_path(path: str) -> str:
+    """The form of a file name kept in the tables: Arrow strings must be valid UTF-8,
+    but a POSIX file name is bytes, and one that is not UTF-8 reaches us (``os.fsdecode``)
+    with lone surrogates for its bad bytes. Those bytes are written ``\\xNN`` (Python's
+    ``backslashreplace``, what ``ls -b`` and Python show), which also reads well in a
+    citation. Valid names are stored as they are."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def real_path(stored: str) -> str:
+    """The file name :func:`stored_path` stored (surrogate-escaped, as ``os.fsdecode``
+    gives it). A valid name that contains a literal ``\\xNN`` text is ambiguous;
+    callers that touch the file system (``--sync``) check both forms."""
+    if "\\x" not in stored:
+        return stored
+    return _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), stored)
+
+
 # --- filters --------------------------------------------------------------------------
 
 
@@ -147,11 +176,11 @@ def document_names(docs: Sequence[str]) -> list[str]:
     when it is a relative one (documents are stored by absolute path)."""
     values: list[str] = []
     for d in docs:
-        values.append(d)
+        values.append(stored_path(d))
         p = Path(d).expanduser()
         resolved = str(p.resolve()) if not p.is_absolute() else str(p)
         if resolved != d:
-            values.append(resolved)
+            values.append(stored_path(resolved))
     return list(dict.fromkeys(values))
 
 

@@ -303,3 +303,26 @@ def test_batch_answers_each_question_with_each_model(env, tmp_path: Path) -> Non
         "batch", str(questions), "-c", "UserData", "--out", str(out), "--models", "nope", env=env
     )
     assert proc.returncode == 2 and "nope" in proc.stderr
+
+
+def test_two_batches_sharing_one_out_answer_each_question_once(env, tmp_path: Path) -> None:
+    questions = tmp_path / "q.txt"
+    questions.write_text(
+        "Who led the Zephyr project?\nHow many electric vans are in the delivery fleet?\n"
+        "What does the lab plan for next year?\n"
+    )
+    out = tmp_path / "shared.jsonl"
+    args = [sys.executable, "-m", "h2otui", "batch", str(questions), "-c", "UserData",
+            "--out", str(out), "--max-new-tokens", "24"]  # fmt: skip
+    runs = [
+        subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    errs = [p.communicate(timeout=300)[1] for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], errs
+    keys = [(line["id"], line["model"]) for line in read_lines(out)]
+    assert sorted(keys) == [("1", "gemma3-270m"), ("2", "gemma3-270m"), ("3", "gemma3-270m")]
+    # they overlapped: one waited for the other, then found every answer already there
+    waited = [e for e in errs if "waiting for another batch writing" in e]
+    assert len(waited) == 1 and "already in" in waited[0], errs
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
