@@ -126,3 +126,69 @@ async def test_a_model_error_notification_is_plain_text(settings, isolated_env) 
         for note in notes:
             assert_terminal_safe(note, "notification")
         assert_terminal_safe(app.export_screenshot(), "screen")
+
+
+def test_the_real_terminal_never_receives_the_hostile_sequences(isolated_env, tmp_path) -> None:
+    """The app on a pseudo-terminal: a saved chat whose title, model id and answer are
+    hostile is listed and opened; the bytes the terminal receives hold none of the
+    sequences (the visible forms are painted instead)."""
+    import fcntl
+    import os
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    from h2otui.store.chats import ChatStore
+
+    model_id = "[link=https:evil.example]evil\x1b]0;pwned-model\x07"
+    with ChatStore.open(isolated_env) as store:
+        chat = store.create_chat(model_id, title=f"[bold red]x.txt {OSC52_CLIPBOARD}")
+        store.add_message(chat.id, "user", "what?")
+        store.add_message(chat.id, "assistant", HOSTILE_TEXT, model=model_id)
+
+    main, sub = os.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "h2otui"],
+        stdin=sub, stdout=sub, stderr=sub, start_new_session=True,
+        env={**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"},
+    )  # fmt: skip
+    os.close(sub)
+    data = b""
+
+    def read_until(marker: bytes, timeout: float = 90) -> bool:
+        nonlocal data
+        deadline = time.monotonic() + timeout
+        while marker not in data and time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if ready:
+                try:
+                    data += os.read(main, 65536)
+                except OSError:
+                    return False
+        return marker in data
+
+    try:
+        assert read_until(b"[bold red]x.txt"), data[-2000:]
+        for key in (b"\x0c", b"\x1b[B", b"\r"):  # Ctrl+L (the chat list), Down, Enter
+            time.sleep(1)
+            os.write(main, key)
+        assert read_until(b"Quarterly churn"), data[-2000:]
+        time.sleep(1)
+        read_until(b"\x00", timeout=1)  # whatever else was painted
+        os.write(main, b"\x11")  # Ctrl+Q
+        read_until(b"\x00", timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(timeout=30)
+        os.close(main)
+
+    painted = data.decode("utf-8", "replace")
+    assert "␛]52;c;ZWNobyBwd25lZA==␇" in painted  # the answer was shown, made visible
+    for attack in (b"\x1b]52;", b"\x1b]0;pwned", b"\x1b]8;;https://evil", "\x9b".encode()):
+        assert attack not in data, attack
+    assert "\u202e" not in painted
