@@ -72,10 +72,8 @@ def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         name = f"{r['name']} *" if r["name"] == default else r["name"]
-        table.add_row(
-            *(cell(v) for v in (name, r["engine"], r.get("prompt_type", ""), r["location"]))
-            + (cell(r["status"]),)
-        )
+        values = (name, r["engine"], r.get("prompt_type", ""), r["location"], r["status"])
+        table.add_row(*(cell(v) for v in values))
     console = Console()
     console.print(table)
     console.print("* default model", style="dim")

@@ -166,6 +166,9 @@ def test_collection_paths_ingest_show_and_sources(config: Path, tmp_path: Path) 
 
 def test_models_check_with_a_hostile_model_id(config: Path, tgi: FakeTGI) -> None:
     tgi.model_id = HOSTILE_MODEL_ID
+    listed = h2otui(config, "models")
+    assert listed.returncode == 0, listed.stderr
+    check(listed.stdout, "models")
     table = h2otui(config, "models", "--check")
     check(table.stdout + table.stderr, "models --check")
     assert_literal(table.stdout, ("[link=https:evil.example]clickme.txt␛]0;pwned␇␛[2J",))
