@@ -88,7 +88,10 @@ def _generation_flags(
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    from h2otui.safe_text import visible
+
+    # errors carry server text, file names and model ids: never raw on the terminal
+    typer.echo(visible(f"error: {message}"), err=True)
     raise typer.Exit(code)
 
 

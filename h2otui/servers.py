@@ -72,8 +72,14 @@ class ServerSpec:
 
     @property
     def secrets(self) -> list[str]:
-        """Every secret in this spec (for scrubbing error messages)."""
+        """Every secret in this spec (for scrubbing error messages), including the Basic
+        auth token built from the user and password, which a server may echo back."""
         out = [s for s in (self.password, self.api_key) if s]
+        if self.password is not None:
+            import base64
+
+            pair = f"{self.username or ''}:{self.password}".encode()
+            out.append(base64.b64encode(pair).decode("ascii"))
         if self.auth_header:
             out.append(self.auth_header)
             token = self.auth_header.split(" ", 1)[-1]
@@ -307,6 +313,18 @@ def parse_servers(
 
 
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+#: credentials a server may echo back in an error body (its request dump, a proxy's 401
+#: page): an auth scheme and its token, or a key / token / password parameter
+_AUTH_SCHEME_TOKEN = re.compile(
+    r"(?P<keep>\b(?P<scheme>Basic|Bearer|Digest|ApiKey)\s+)(?P<token>[A-Za-z0-9+/=._~:-]{4,})",
+    re.IGNORECASE,
+)
+_CREDENTIAL_PARAM = re.compile(
+    r"(?P<keep>\b(?:authorization|proxy-authorization|x-api-key|api[_-]?key|access[_-]?token"
+    r"|password|passwd|secret)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?!(?:Basic|Bearer|Digest|ApiKey)\s)[^\s\"',;&}]{3,}",
+    re.IGNORECASE,
+)
 
 
 def redact_server(server: str) -> str:
@@ -350,8 +368,37 @@ def _redact_colon_password(body: str) -> str:
     return scheme + host_part + slash + path
 
 
+def _scheme_token(match: re.Match[str]) -> str:
+    """``Basic <token>`` → ``Basic ***`` when the token looks like one (not prose such as
+    "Bearer token is invalid"): Basic tokens decode to ``user:password``, other schemes'
+    tokens hold a digit or a symbol."""
+    token = match["token"]
+    if match["scheme"].lower() == "basic":
+        import base64
+        import binascii
+
+        try:
+            secret = b":" in base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            secret = False
+    else:
+        secret = len(token) >= 8 and any(not c.isalpha() for c in token)
+    return match["keep"] + "***" if secret else match.group()
+
+
+def scrub_credentials(text: str) -> str:
+    """``text`` without anything shaped like a credential: ``Basic``/``Bearer`` tokens,
+    ``Authorization:`` headers, ``api_key=`` / ``token=`` / ``password=`` values and
+    ``user:pass@`` in URLs. For text a server wrote (an error body that echoes the
+    request's headers), where the secrets it holds need not be ours to know."""
+    text = _AUTH_SCHEME_TOKEN.sub(_scheme_token, text)
+    text = _CREDENTIAL_PARAM.sub(r"\g<keep>***", text)
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
 def scrub(text: str, secrets: list[str] | tuple[str, ...]) -> str:
-    """Replace every secret in ``text`` with ``***`` (belt and braces for error messages)."""
+    """Replace every secret in ``text`` with ``***`` (belt and braces for error messages),
+    then anything shaped like a credential (:func:`scrub_credentials`)."""
     for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+    return scrub_credentials(text)

@@ -27,6 +27,7 @@ from h2otui.engines.base import (
     TextDelta,
     Usage,
 )
+from h2otui.safe_text import json_dumps, say, visible_stream
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -80,7 +81,7 @@ async def _ask_model(
     parts: list[str] = []
     usage: Usage | None = None
     finish = Finished(FinishReason.ERROR, "no answer")
-    out = sys.stdout
+    out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
     try:
         async for event in engine.stream(request):
             match event:
@@ -106,9 +107,9 @@ async def _ask_model(
         if not answer.endswith("\n"):
             out.write("\n")
         if finish.reason is FinishReason.ERROR:
-            sys.stderr.write(f"error: generation stopped: {finish.error}\n")
+            say(sys.stderr, f"error: generation stopped: {finish.error}\n")
         elif finish.reason is FinishReason.CANCELLED:
-            sys.stderr.write("[stopped]\n")
+            say(sys.stderr, "[stopped]\n")
     out.flush()
     if finish.reason is FinishReason.CANCELLED:
         return EXIT_INTERRUPTED
@@ -178,7 +179,7 @@ def run_ask_collection(
             )
         )
     except KeyboardInterrupt:
-        sys.stderr.write("[stopped]\n")
+        say(sys.stderr, "[stopped]\n")
         code = EXIT_INTERRUPTED
     if exit_process:
         for stream in (sys.stdout, sys.stderr):
@@ -211,13 +212,13 @@ async def _ask_collection(
     from h2otui.qa.retrieval import QAError, Retriever
 
     if action not in ("query", "summarize", "extract"):
-        sys.stderr.write(f"error: --action {action!r}: use query, summarize or extract\n")
+        say(sys.stderr, f"error: --action {action!r}: use query, summarize or extract\n")
         return EXIT_USAGE
     if search is not None and search not in ("hybrid", "vector", "text"):
-        sys.stderr.write(f"error: --search {search!r}: use hybrid, vector or text\n")
+        say(sys.stderr, f"error: --search {search!r}: use hybrid, vector or text\n")
         return EXIT_USAGE
     if top_k is not None and (top_k == 0 or top_k < -1):
-        sys.stderr.write("error: --top-k must be a positive number, or -1 to fill the context\n")
+        say(sys.stderr, "error: --top-k must be a positive number, or -1 to fill the context\n")
         return EXIT_USAGE
 
     t_cli = time.perf_counter()
@@ -253,7 +254,7 @@ async def _ask_collection(
         }
     except QAError as exc:
         await _cancel(load_task, embed_task)
-        sys.stderr.write(f"error: {exc}\n")
+        say(sys.stderr, f"error: {exc}\n")
         return EXIT_USAGE
     except BaseException:
         await _cancel(load_task, embed_task)
@@ -267,7 +268,7 @@ async def _ask_collection(
         search=search,
         system=system_prompt,
     )
-    out = sys.stdout
+    out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
     result: QAResult | None = None
     interrupted = False
     try:
@@ -288,32 +289,32 @@ async def _ask_collection(
                         out.flush()
                 case Progress(message=message):
                     if not as_json:
-                        sys.stderr.write(f"… {message}\n")
+                        say(sys.stderr, f"… {message}\n")
                 case Retrieved():
                     pass
                 case QADone(result=done):
                     result = done
                     result.timings = {**startup, **result.timings}
     except QAError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        say(sys.stderr, f"error: {exc}\n")
         return EXIT_USAGE
     except EngineError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        say(sys.stderr, f"error: {exc}\n")
         return EXIT_ERROR
     except asyncio.CancelledError:
         interrupted = True
     finally:
         await engine.aclose()
     if interrupted or result is None:
-        sys.stderr.write("[stopped]\n")
+        say(sys.stderr, "[stopped]\n")
         return EXIT_INTERRUPTED
     if as_json:
-        out.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        out.write(json_dumps(result.as_json()) + "\n")
     else:
         print_text_tail(out, result, show_sources=show_sources)
     out.flush()
     if result.finish_reason == "error":
-        sys.stderr.write(f"error: generation stopped: {result.error}\n")
+        say(sys.stderr, f"error: generation stopped: {result.error}\n")
         return EXIT_ERROR
     return EXIT_OK
 

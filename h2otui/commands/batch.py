@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from h2otui.commands.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from h2otui.safe_text import say, visible
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -151,20 +152,22 @@ def run_batch(
     try:
         items = read_questions(questions)
     except BatchInputError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        say(sys.stderr, f"error: {exc}\n")
         return EXIT_USAGE
     if action not in ("query", "summarize", "extract"):
-        sys.stderr.write(f"error: --action {action!r}: use query, summarize or extract\n")
+        say(sys.stderr, f"error: --action {action!r}: use query, summarize or extract\n")
         return EXIT_USAGE
     for it in items:
         if it.action and it.action not in ("query", "summarize", "extract"):
-            sys.stderr.write(
-                f"error: {questions}: question {it.id!r} has unknown action {it.action!r}\n"
+            say(
+                sys.stderr,
+                f"error: {questions}: question {it.id!r} has unknown action {it.action!r}\n",
             )
             return EXIT_USAGE
         if not (it.collection or collection):
-            sys.stderr.write(
-                f"error: question {it.id!r} names no collection: pass --collection NAME\n"
+            say(
+                sys.stderr,
+                f"error: question {it.id!r} names no collection: pass --collection NAME\n",
             )
             return EXIT_USAGE
     names = list(models) or [settings.default_model]
@@ -194,7 +197,7 @@ def run_batch(
             )
         )
     except KeyboardInterrupt:
-        sys.stderr.write("[stopped] re-run the same command to resume\n")
+        say(sys.stderr, "[stopped] re-run the same command to resume\n")
         return EXIT_INTERRUPTED
     finally:
         lock.release()
@@ -215,6 +218,7 @@ async def _batch(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from h2otui.chat.session import qa_system_prompt
+    from h2otui.commands.ingest import cell
     from h2otui.engines import create_engine
     from h2otui.engines.base import EngineError
     from h2otui.qa.collection import open_collection
@@ -227,7 +231,7 @@ async def _batch(
     skipped = len(items) * len(models) - len(todo)
     console = Console(stderr=True)
     if not todo:
-        console.print(f"all {len(items) * len(models)} answers are already in {out}")
+        console.print(cell(f"all {len(items) * len(models)} answers are already in {out}"))
         return EXIT_OK
 
     engines: dict[str, Engine] = {}
@@ -244,7 +248,7 @@ async def _batch(
                 TextColumn("[bold]batch"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"),
+                TextColumn("{task.fields[status]}", markup=False),
                 TimeElapsedColumn(),
                 console=console,
                 transient=False,
@@ -253,7 +257,7 @@ async def _batch(
             task = progress.add_task("batch", total=len(todo), status="")
             for it, model_name in todo:
                 name = it.collection or collection or ""
-                progress.update(task, status=f"{it.id} · {model_name}")
+                progress.update(task, status=visible(f"{it.id} · {model_name}"))
                 try:
                     if model_name not in engines:
                         engines[model_name] = create_engine(settings.model(model_name), settings)
@@ -291,7 +295,9 @@ async def _batch(
                         raise QAError(result.error if result else "no answer")
                 except (QAError, EngineError) as exc:
                     failures.append((it.id, model_name, str(exc)))
-                    progress.console.print(f"[red]failed[/] {it.id} ({model_name}): {exc}")
+                    progress.console.print(
+                        cell("failed", "red") + cell(f" {it.id} ({model_name}): {exc}")
+                    )
                     progress.advance(task)
                     continue
                 latencies.append(time.perf_counter() - t0)
@@ -311,7 +317,9 @@ async def _batch(
         return "-" if v is None else f"{v:.2f}s"
 
     console.print(
-        f"{answered} answered, {skipped} already in {out}, {len(failures)} failed; "
-        f"latency p50 {secs(p50)} p95 {secs(p95)}"
+        cell(
+            f"{answered} answered, {skipped} already in {out}, {len(failures)} failed; "
+            f"latency p50 {secs(p50)} p95 {secs(p95)}"
+        )
     )
     return EXIT_PARTIAL if failures else EXIT_OK

@@ -28,6 +28,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, TextIO
 
 from h2otui.commands.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from h2otui.safe_text import say, visible_stream
 
 if TYPE_CHECKING:
     from h2otui.chat.events import AnswerFinished
@@ -63,9 +64,10 @@ def run_repl(
     from h2otui.qa.collection import CollectionCache
     from h2otui.qa.retrieval import QAError
 
-    out = out or sys.stdout
+    # answers, sources and errors are untrusted: every line goes out through visible()
+    out = visible_stream(out or sys.stdout)
     if action not in ACTIONS:
-        sys.stderr.write(f"error: --action {action!r}: use {', '.join(ACTIONS)}\n")
+        say(sys.stderr, f"error: --action {action!r}: use {', '.join(ACTIONS)}\n")
         return EXIT_USAGE
     store = _open_store(settings)
     session = ChatSession.new(settings, store, model)
@@ -87,7 +89,7 @@ def run_repl(
                     out.write("\n[interrupted]\n")
                     return EXIT_INTERRUPTED
                 except QAError as exc:
-                    sys.stderr.write(f"error: {exc}\n")
+                    say(sys.stderr, f"error: {exc}\n")
                     return EXIT_USAGE
                 while True:
                     try:
@@ -117,8 +119,9 @@ def run_repl(
     finally:
         if store is not None:
             if session.chat_id is not None:
-                sys.stderr.write(
-                    f"saved as chat {session.chat_id} (h2otui chats export {session.chat_id})\n"
+                say(
+                    sys.stderr,
+                    f"saved as chat {session.chat_id} (h2otui chats export {session.chat_id})\n",
                 )
             store.close()
     return EXIT_OK
@@ -132,7 +135,7 @@ def _open_store(settings: Settings) -> ChatStore | None:
     try:
         return ChatStore.open(settings.data_path)
     except ChatStoreError as exc:
-        sys.stderr.write(f"warning: {exc}\nThis chat will not be saved.\n")
+        say(sys.stderr, f"warning: {exc}\nThis chat will not be saved.\n")
         return None
 
 
@@ -225,7 +228,7 @@ async def answer_line(
                         out.write(f"[loading {model}…]\n")
                         out.flush()
                     case HistoryError(message=message):
-                        sys.stderr.write(f"warning: {message}\n")
+                        say(sys.stderr, f"warning: {message}\n")
     except asyncio.CancelledError:
         if not interrupted:
             raise

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from h2otui.safe_text import json_dumps, say
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -32,7 +33,7 @@ def list_chats(settings: Settings, *, as_json: bool = False, out: TextIO | None 
             }
             for c in chats
         ]
-        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        out.write(json_dumps(rows, indent=2) + "\n")
         return 0
     if not chats:
         out.write("No saved chats yet. Open the app with `h2otui` and ask something.\n")
@@ -41,9 +42,11 @@ def list_chats(settings: Settings, *, as_json: bool = False, out: TextIO | None 
     out.write(f"{'ID':>{width}}  {'UPDATED':16}  {'MSGS':>4}  {'MODEL':16}  TITLE\n")
     for c in chats:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated_at))
-        out.write(
+        # titles and model ids come from the user's words and from servers
+        say(
+            out,
             f"{c.id:>{width}}  {when:16}  {c.message_count:>4}  {c.model[:16]:16}  "
-            f"{c.title or 'Untitled chat'}\n"
+            f"{c.title or 'Untitled chat'}\n",
         )
     return 0
 

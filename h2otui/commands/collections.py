@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
-from h2otui.commands.ingest import console, human_bytes
+from h2otui.commands.ingest import cell, console, human_bytes
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -36,8 +36,8 @@ def list_collections(settings: Settings, as_json: bool) -> int:
                          ("size", "right"), ("embedding model", "left")):  # fmt: skip
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for i in infos:
-        table.add_row(i.name, str(i.documents), str(i.chunks), human_bytes(i.size_bytes),
-                      f"{i.embedding_model} ({i.dim})")  # fmt: skip
+        table.add_row(cell(i.name), str(i.documents), str(i.chunks), human_bytes(i.size_bytes),
+                      cell(f"{i.embedding_model} ({i.dim})"))  # fmt: skip
     console().print(table)
     return EXIT_OK
 
@@ -58,8 +58,11 @@ def show_collection(settings: Settings, name: str, as_json: bool) -> int:
     info = col.info()
     out = console()
     out.print(
-        f"[bold]{info.name}[/]: {info.documents} documents, {info.chunks} chunks, "
-        f"{human_bytes(info.size_bytes)}, embedded with {info.embedding_model} ({info.dim})"
+        cell(info.name, "bold")
+        + cell(
+            f": {info.documents} documents, {info.chunks} chunks, "
+            f"{human_bytes(info.size_bytes)}, embedded with {info.embedding_model} ({info.dim})"
+        )
     )
     table = Table(show_header=True)
     table.add_column("document", overflow="fold")
@@ -69,8 +72,8 @@ def show_collection(settings: Settings, name: str, as_json: bool) -> int:
     table.add_column("error / warnings", overflow="fold")
     for r in rows:
         style = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(r["status"], "")
-        table.add_row(r["path"], f"[{style}]{r['status']}[/]", str(r["chunk_count"]),
-                      r["parser"] or "", r["error"] or r["warnings"] or "")  # fmt: skip
+        table.add_row(cell(r["path"]), cell(r["status"], style), str(r["chunk_count"]),
+                      cell(r["parser"] or ""), cell(r["error"] or r["warnings"] or ""))  # fmt: skip
     out.print(table)
     return EXIT_OK
 
@@ -81,7 +84,7 @@ def delete_collection(settings: Settings, name: str, yes: bool) -> int:
     if not yes:
         if not sys.stdin.isatty():
             console(stderr=True).print(
-                f"error: deleting {name!r} needs confirmation: pass --yes", style="red"
+                cell(f"error: deleting {name!r} needs confirmation: pass --yes", "red")
             )
             return EXIT_USAGE
         import typer
@@ -92,7 +95,7 @@ def delete_collection(settings: Settings, name: str, yes: bool) -> int:
         ):
             return EXIT_ERROR
     store.delete(name)
-    console().print(f"deleted collection {name!r}")
+    console().print(cell(f"deleted collection {name!r}"))
     return EXIT_OK
 
 
@@ -101,7 +104,7 @@ def remove_document(settings: Settings, name: str, path: str) -> int:
     target = str(Path(path).expanduser().absolute())
     removed = col.remove_document(target) or col.remove_document(path)
     if not removed:
-        console(stderr=True).print(f"error: {path} is not in collection {name!r}", style="red")
+        console(stderr=True).print(cell(f"error: {path} is not in collection {name!r}", "red"))
         return EXIT_ERROR
-    console().print(f"removed {path} from {name!r} ({removed} document(s))")
+    console().print(cell(f"removed {path} from {name!r} ({removed} document(s))"))
     return EXIT_OK

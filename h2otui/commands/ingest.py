@@ -27,6 +27,17 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
+def cell(value: object, style: str = "") -> Any:
+    """A table cell / console line for untrusted text (a path, a server's error, a model
+    id): a Rich ``Text``, so brackets are never parsed as markup, with every control made
+    visible (:func:`h2otui.safe_text.visible`)."""
+    from rich.text import Text
+
+    from h2otui.safe_text import visible
+
+    return Text(visible(str(value)), style=style)
+
+
 def run_ingest_command(
     settings: Settings,
     paths: list[str],
@@ -92,7 +103,7 @@ def run_ingest_command(
             elif isinstance(event, FileDone) and show and not progress.disable:
                 if event.outcome in ("failed", "skipped"):
                     progress.console.print(
-                        f"[yellow]{event.outcome}[/] {event.path}: {event.error}"
+                        cell(event.outcome, "yellow") + cell(f" {event.path}: {event.error}")
                     )
             elif isinstance(event, IngestFinished):
                 summary = event.summary
@@ -108,7 +119,7 @@ def print_summary(summary: IngestSummary) -> None:
     from rich.table import Table
 
     out = console()
-    counts = Table(title=f"Ingested into {summary.collection!r}", show_header=True)
+    counts = Table(title=cell(f"Ingested into {summary.collection!r}"), show_header=True)
     for name in ("added", "updated", "unchanged", "removed", "failed", "skipped"):
         counts.add_column(name, justify="right")
     counts.add_row(
@@ -121,8 +132,11 @@ def print_summary(summary: IngestSummary) -> None:
     media = f", {summary.media_seconds / 60:.1f} media minutes" if summary.media_seconds else ""
     rate = summary.chunks_written / summary.elapsed_s if summary.elapsed_s else 0.0
     out.print(
-        f"{summary.chunks_written} chunks from {summary.pages} pages{media} in "
-        f"{summary.elapsed_s:.1f}s ({rate:.1f} chunks/s), embedded with {summary.embedding_model}"
+        cell(
+            f"{summary.chunks_written} chunks from {summary.pages} pages{media} in "
+            f"{summary.elapsed_s:.1f}s ({rate:.1f} chunks/s), "
+            f"embedded with {summary.embedding_model}"
+        )
     )
     if summary.failed or summary.skipped or summary.warnings:
         problems = Table(show_header=True, title="Files not ingested")
@@ -130,9 +144,9 @@ def print_summary(summary: IngestSummary) -> None:
         problems.add_column("file", overflow="fold")
         problems.add_column("reason", overflow="fold")
         for path, reason in summary.failed:
-            problems.add_row("[red]failed[/]", path, reason)
+            problems.add_row(cell("failed", "red"), cell(path), cell(reason))
         for path, reason in summary.skipped:
-            problems.add_row("[yellow]skipped[/]", path, reason)
+            problems.add_row(cell("skipped", "yellow"), cell(path), cell(reason))
         for path, warning in summary.warnings:
-            problems.add_row("[cyan]warning[/]", path, warning)
+            problems.add_row(cell("warning", "cyan"), cell(path), cell(warning))
         out.print(problems)

@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from h2otui.commands.exit_codes import EXIT_USAGE
+from h2otui.safe_text import say
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
 def launch(settings: Settings) -> int:
     """Open the interactive app; returns the exit code."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        sys.stderr.write(
+        say(
+            sys.stderr,
             "error: the h2otui app needs a terminal; for a line-mode chat use "
-            "`h2otui chat --plain`, for one question `h2otui ask QUESTION`\n"
+            "`h2otui chat --plain`, for one question `h2otui ask QUESTION`\n",
         )
         return EXIT_USAGE
     from h2otui.app import make_app

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_OK
+from h2otui.commands.ingest import cell
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -71,7 +72,8 @@ def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         name = f"{r['name']} *" if r["name"] == default else r["name"]
-        table.add_row(name, r["engine"], r.get("prompt_type", ""), r["location"], r["status"])
+        values = (name, r["engine"], r.get("prompt_type", ""), r["location"], r["status"])
+        table.add_row(*(cell(v) for v in values))
     console = Console()
     console.print(table)
     console.print("* default model", style="dim")
@@ -86,8 +88,11 @@ def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         name = f"{r['name']} *" if r["name"] == default else r["name"]
+        # the error and the model id are what a server said: never markup, never raw
         status = (
-            "[green]ok[/]" if r.get("reachable") else f"[red]{r.get('error') or 'unreachable'}[/]"
+            cell("ok", "green")
+            if r.get("reachable")
+            else cell(r.get("error") or "unreachable", "red")
         )
         latency = f"{r['latency_ms']:.0f} ms" if r.get("latency_ms") is not None else ""
         ctx = r.get("context_length")
@@ -95,16 +100,16 @@ def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
         if r.get("max_input_tokens"):
             ctx_text += f" (input {r['max_input_tokens']})"
         table.add_row(
-            name,
-            str(r.get("engine", "")),
-            str(r.get("endpoint", "")),
+            cell(name),
+            cell(r.get("engine", "")),
+            cell(r.get("endpoint", "")),
             status,
             latency,
-            str(r.get("model_id") or ""),
+            cell(r.get("model_id") or ""),
             ctx_text,
         )
     console = Console()
-    console.print(table, markup=True)
+    console.print(table)
     console.print("* default model", style="dim")
 
 

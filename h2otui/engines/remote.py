@@ -53,7 +53,7 @@ from h2otui.engines.base import (
     Usage,
 )
 from h2otui.engines.prompting import PromptingEngine
-from h2otui.servers import ServerSpec, scrub
+from h2otui.servers import ServerSpec, scrub, scrub_credentials
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -185,7 +185,7 @@ def status_error(
     retry_after: float | None = None,
 ) -> EngineError:
     """An HTTP error status as the specific error a user can act on."""
-    detail = " ".join(detail.split())[:400]
+    detail = scrub_credentials(" ".join(detail.split())[:400])
     suffix = f": {detail}" if detail else ""
     if status in (401, 403):
         what = "refused the credentials" if status == 401 else "denied access"
@@ -211,7 +211,14 @@ def status_error(
 
 
 def error_detail(body: bytes | str) -> str:
-    """The human part of an error body: TGI / OpenAI / FastAPI JSON, or plain text."""
+    """The human part of an error body: TGI / OpenAI / FastAPI JSON, or plain text,
+    without credentials the server echoed back (a 401 page that quotes the request's
+    ``Authorization`` header would otherwise put it in errors, --json and the chat store).
+    """
+    return scrub_credentials(_error_text(body))
+
+
+def _error_text(body: bytes | str) -> str:
     import json
 
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body

@@ -28,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -53,6 +54,7 @@ from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
 from h2otui.messages import SettingsChanged
 from h2otui.qa.collection import CollectionCache
+from h2otui.safe_text import visible
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
 from h2otui.screens.source_view import SourceScreen
@@ -71,6 +73,8 @@ from h2otui.widgets.progress import LoadProgress
 from h2otui.widgets.sources_panel import DocumentsPanel
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from h2otui.app import H2oTuiApp
     from h2otui.config import Settings
 
@@ -168,13 +172,13 @@ class ChatScreen(Screen[None]):
         if session is None:
             return
         title = session.title or "New chat"
-        self.query_one("#chat-title", Label).update(title)
+        self.query_one("#chat-title", Label).update(Text(visible(title)))
         info = f"{session.options.model} · {session.options.summary()}"
         docs = self.query_one(DocumentsPanel).describe()
         if docs:
             info += f" · {docs}"
-        self.query_one("#model-info", Static).update(info)
-        self.sub_title = title
+        self.query_one("#model-info", Static).update(Text(visible(info)))
+        self.sub_title = visible(title)
 
     async def refresh_chat_list(self) -> None:
         store = self.h2o.store
@@ -319,6 +323,25 @@ class ChatScreen(Screen[None]):
             self._show_error(str(exc))
         except Exception as exc:  # shown; the chat keeps working
             self._show_error(f"{type(exc).__name__}: {exc}")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications here carry server errors, model ids, file names and chat titles:
+        never parsed as markup, controls made visible."""
+        super().notify(
+            visible(message),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def _show_error(self, message: str) -> None:
         self.notify(message, title="Model error", severity="error", timeout=12, markup=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import ValidationError
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -19,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
 from h2otui.chat.session import ChatOptions
 from h2otui.engines.base import SamplingParams
+from h2otui.safe_text import visible
 
 NUMBER_FIELDS = (
     ("max_new_tokens", "Max new tokens", "integer"),
@@ -145,6 +147,6 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
         try:
             options = self.read_options()
         except ValueError as exc:
-            self.query_one("#error", Label).update(str(exc))
+            self.query_one("#error", Label).update(Text(visible(str(exc))))
             return
         self.dismiss(options)

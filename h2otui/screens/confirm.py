@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from h2otui.safe_text import visible
+
 
 class ConfirmScreen(ModalScreen[bool]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
@@ -30,7 +32,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.question, id="question")
+            # questions quote chat titles: plain text, controls made visible
+            yield Label(visible(self.question), id="question", markup=False)
             with Horizontal(id="buttons"):
                 yield Button(f"{self.no} (n)", id="no", compact=True)
                 yield Button(

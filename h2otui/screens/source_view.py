@@ -11,6 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from h2otui.safe_text import visible
+
 
 class SourceScreen(ModalScreen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
@@ -22,15 +24,16 @@ class SourceScreen(ModalScreen[None]):
     def __init__(self, label: str, text: str, path: str) -> None:
         super().__init__()
         self.label = label
-        self.text = text
+        self.text = text  # exact: Ctrl+Y copies what the document holds
         self.path = path
 
     def compose(self) -> ComposeResult:
         with Vertical(id="source-dialog"):
-            yield Label(self.label, id="source-label", markup=False)
-            yield Label(self.path, id="source-path", markup=False)
+            # document text and file names: controls made visible, never markup
+            yield Label(visible(self.label), id="source-label", markup=False)
+            yield Label(visible(self.path), id="source-path", markup=False)
             with VerticalScroll(id="source-scroll"):
-                yield Static(self.text, id="source-text", markup=False)
+                yield Static(visible(self.text), id="source-text", markup=False)
             yield Label("Esc close · Ctrl+Y copy", id="source-help")
 
     def on_mount(self) -> None:

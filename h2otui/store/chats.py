@@ -473,10 +473,22 @@ class ChatStore:
 
 
 def export_json(export: ChatExport) -> str:
-    return json.dumps(export.as_dict(), indent=2, ensure_ascii=False)
+    """The chat as JSON: exact text (terminal-acting code points are ``\\u`` escapes)."""
+    from h2otui.safe_text import json_dumps
+
+    return json_dumps(export.as_dict(), indent=2)
 
 
 def export_markdown(export: ChatExport) -> str:
+    """The chat as Markdown for people: always sanitised (:func:`h2otui.safe_text.visible`),
+    since a Markdown file is read with ``cat`` or a pager as often as with an editor; the
+    store keeps the exact text."""
+    from h2otui.safe_text import visible
+
+    return visible(_markdown(export))
+
+
+def _markdown(export: ChatExport) -> str:
     chat = export.chat
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(chat.created_at))
     lines = [

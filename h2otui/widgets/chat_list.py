@@ -13,6 +13,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
+from h2otui.safe_text import visible
+
 
 class ChatSummary(Protocol):
     id: int
@@ -45,7 +47,7 @@ class ChatListItem(ListItem):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(Text(self.title), classes="title")
+            yield Label(Text(visible(self.title)), classes="title")
             yield Label(_when(self.updated_at), classes="when")
 
 

@@ -40,6 +40,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
 
+from h2otui.safe_text import visible
 from h2otui.widgets.gc_pause import drop_removed_line_caches
 from h2otui.widgets.markdown import ChatMarkdown
 from h2otui.widgets.textual_compat import markdown_rendering_initial
@@ -252,7 +253,8 @@ class UserMessage(ChatMessage):
 
     def __init__(self, content: str) -> None:
         super().__init__()
-        self._content = content
+        # shown as typed, but from history or a paste it may hold controls: made visible
+        self._content = visible(content)
 
     @property
     def text(self) -> str:
@@ -287,7 +289,9 @@ class AssistantMessage(ChatMessage):
     ) -> None:
         super().__init__()
         self.model = model
-        self._parts: list[str] = [content] if content else []
+        # the widget holds the answer as shown: controls made visible (the chat store
+        # keeps the model's exact text; the runner saves it, not this widget)
+        self._parts: list[str] = [visible(content)] if content else []
         self._status = status
         self._stats = stats
         self._stream: MarkdownFeed | None = None
@@ -320,7 +324,7 @@ class AssistantMessage(ChatMessage):
         return [c for c in self.children if isinstance(c, Markdown | FoldedChunk) and c.display]
 
     def compose(self) -> ComposeResult:
-        yield Label(self.model, classes="role")
+        yield Label(Text(visible(self.model)), classes="role")
         chunks = MarkdownChunker.split(self.text)
         for chunk in chunks:
             yield ChatMarkdown(chunk or None)
@@ -334,7 +338,7 @@ class AssistantMessage(ChatMessage):
     def _stats_line(self) -> Text:
         label = STATUS_LABELS.get(self._status, self._status)
         parts = [p for p in (f"[{label}]" if label else "", self._stats) if p]
-        return Text("  ".join(parts))
+        return Text(visible("  ".join(parts)))
 
     def _apply_status_class(self) -> None:
         for name in ("stopped", "partial", "error", "waiting"):
@@ -345,7 +349,7 @@ class AssistantMessage(ChatMessage):
         self._status = "waiting"
         self._stats = note
         self._apply_status_class()
-        self.query_one(".stats", Static).update(Text(note))
+        self.query_one(".stats", Static).update(Text(visible(note)))
 
     # --- streaming ------------------------------------------------------------------
 
@@ -356,6 +360,7 @@ class AssistantMessage(ChatMessage):
         """Append streamed text. Fragments are gathered and handed to the Markdown
         widget at most every FLUSH_INTERVAL_S: each update costs a layout and a repaint,
         so a fast model must not cause one per token."""
+        fragment = visible(fragment)  # an ESC in one token is still an ESC: per piece is safe
         self._parts.append(fragment)
         self._pending.append(fragment)
         if self._flush_timer is None:
@@ -636,7 +641,7 @@ class ConversationView(VerticalScroll):
     async def clear(self, hint: str = "") -> None:
         await self.remove_children()
         if hint:
-            await self.mount(Static(hint, classes="empty"))
+            await self.mount(Static(hint, classes="empty", markup=False))
 
     async def add(self, widget: Static | ChatMessage) -> None:
         for empty in self.query(".empty"):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
+
+from h2otui.safe_text import visible
 
 
 class LoadProgress(Horizontal):
@@ -43,7 +46,8 @@ class LoadProgress(Horizontal):
 
     def begin(self, what: str) -> None:
         self._count += 1
-        self.query_one(".what", Label).update(what)
+        # model names and collection paths: plain text, controls made visible
+        self.query_one(".what", Label).update(Text(visible(what)))
         if self._count == 1:
             self._started = time.monotonic()
             self.query_one(".elapsed", Label).update("")

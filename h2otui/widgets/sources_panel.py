@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -19,6 +20,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
+
+from h2otui.safe_text import visible
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -109,7 +112,10 @@ class DocumentsPanel(Vertical):
             found = list_collections(settings)
         except Exception as exc:
             self.app.call_from_thread(
-                self.notify, f"Cannot list collections: {exc}", severity="error", markup=False
+                self.notify,
+                visible(f"Cannot list collections: {exc}"),
+                severity="error",
+                markup=False,
             )
             return
         self.app.call_from_thread(self._set_collections, found)
@@ -120,7 +126,7 @@ class DocumentsPanel(Vertical):
         options = [("No collection (plain chat)", NO_COLLECTION)]
         for name, chunks in found:
             label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
-            options.append((label, name))
+            options.append((Text(visible(label)), name))
         select.set_options(options)
         values = {v for _, v in options}
         select.value = current if current in values else NO_COLLECTION
@@ -163,7 +169,10 @@ class DocumentsPanel(Vertical):
         self._shown_for = for_answer
         options = self.query_one("#qa-sources", OptionList)
         options.clear_options()
-        options.add_options([Option(p.label(n), id=str(n)) for n, p in enumerate(sources, 1)])
+        # labels hold file names: a Text, never markup (`[link=...]x.txt` crashed the list)
+        options.add_options(
+            [Option(Text(visible(p.label(n))), id=str(n)) for n, p in enumerate(sources, 1)]
+        )
         kept_out = [d for d in dropped if d.reason != "cut_distance"]
         note = f"{len(kept_out)} left out to fit the context" if kept_out else ""
         self.query_one("#qa-dropped", Static).update(note)
@@ -179,7 +188,7 @@ class DocumentsPanel(Vertical):
         if 0 <= index < len(self.sources):
             p = self.sources[index]
             self.query_one("#qa-quote", Static).update(
-                f"{p.label(index + 1)}\n\n“{p.text.strip()}”"
+                Text(visible(f"{p.label(index + 1)}\n\n“{p.text.strip()}”"))
             )
 
     @on(OptionList.OptionHighlighted, "#qa-sources")

@@ -72,6 +72,10 @@ class FakeTGI:
     max_stop_sequences: int = 4
     #: (user, password) required as HTTP basic auth, or None
     basic_auth: tuple[str, str] | None = None
+    #: a 401 body quotes the request's Authorization header, as some proxies do
+    echo_auth_on_401: bool = False
+    #: what /info reports as the model id (a hostile server can report anything)
+    model_id: str = MODEL_ID
     #: statuses to answer the next generate requests with (popped one by one)
     fail_statuses: list[int] = field(default_factory=list)
     #: after this many tokens, stop sending and hang (stall)
@@ -151,6 +155,8 @@ class FakeTGI:
         self.stall_after = self.drop_after = self.error_after = None
         self.keepalive_every = None
         self.basic_auth = None
+        self.echo_auth_on_401 = False
+        self.model_id = MODEL_ID
         self.requests.clear()
         self.paths.clear()
 
@@ -172,18 +178,22 @@ class FakeTGI:
             expected = base64.b64encode(":".join(self.basic_auth).encode()).decode()
             return header == f"Basic {expected}"
 
-        def unauthorised() -> Response:
+        def unauthorised(request: Request | None = None) -> Response:
+            body = "Unauthorized"
+            if self.echo_auth_on_401 and request is not None:
+                header = request.headers.get("authorization", "")
+                body = json.dumps({"error": f"bad credentials: Authorization: {header}"})
             return Response(
-                "Unauthorized", status_code=401, headers={"WWW-Authenticate": 'Basic realm="tgi"'}
+                body, status_code=401, headers={"WWW-Authenticate": 'Basic realm="tgi"'}
             )
 
         async def info(request: Request) -> Response:
             self.paths.append("/info")
             if not authorised(request):
-                return unauthorised()
+                return unauthorised(request)
             return JSONResponse(
                 {
-                    "model_id": MODEL_ID,
+                    "model_id": self.model_id,
                     "model_sha": None,
                     "model_pipeline_tag": "text-generation",
                     "max_concurrent_requests": 128,
@@ -279,9 +289,11 @@ class FakeTGI:
 
         async def gate(request: Request) -> Response | None:
             if not authorised(request):
-                return unauthorised()
+                return unauthorised(request)
             if self.fail_statuses:
                 status = self.fail_statuses.pop(0)
+                if status == 401:
+                    return unauthorised(request)
                 if status == 429:
                     return err(429, "Model is overloaded", "overloaded")
                 if status == 403:
@@ -434,7 +446,7 @@ class FakeTGI:
 
         async def models(request: Request) -> Response:
             if not authorised(request):
-                return unauthorised()
+                return unauthorised(request)
             return JSONResponse(
                 {
                     "object": "list",
