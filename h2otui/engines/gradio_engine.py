@@ -191,6 +191,11 @@ class GradioEngine(RemoteEngine):
             )
         return EngineError(f"{where}: {type(exc).__name__}: {text}")
 
+    def _forget_client(self, endpoint: Endpoint, client: Any) -> None:
+        with self._client_lock:
+            if self._clients.get(endpoint.spec.base_url) is client:
+                del self._clients[endpoint.spec.base_url]
+
     async def _probe(self, endpoint: Endpoint) -> dict[str, Any]:
         client = await asyncio.to_thread(self._client_sync, endpoint)
         info: dict[str, Any] = {"kind": "gradio", "model_id": None}
@@ -331,6 +336,10 @@ class GradioEngine(RemoteEngine):
                 # best effort, in the background: Gradio's cancel call can itself hang on a
                 # stuck server, and the answer must come back promptly
                 threading.Thread(target=_quiet(job.cancel), daemon=True).start()
+                # the abandoned job keeps reading the client's shared event stream, and a
+                # next job submitted on that client could wait behind it (seen: 1 follow-up
+                # in 4 hung until its timeout): the next request gets a fresh client
+                self._forget_client(endpoint, client)
             # no waiting for the worker: after a normal end it has nothing left to do, and
             # after a cancel it may be blocked inside the job's iterator until the server's
             # next output -- waiting would break the 0.5 s cancel bound. It stops at that
