@@ -16,7 +16,7 @@ selectors and its sources panel.
 Side panels yield to the chat (:meth:`ChatScreen._apply_layout`): the chat column keeps at
 least :data:`CHAT_MIN_WIDTH` columns. When the open panels do not fit beside it, only the
 one opened last stays, and if even that one does not fit it floats over the chat
-(``-overlay``) instead of squeezing it. Below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT` the
+(``-overlay``) like a drawer: it closes when the focus goes back to the chat. Below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT` the
 screen shows a "terminal too small" notice instead of its widgets.
 
 Model loading and generation run in workers on the event loop (the llama.cpp engine
@@ -34,11 +34,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
@@ -181,12 +182,14 @@ class ChatScreen(Screen[None]):
         mode = self.settings.ui.sidebar
         return mode == "show" or (mode == "auto" and self.size.width >= SIDEBAR_MIN_WIDTH)
 
-    def _apply_layout(self) -> None:
+    def _apply_layout(self, *, refocus: bool = True) -> None:
         """Show the side panels the user wants, as far as the chat keeps its width.
 
         Both fit beside :data:`CHAT_MIN_WIDTH` columns of chat: both show. Otherwise the
         one opened last shows alone, beside the chat if it fits, else floating over it.
-        A panel hidden here is still wanted: it comes back when the terminal grows."""
+        A panel hidden here is still wanted: it comes back when the terminal grows.
+        ``refocus``: a hidden panel that had the focus hands it to the input (actions
+        that move the focus themselves pass False)."""
         width, height = self.size
         self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         sidebar_wanted, documents_wanted = self._sidebar_wanted(), self._documents_open
@@ -201,10 +204,27 @@ class ChatScreen(Screen[None]):
         sidebar.display = sidebar_wanted
         panel.set_class(documents_wanted, "-visible")
         focused = self.focused
-        if focused is not None and not (sidebar_wanted and documents_wanted):
-            hidden = panel if not documents_wanted else sidebar
-            if focused is hidden or hidden in focused.ancestors:
+        if not refocus:
+            return
+        if focused is None:
+            # the "too small" notice hid the focused widget; give the input its focus back
+            if not self.has_class("-too-small"):
                 self.query_one(ChatInput).focus()
+            return
+        if needed > room and not self._in_panel(focused):
+            # a resize made a panel float over the chat the user is in: close the drawer
+            self._sidebar_choice = False
+            self._documents_open = False
+            self._apply_layout(refocus=False)
+        elif not (sidebar_wanted and documents_wanted):
+            hidden = panel if not documents_wanted else sidebar
+            if hidden in focused.ancestors_with_self:
+                self.query_one(ChatInput).focus()
+
+    def _in_panel(self, widget: Widget) -> bool:
+        """Whether ``widget`` is in the chat list or the documents panel."""
+        chain = widget.ancestors_with_self
+        return self.query_one("#sidebar") in chain or self.query_one("#side-panel") in chain
 
     def _update_toolbar(self) -> None:
         session = self.session
@@ -485,7 +505,7 @@ class ChatScreen(Screen[None]):
         self._sidebar_choice = not sidebar.display
         if self._sidebar_choice:
             self._last_panel = "sidebar"
-        self._apply_layout()
+        self._apply_layout(refocus=False)
         if sidebar.display:
             self.query_one(ChatList).focus()
         else:
@@ -494,7 +514,7 @@ class ChatScreen(Screen[None]):
     def action_focus_chats(self) -> None:
         self._sidebar_choice = True
         self._last_panel = "sidebar"
-        self._apply_layout()
+        self._apply_layout(refocus=False)
         self.query_one(ChatList).focus()
 
     def action_focus_input(self) -> None:
@@ -513,7 +533,7 @@ class ChatScreen(Screen[None]):
         opening = not panel.has_class("-visible")
         self._documents_open = True
         self._last_panel = "documents"
-        self._apply_layout()
+        self._apply_layout(refocus=False)
         if opening:
             documents.refresh_collections()
         documents.query_one("#qa-collection").focus()
@@ -521,8 +541,21 @@ class ChatScreen(Screen[None]):
     def hide_documents(self) -> None:
         """Hide the documents panel; the selected collection stays selected."""
         self._documents_open = False
-        self._apply_layout()
+        self._apply_layout(refocus=False)
         self.query_one(ChatInput).focus()
+
+    @on(events.DescendantFocus)
+    def _close_drawers(self, event: events.DescendantFocus) -> None:
+        """A panel floating over the chat (``-overlay``) is a drawer: it closes when the
+        focus moves to the chat, so a narrow terminal never shows the chat half covered."""
+        if not self.has_class("-overlay"):
+            return
+        if self._in_panel(event.widget):
+            return
+        # also the panel the drawer had hidden: closing one must not uncover another
+        self._sidebar_choice = False
+        self._documents_open = False
+        self._apply_layout(refocus=False)
 
     @on(DocumentsPanel.Changed)
     def on_documents_changed(self, event: DocumentsPanel.Changed) -> None:

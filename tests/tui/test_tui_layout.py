@@ -52,6 +52,7 @@ async def test_resizing_small_with_every_panel_open_while_streaming_never_crashe
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert chat_screen(app).query_one(ChatInput).region.width > 0
+        assert app.focused is not None  # the notice took the focus; it came back
         await pilot.press("escape")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -91,6 +92,16 @@ async def test_side_panels_yield_to_the_chat(settings, isolated_env, width):
         await pilot.pause()
         assert screen.query_one("#sidebar").display
         assert screen.query_one("#main").region.width >= min(CHAT_MIN_WIDTH, width)
+        await pilot.press("ctrl+e")  # back to the question box
+        await pilot.pause()
+        # a panel floating over the chat is a drawer: it closed; nothing covers the chat
+        visible = [screen.query_one("#sidebar").display]
+        visible.append(screen.query_one("#side-panel").has_class("-visible"))
+        if width < 70:
+            assert not any(visible)
+        covered = sum(w.region.width for w in screen.query("#sidebar, #side-panel") if w.display)
+        assert screen.query_one("#main").region.width + covered <= width
+        assert screen.query_one("#main").region.width >= CHAT_MIN_WIDTH
 
 
 async def test_both_panels_show_when_the_terminal_is_wide(settings, isolated_env):
@@ -145,3 +156,24 @@ async def test_a_crash_exits_1(settings, isolated_env):
     assert app.return_code == 1
     assert exit_code(app.return_value, app.return_code) == 1
     assert exit_code(None, 0) == 0 and exit_code(3, 0) == 3
+
+
+async def test_shrinking_while_in_the_chat_does_not_cover_it(settings, isolated_env):
+    engine = ScriptedEngine()
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = chat_screen(app)
+        await pilot.press("ctrl+g")
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert screen.query_one("#side-panel").has_class("-visible")  # fits beside at 80
+        await pilot.resize_terminal(50, 20)
+        await pilot.pause()
+        # it would float over the chat the user is typing in: it closed instead
+        assert not screen.query_one("#side-panel").has_class("-visible")
+        assert app.query_one(ChatInput).has_focus
+        await pilot.press("ctrl+g")  # and opens again, over the chat, on demand
+        await pilot.pause()
+        assert screen.query_one("#side-panel").has_class("-visible")
+        assert screen.has_class("-overlay")
