@@ -213,13 +213,19 @@ class ChatScreen(Screen[None]):
             return
         if needed > room and not self._in_panel(focused):
             # a resize made a panel float over the chat the user is in: close the drawer
-            self._sidebar_choice = False
-            self._documents_open = False
-            self._apply_layout(refocus=False)
+            self._close_panels()
         elif not (sidebar_wanted and documents_wanted):
             hidden = panel if not documents_wanted else sidebar
             if hidden in focused.ancestors_with_self:
                 self.query_one(ChatInput).focus()
+
+    def _close_panels(self) -> None:
+        """Close the side panels the user had open (a ``ui.sidebar = "auto"`` chat list
+        that was not open stays automatic)."""
+        if self._sidebar_wanted():
+            self._sidebar_choice = False
+        self._documents_open = False
+        self._apply_layout(refocus=False)
 
     def _in_panel(self, widget: Widget) -> bool:
         """Whether ``widget`` is in the chat list or the documents panel."""
@@ -553,9 +559,7 @@ class ChatScreen(Screen[None]):
         if self._in_panel(event.widget):
             return
         # also the panel the drawer had hidden: closing one must not uncover another
-        self._sidebar_choice = False
-        self._documents_open = False
-        self._apply_layout(refocus=False)
+        self._close_panels()
 
     @on(DocumentsPanel.Changed)
     def on_documents_changed(self, event: DocumentsPanel.Changed) -> None:
