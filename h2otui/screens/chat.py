@@ -291,6 +291,8 @@ class ChatScreen(Screen[None]):
             collection=documents.collection,
             action=documents.action,
             collections=self._collections,
+            # an unhandled error sets the return code before the app cancels its workers
+            view_closing=lambda: bool(self.app.return_code),
         )
         view = self.query_one(ConversationView)
         await view.add(UserMessage(question))

@@ -177,3 +177,30 @@ async def test_shrinking_while_in_the_chat_does_not_cover_it(settings, isolated_
         await pilot.pause()
         assert screen.query_one("#side-panel").has_class("-visible")
         assert screen.has_class("-overlay")
+
+
+async def test_an_answer_streaming_when_the_app_crashes_is_left_interrupted(settings, isolated_env):
+    """A crash is not the user pressing Esc: the answer stays ``partial`` (shown as
+    interrupted), as when the process is killed, not ``stopped``."""
+    import sqlite3
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    engine = ScriptedEngine(["word "], endless=True, gate_after=5, delay=0.001)
+    app = make_app(settings, engine_factory=factory_for(engine))
+    with pytest.raises(RuntimeError, match="boom"):
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one(ChatInput).focus()
+            await pilot.press(*"Talk", "enter")
+            await engine.reached.wait()
+            engine.gate.set()
+            app.call_later(boom)
+            await pilot.pause()
+    assert app.return_code == 1
+    with sqlite3.connect(isolated_env / "chats.sqlite3") as db:
+        role, status, content = db.execute(
+            "SELECT role, status, content FROM messages ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert (role, status) == ("assistant", "partial")
+    assert content.startswith("word " * 5)
