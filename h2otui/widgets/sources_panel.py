@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -55,10 +57,10 @@ class CollectionSelect(Select[str]):
             prompt="Collection",
         )
         self.listing = False
-        self._choices: list[tuple[str, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
+        self._choices: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
         self._open_when_listed = False
 
-    def _show(self, options: list[tuple[str, str]], value: str) -> None:
+    def _show(self, options: list[tuple[RenderableType, str]], value: str) -> None:
         """Set the options and the value, and redraw the value's label: Select redraws it
         only when the value changes, and here the label changes under the same value."""
         self.set_options(options)
@@ -76,11 +78,12 @@ class CollectionSelect(Select[str]):
         """Show :data:`LOADING` (with the selected collection, if any) until
         :meth:`end_listing`; the value stays the selected one."""
         current = str(self.value)
-        label = LOADING if current == NO_COLLECTION else f"{current} · {LOADING}"
+        # a Text: a collection name is shown as it is, never read as markup
+        label = Text(LOADING if current == NO_COLLECTION else f"{current} · {LOADING}")
         self.listing = True
         self._show([(label, current)], current)
 
-    def end_listing(self, choices: list[tuple[str, str]] | None) -> bool:
+    def end_listing(self, choices: list[tuple[RenderableType, str]] | None) -> bool:
         """Show ``choices`` (``None``: listing failed, keep the ones from before) and
         keep the selected value; open if the user asked to meanwhile. False when the
         selected collection is no longer there (the selector falls back to plain chat)."""
@@ -185,7 +188,7 @@ class DocumentsPanel(Vertical):
     def _set_collections(self, found: list[tuple[str, int]]) -> None:
         select = self.query_one("#qa-collection", CollectionSelect)
         before = self.collection
-        options = [(PLAIN_CHAT, NO_COLLECTION)]
+        options: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
         for name, chunks in found:
             label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
             options.append((label, name))
