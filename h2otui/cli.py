@@ -76,12 +76,14 @@ def _generation_flags(
     max_new_tokens: int | None = None, temperature: float | None = None, seed: int | None = None
 ) -> dict[str, Any]:
     """The flags' layer of ``[generation]``: a temperature above 0 turns sampling on."""
+    from h2otui.sampling import samples
+
     gen: dict[str, Any] = {}
     if max_new_tokens is not None:
         gen["max_new_tokens"] = max_new_tokens
     if temperature is not None:
         gen["temperature"] = temperature
-        gen["do_sample"] = temperature > 0
+        gen["do_sample"] = samples(temperature)
     if seed is not None:
         gen["seed"] = seed
     return {"generation": gen} if gen else {}

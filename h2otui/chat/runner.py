@@ -16,7 +16,9 @@ does everything else, the same way for every view:
 * stops cleanly: cancelling the consuming task (Esc in the TUI, Ctrl-C in the REPL) or
   closing the stream stops the engine (engines honour cancellation within 0.5 s), saves
   the partial text as ``stopped`` and re-raises ``CancelledError``. The outcome is then on
-  :attr:`AnswerRunner.finished`, since a cancelled generator cannot yield it.
+  :attr:`AnswerRunner.finished`, since a cancelled generator cannot yield it. A view that
+  is going away rather than stopping (``view_closing``: the app crashed) leaves the answer
+  ``partial`` instead, shown as interrupted, as a killed process would.
 
 Errors a user can act on (engine, settings, collection, context too long) do not raise:
 they end the stream with ``AnswerFinished(status="error", error=message)``, saved the same
@@ -32,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -62,7 +64,7 @@ from h2otui.engines.base import (
 from h2otui.qa import ACTIONS
 from h2otui.qa.collection import CollectionCache
 from h2otui.qa.retrieval import QAError
-from h2otui.store.chats import ChatStoreError
+from h2otui.store.chats import ChatStoreError, MessageStatus
 
 if TYPE_CHECKING:
     from h2otui.chat.session import ChatSession
@@ -111,8 +113,12 @@ class AnswerRunner:
         action: str = "query",
         docs: Sequence[str] = (),
         collections: CollectionCache | None = None,
+        view_closing: Callable[[], bool] | None = None,
     ) -> None:
         self.session = session
+        #: asked when the answer is cancelled: True = the view is going away (the app
+        #: crashed), not the user stopping, so the saved answer stays ``partial``
+        self.view_closing = view_closing
         self.engines = engines
         self.question = question
         #: the model and parameters as they were when the question was asked
@@ -308,8 +314,11 @@ class AnswerRunner:
             dropped_turns=run.dropped_turns,
         )
         save_error = None
+        saved: MessageStatus = status
+        if status == "stopped" and self.view_closing is not None and self.view_closing():
+            saved = "partial"
         try:
-            record.finish(text, status, stats=stats, error=error)
+            record.finish(text, saved, stats=stats, error=error)
         except STORE_ERRORS as exc:
             save_error = str(exc)
         self.session.add_turn(self.question, text)

@@ -74,9 +74,10 @@ async def _ask_model(
     start = time.perf_counter()
     await engine.load()
     load_s = time.perf_counter() - start
+    # the seed is drawn here, not in the engine, so that --json can report it
+    params = settings.generation.to_sampling().for_request()
     request = GenerationRequest(
-        build_messages(system_prompt_for(settings, entry, system), [], question),
-        settings.generation.to_sampling(),
+        build_messages(system_prompt_for(settings, entry, system), [], question), params
     )
     parts: list[str] = []
     usage: Usage | None = None
@@ -102,7 +103,10 @@ async def _ask_model(
 
     answer = "".join(parts)
     if as_json:
-        out.write(json.dumps(_result(entry.name, engine, answer, finish, usage, load_s)) + "\n")
+        out.write(
+            json.dumps(_result(entry.name, engine, answer, finish, usage, load_s, params.seed))
+            + "\n"
+        )
     else:
         if not answer.endswith("\n"):
             out.write("\n")
@@ -117,11 +121,20 @@ async def _ask_model(
 
 
 def _result(
-    model: str, engine: Engine, answer: str, finish: Finished, usage: Usage | None, load_s: float
+    model: str,
+    engine: Engine,
+    answer: str,
+    finish: Finished,
+    usage: Usage | None,
+    load_s: float,
+    seed: int | None,
 ) -> dict[str, Any]:
+    """``ask --json`` without a collection; ``seed`` is the one the answer was sampled
+    with (``None``: greedy), so a liked answer can be had again with ``--seed``."""
     return {
         "answer": answer,
         "model": model,
+        "seed": seed,
         "prompt_type": engine.prompt_type,
         "finish_reason": finish.reason.value,
         "error": finish.error,
@@ -271,13 +284,14 @@ async def _ask_collection(
     out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
     result: QAResult | None = None
     interrupted = False
+    params = settings.generation.to_sampling().for_request()
     try:
         async for event in run_qa(
             engine,
             col,
             request,
             settings.qa,
-            settings.generation.to_sampling(),
+            params,
             retriever=retriever,
             model_name=entry.name,
             started=started,
@@ -309,7 +323,7 @@ async def _ask_collection(
         say(sys.stderr, "[stopped]\n")
         return EXIT_INTERRUPTED
     if as_json:
-        out.write(json_dumps(result.as_json()) + "\n")
+        out.write(json_dumps({**result.as_json(), "seed": params.seed}) + "\n")
     else:
         print_text_tail(out, result, show_sources=show_sources)
     out.flush()

@@ -29,4 +29,12 @@ def launch(settings: Settings) -> int:
 
     app = make_app(settings)
     result = app.run()
+    return exit_code(result, app.return_code)
+
+
+def exit_code(result: int | None, return_code: int | None) -> int:
+    """The process's exit code: Textual sets ``return_code`` to 1 when an unhandled
+    exception ends the app (``run()`` then returns ``None``), so a crash exits 1, never 0."""
+    if return_code:
+        return return_code
     return int(result or 0)

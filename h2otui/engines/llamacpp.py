@@ -250,7 +250,9 @@ class LlamaCppEngine(ThreadedEngine):
 
     def _generate(self, job: GenerationJob, emit: Callable[[str], None]) -> FinishReason:
         llm = self._model
-        params = job.params
+        # a request without a seed still gets a random one (llama.cpp would reuse its
+        # model-wide default and repeat the same "random" answer every run)
+        params = job.params.for_request()
         if not self.options.cache_prompt:
             llm.reset()
         gen = llm.create_completion(

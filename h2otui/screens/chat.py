@@ -13,6 +13,12 @@ Layout (``chat.tcss``)::
 ``#toolbar`` and ``#side-panel`` are where document QA adds its collection / action
 selectors and its sources panel.
 
+Side panels yield to the chat (:meth:`ChatScreen._apply_layout`): the chat column keeps at
+least :data:`CHAT_MIN_WIDTH` columns. When the open panels do not fit beside it, only the
+one opened last stays, and if even that one does not fit it floats over the chat
+(``-overlay``) like a drawer: it closes when the focus goes back to the chat. Below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT` the
+screen shows a "terminal too small" notice instead of its widgets.
+
 Model loading and generation run in workers on the event loop (the llama.cpp engine
 itself generates in a thread), so the UI never blocks. Escape cancels the generation
 worker; the engine stops within its cancellation contract and the partial answer is kept
@@ -29,11 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
@@ -84,6 +91,16 @@ EMPTY_HINT = (
 )
 #: terminals at least this wide show the chat list by default (ui.sidebar = "auto")
 SIDEBAR_MIN_WIDTH = 100
+#: the chat column never gets narrower than this because of side panels
+CHAT_MIN_WIDTH = 40
+#: the widths ``chat.tcss`` gives the chat list and the documents panel
+SIDEBAR_WIDTH = 30
+DOCUMENTS_WIDTH = 40
+#: below this terminal size the screen shows :data:`TOO_SMALL` instead of its widgets
+#: (a question box a few columns wide, or two rows high, is not usable)
+MIN_WIDTH = 30
+MIN_HEIGHT = 8
+TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 
 class ChatScreen(Screen[None]):
@@ -105,6 +122,10 @@ class ChatScreen(Screen[None]):
         super().__init__()
         self.session: ChatSession | None = None
         self._sidebar_choice: bool | None = None
+        #: the user opened the documents panel (Ctrl+G) and has not hidden it
+        self._documents_open = False
+        #: which side panel was opened last: it stays when both do not fit
+        self._last_panel = "sidebar"
         self._generation: Worker[None] | None = None
         #: collections opened by this chat's answers, kept across questions
         self._collections = CollectionCache()
@@ -141,6 +162,7 @@ class ChatScreen(Screen[None]):
                 )
             with Vertical(id="side-panel"):
                 yield DocumentsPanel(id="documents")
+        yield Static(TOO_SMALL, id="too-small")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -148,7 +170,7 @@ class ChatScreen(Screen[None]):
         self.session = ChatSession.new(self.settings, app.store)
         if app.store is None:
             self.query_one("#sidebar-help", Label).update("history is off")
-        self._apply_sidebar()
+        self._apply_layout()
         await self.query_one(ConversationView).clear(EMPTY_HINT)
         await self.refresh_chat_list()
         self._update_toolbar()
@@ -156,16 +178,63 @@ class ChatScreen(Screen[None]):
         self.preload_model(self.session.options.model)
 
     def on_resize(self) -> None:
-        self._apply_sidebar()
+        self._apply_layout()
 
-    def _apply_sidebar(self) -> None:
-        sidebar = self.query_one("#sidebar")
+    def _sidebar_wanted(self) -> bool:
         if self._sidebar_choice is not None:
-            show = self._sidebar_choice
-        else:
-            mode = self.settings.ui.sidebar
-            show = mode == "show" or (mode == "auto" and self.size.width >= SIDEBAR_MIN_WIDTH)
-        sidebar.display = show
+            return self._sidebar_choice
+        mode = self.settings.ui.sidebar
+        return mode == "show" or (mode == "auto" and self.size.width >= SIDEBAR_MIN_WIDTH)
+
+    def _apply_layout(self, *, refocus: bool = True) -> None:
+        """Show the side panels the user wants, as far as the chat keeps its width.
+
+        Both fit beside :data:`CHAT_MIN_WIDTH` columns of chat: both show. Otherwise the
+        one opened last shows alone, beside the chat if it fits, else floating over it.
+        A panel hidden here is still wanted: it comes back when the terminal grows.
+        ``refocus``: a hidden panel that had the focus hands it to the input (actions
+        that move the focus themselves pass False)."""
+        width, height = self.size
+        self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        sidebar_wanted, documents_wanted = self._sidebar_wanted(), self._documents_open
+        room = width - CHAT_MIN_WIDTH
+        if sidebar_wanted and documents_wanted and room < SIDEBAR_WIDTH + DOCUMENTS_WIDTH:
+            sidebar_wanted = self._last_panel == "sidebar"
+            documents_wanted = not sidebar_wanted
+        needed = SIDEBAR_WIDTH * sidebar_wanted + DOCUMENTS_WIDTH * documents_wanted
+        self.set_class(needed > room, "-overlay")
+        sidebar = self.query_one("#sidebar")
+        panel = self.query_one("#side-panel")
+        sidebar.display = sidebar_wanted
+        panel.set_class(documents_wanted, "-visible")
+        focused = self.focused
+        if not refocus:
+            return
+        if focused is None:
+            # the "too small" notice hid the focused widget; give the input its focus back
+            if not self.has_class("-too-small"):
+                self.query_one(ChatInput).focus()
+            return
+        if needed > room and not self._in_panel(focused):
+            # a resize made a panel float over the chat the user is in: close the drawer
+            self._close_panels()
+        elif not (sidebar_wanted and documents_wanted):
+            hidden = panel if not documents_wanted else sidebar
+            if hidden in focused.ancestors_with_self:
+                self.query_one(ChatInput).focus()
+
+    def _close_panels(self) -> None:
+        """Close the side panels the user had open (a ``ui.sidebar = "auto"`` chat list
+        that was not open stays automatic)."""
+        if self._sidebar_wanted():
+            self._sidebar_choice = False
+        self._documents_open = False
+        self._apply_layout(refocus=False)
+
+    def _in_panel(self, widget: Widget) -> bool:
+        """Whether ``widget`` is in the chat list or the documents panel."""
+        chain = widget.ancestors_with_self
+        return self.query_one("#sidebar") in chain or self.query_one("#side-panel") in chain
 
     def _update_toolbar(self) -> None:
         session = self.session
@@ -226,6 +295,8 @@ class ChatScreen(Screen[None]):
             collection=documents.collection,
             action=documents.action,
             collections=self._collections,
+            # an unhandled error sets the return code before the app cancels its workers
+            view_closing=lambda: bool(self.app.return_code),
         )
         view = self.query_one(ConversationView)
         await view.add(UserMessage(question))
@@ -463,7 +534,9 @@ class ChatScreen(Screen[None]):
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one("#sidebar")
         self._sidebar_choice = not sidebar.display
-        self._apply_sidebar()
+        if self._sidebar_choice:
+            self._last_panel = "sidebar"
+        self._apply_layout(refocus=False)
         if sidebar.display:
             self.query_one(ChatList).focus()
         else:
@@ -471,30 +544,51 @@ class ChatScreen(Screen[None]):
 
     def action_focus_chats(self) -> None:
         self._sidebar_choice = True
-        self._apply_sidebar()
+        self._last_panel = "sidebar"
+        self._apply_layout(refocus=False)
         self.query_one(ChatList).focus()
 
     def action_focus_input(self) -> None:
         self.query_one(ChatInput).focus()
 
     def action_documents(self) -> None:
-        """Show the documents panel (collection, action, sources) and focus it; again hides it."""
+        """Show the documents panel (collection, action, sources) and focus it; pressed
+        in the panel, hide it. Hiding keeps the collection: answers still come from it
+        and the toolbar still says ``docs: NAME`` (the panel takes 40 columns a narrow
+        terminal needs for the chat)."""
         panel = self.query_one("#side-panel")
         documents = self.query_one(DocumentsPanel)
         if panel.has_class("-visible") and documents.has_focus_within:
-            if documents.collection is None:
-                panel.remove_class("-visible")
-            self.query_one(ChatInput).focus()
+            self.hide_documents()
             return
-        panel.add_class("-visible")
-        documents.refresh_collections()
+        opening = not panel.has_class("-visible")
+        self._documents_open = True
+        self._last_panel = "documents"
+        self._apply_layout(refocus=False)
+        if opening:
+            documents.refresh_collections()
         documents.query_one("#qa-collection").focus()
+
+    def hide_documents(self) -> None:
+        """Hide the documents panel; the selected collection stays selected."""
+        self._documents_open = False
+        self._apply_layout(refocus=False)
+        self.query_one(ChatInput).focus()
+
+    @on(events.DescendantFocus)
+    def _close_drawers(self, event: events.DescendantFocus) -> None:
+        """A panel floating over the chat (``-overlay``) is a drawer: it closes when the
+        focus moves to the chat, so a narrow terminal never shows the chat half covered."""
+        if not self.has_class("-overlay"):
+            return
+        if self._in_panel(event.widget):
+            return
+        # also the panel the drawer had hidden: closing one must not uncover another
+        self._close_panels()
 
     @on(DocumentsPanel.Changed)
     def on_documents_changed(self, event: DocumentsPanel.Changed) -> None:
         event.stop()
-        if self.query_one(DocumentsPanel).collection is not None:
-            self.query_one("#side-panel").add_class("-visible")
         self._update_toolbar()
 
     @on(DocumentsPanel.SourceRequested)
@@ -517,7 +611,7 @@ class ChatScreen(Screen[None]):
         if event.old.data_path != event.new.data_path:
             self._collections.forget()
             self.query_one(DocumentsPanel).refresh_collections()
-        self._apply_sidebar()
+        self._apply_layout()
         self._update_toolbar()
 
     def _current_chat(self) -> int | None:
@@ -652,6 +746,11 @@ class ChatScreen(Screen[None]):
                 "Documents: collection, action, sources",
                 "Answer from a document collection; see the sources of an answer (Ctrl+G)",
                 self.action_documents,
+            ),
+            (
+                "Hide the documents panel",
+                "Give the chat the room; the collection stays selected (Ctrl+G in the panel)",
+                self.hide_documents,
             ),
             ("Rename this chat", "Give the current chat a new title", self.action_rename_chat),
             ("Delete this chat", "Delete the current chat (asks first)", self.action_delete_chat),

@@ -3,12 +3,16 @@
 Dismisses with new :class:`~h2otui.chat.session.ChatOptions`, or ``None`` on cancel. Values
 are validated by the same pydantic model the engines use; a bad value is shown next to
 the buttons and the dialog stays open.
+
+Whether the chat samples follows the temperature (:func:`h2otui.sampling.samples`, the
+rule ``--temperature`` follows too): there is no separate "Sample" switch, which had to be
+ticked as well -- below the fold at 80x24 -- or the temperature silently did nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from pydantic import ValidationError
 from rich.text import Text
@@ -21,10 +25,11 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 from h2otui.chat.session import ChatOptions
 from h2otui.engines.base import SamplingParams
 from h2otui.safe_text import visible
+from h2otui.sampling import samples
 
 NUMBER_FIELDS = (
     ("max_new_tokens", "Max new tokens", "integer"),
-    ("temperature", "Temperature", "number"),
+    ("temperature", "Temperature (0 = greedy)", "number"),
     ("top_p", "Top p", "number"),
     ("top_k", "Top k", "integer"),
     ("repetition_penalty", "Repetition penalty", "number"),
@@ -87,12 +92,6 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
                         type="integer",
                         compact=True,
                     )
-                yield Checkbox(
-                    "Sample (off = greedy, reproducible)",
-                    value=p.do_sample,
-                    id="do_sample",
-                    compact=True,
-                )
             yield Label("", id="error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
@@ -129,7 +128,7 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
             values["seed"] = int(seed_raw) if seed_raw else None
         except ValueError:
             raise ValueError(f"Seed: '{seed_raw}' is not an integer") from None
-        values["do_sample"] = self.query_one("#do_sample", Checkbox).value
+        values["do_sample"] = samples(cast(float, values["temperature"]))
         try:
             params = SamplingParams.model_validate(values)
         except ValidationError as exc:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 
 from h2otui.widgets.textual_compat import replace_as_typed
@@ -64,6 +65,16 @@ class ChatInput(TextArea):
             placeholder=placeholder,
             highlight_cursor_line=False,
         )
+
+    def render_line(self, y: int) -> Strip:
+        """A blank line while the box has no room for text.
+
+        Textual 8 wraps the placeholder to the content width, and wrapping at width 0
+        raises ``ValueError: range() arg 3 must not be zero`` -- a resize that squeezes the
+        box to nothing (side panels open, a small terminal) would kill the app."""
+        if self.content_size.width <= 0:
+            return Strip.blank(0)
+        return super().render_line(y)
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Protocol
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -52,7 +53,13 @@ class ChatListItem(ListItem):
 
 
 class ChatList(ListView):
-    """Enter opens a chat; R renames it; Delete / D deletes it (after confirmation)."""
+    """Enter opens a chat; R renames it; Delete / D deletes it (after confirmation).
+
+    The keys act on the highlighted chat, so a focused list always highlights one: the
+    chat the user had highlighted (kept across a rename or a refresh), else the current
+    chat, else the first. An unfocused list highlights the current chat only, so a new,
+    unsaved chat shows no highlight until the list is entered.
+    """
 
     DEFAULT_CSS = """
     ChatList { height: 1fr; background: transparent; }
@@ -71,16 +78,34 @@ class ChatList(ListView):
             self.action = action
             self.chat_id = chat_id
 
+    #: the current chat at the last :meth:`set_chats` (a new one moves the highlight)
+    _current: int | None = None
+
     async def set_chats(self, chats: Sequence[ChatSummary], current: int | None) -> None:
+        """Show ``chats``; keep the highlight on the chat it was on, unless the current
+        chat changed (another chat was opened, or a new one saved): then follow it."""
+        kept = self._selected() if current == self._current else None
+        self._current = current
         await self.clear()
         items = [ChatListItem(c.id, c.title, c.updated_at) for c in chats]
         await self.extend(items)
-        for i, item in enumerate(items):
-            if item.chat_id == current:
-                self.index = i
-                break
+        ids = [item.chat_id for item in items]
+        if kept in ids:
+            self.index = ids.index(kept)
+        elif current in ids:
+            self.index = ids.index(current)
         else:
             self.index = None
+            self._highlight_some()
+
+    def _highlight_some(self) -> None:
+        """A focused list with chats highlights one, so that its keys act on it."""
+        if self.index is None and self.has_focus and len(self):
+            self.index = 0
+
+    def _on_focus(self, event: events.Focus) -> None:
+        super()._on_focus(event)
+        self._highlight_some()
 
     def _selected(self) -> int | None:
         item = self.highlighted_child

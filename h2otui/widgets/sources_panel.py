@@ -6,12 +6,18 @@ answer (:class:`~h2otui.chat.runner.AnswerRunner`) and hands the panel the sourc
 answer (:meth:`DocumentsPanel.record`). Focusing an answer in the conversation shows that
 answer's sources; Enter on a source opens the full chunk. The panel lists collections
 through :mod:`h2otui.qa`, with the app's current settings.
+
+Listing takes a second or more (it imports LanceDB), so the collection selector
+(:class:`CollectionSelect`) says "Loading collections…" meanwhile, keeps the selected
+value, and opens only once the list is there: a question is always answered in the mode
+the panel showed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,6 +28,7 @@ from textual.widgets import Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from h2otui.safe_text import visible
+from h2otui.widgets.textual_compat import show_select_label
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -30,6 +37,71 @@ if TYPE_CHECKING:
 
 #: the collection selector's value for plain chat
 NO_COLLECTION = "__none__"
+PLAIN_CHAT = "No collection (plain chat)"
+LOADING = "Loading collections…"
+
+
+class CollectionSelect(Select[str]):
+    """The collection selector: while the list is being read (:meth:`begin_listing` ..
+    :meth:`end_listing`) it shows :data:`LOADING`, keeps its value and does not open;
+    asked to open meanwhile (Enter, a click), it opens when the list arrives.
+
+    Opened early, it showed only "No collection" and the real collections appeared
+    later inside the open list with the highlight left on "No collection", so a quick
+    Enter answered a question as plain chat."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            [(PLAIN_CHAT, NO_COLLECTION)],
+            value=NO_COLLECTION,
+            allow_blank=False,
+            id=id,
+            prompt="Collection",
+        )
+        self.listing = False
+        self._choices: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
+        self._open_when_listed = False
+
+    def _show(self, options: list[tuple[RenderableType, str]], value: str) -> None:
+        """Set the options and the value, and redraw the value's label: Select redraws it
+        only when the value changes, and here the label changes under the same value."""
+        self.set_options(options)
+        self.value = value
+        label = next(prompt for prompt, v in options if v == value)
+        show_select_label(self, label)
+
+    def validate_expanded(self, expanded: bool) -> bool:
+        if expanded and self.listing:
+            self._open_when_listed = True
+            return False
+        return expanded
+
+    def begin_listing(self) -> None:
+        """Show :data:`LOADING` (with the selected collection, if any) until
+        :meth:`end_listing`; the value stays the selected one."""
+        current = str(self.value)
+        # a Text: a collection name is shown as it is, never read as markup
+        label = Text(LOADING if current == NO_COLLECTION else f"{current} · {LOADING}")
+        self.listing = True
+        self._show([(label, current)], current)
+
+    def end_listing(self, choices: list[tuple[RenderableType, str]] | None) -> bool:
+        """Show ``choices`` (``None``: listing failed, keep the ones from before) and
+        keep the selected value; open if the user asked to meanwhile. False when the
+        selected collection is no longer there (the selector falls back to plain chat)."""
+        current = str(self.value)
+        if choices is not None:
+            self._choices = choices
+        values = {v for _, v in self._choices}
+        self.listing = False
+        self._show(self._choices, current if current in values else NO_COLLECTION)
+        if self._open_when_listed:
+            self._open_when_listed = False
+            if self.has_focus:
+                self.action_show_overlay()
+        return current in values
+
+
 ACTIONS = [("Ask (query)", "query"), ("Summarize", "summarize"), ("Extract", "extract")]
 
 
@@ -56,13 +128,7 @@ class DocumentsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("Documents", classes="qa-title")
-        yield Select(
-            [("No collection (plain chat)", NO_COLLECTION)],
-            value=NO_COLLECTION,
-            allow_blank=False,
-            id="qa-collection",
-            prompt="Collection",
-        )
+        yield CollectionSelect(id="qa-collection")
         yield Select(ACTIONS, value="query", allow_blank=False, id="qa-action")
         yield Label("Sources", classes="qa-title")
         yield OptionList(id="qa-sources")
@@ -101,7 +167,9 @@ class DocumentsPanel(Vertical):
         return settings  # type: ignore[no-any-return]
 
     def refresh_collections(self) -> None:
-        """Re-read the list of collections (in a thread: listing imports LanceDB)."""
+        """Re-read the list of collections (in a thread: listing imports LanceDB); the
+        selector shows that it is loading meanwhile."""
+        self.query_one("#qa-collection", CollectionSelect).begin_listing()
         self._list_collections(self.settings)
 
     @work(thread=True, exclusive=True, group="qa-collections", exit_on_error=False)
@@ -112,24 +180,28 @@ class DocumentsPanel(Vertical):
             found = list_collections(settings)
         except Exception as exc:
             self.app.call_from_thread(
-                self.notify,
-                visible(f"Cannot list collections: {exc}"),
-                severity="error",
-                markup=False,
+                self._listing_failed, visible(f"Cannot list collections: {exc}")
             )
             return
         self.app.call_from_thread(self._set_collections, found)
 
+    def _listing_failed(self, message: str) -> None:
+        self.query_one("#qa-collection", CollectionSelect).end_listing(None)
+        self.notify(message, severity="error", markup=False)
+
     def _set_collections(self, found: list[tuple[str, int]]) -> None:
-        select = self.query_one("#qa-collection", Select)
-        current = select.value
-        options = [("No collection (plain chat)", NO_COLLECTION)]
+        select = self.query_one("#qa-collection", CollectionSelect)
+        before = self.collection
+        options: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
         for name, chunks in found:
             label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
             options.append((Text(visible(label)), name))
-        select.set_options(options)
-        values = {v for _, v in options}
-        select.value = current if current in values else NO_COLLECTION
+        if not select.end_listing(options) and before is not None:
+            self.notify(
+                visible(f"The collection {before} is gone: questions go to plain chat."),
+                severity="warning",
+                markup=False,
+            )
         self.post_message(self.CollectionsListed())
 
     def select_collection(self, name: str | None) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import Markdown, TextArea
+from textual.widgets import Markdown, Select, TextArea
 from textual.widgets.markdown import MarkdownBlock
 
 if TYPE_CHECKING:
@@ -113,6 +113,19 @@ def every_screen(app: App[Any]) -> list[Screen[Any]]:
     installed = getattr(app, "_installed_screens", {})
     screens += [s for s in installed.values() if isinstance(s, Screen)]
     return screens
+
+
+def show_select_label(select: Select[Any], label: Any) -> None:
+    """Redraw the label a Select shows for its value.
+
+    Select redraws it only when the value changes; the collection selector changes the
+    label under the same value ("Loading collections…", then the name). Its label widget
+    is the private ``SelectCurrent``, reached by CSS type name (no private import); where
+    it is gone the label catches up at the next value change."""
+    for current in select.query("SelectCurrent"):
+        update = getattr(current, "update", None)
+        if callable(update):
+            update(label)
 
 
 def clear_line_cache_retention() -> None:
