@@ -46,12 +46,6 @@ def private_umask() -> int:
     return os.umask(PRIVATE_UMASK)
 
 
-def make_private_dir(path: Path) -> None:
-    """``mkdir -p`` with 0700, and 0700 even when the umask or an older run said more."""
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    _tighten(path, [])
-
-
 def open_private(path: Path | str, flags: int) -> int:
     """``os.open`` creating the file 0600 (an existing file is tightened to 0600)."""
     fd = os.open(path, flags | os.O_CREAT, PRIVATE_FILE)

@@ -32,6 +32,7 @@ from h2otui.safe_text import json_dumps, say, visible_stream
 if TYPE_CHECKING:
     from h2otui.config import Settings
     from h2otui.engines.base import Engine
+    from h2otui.qa.citations import Passage
     from h2otui.qa.pipeline import QAResult
 
 
@@ -361,6 +362,10 @@ async def _cancel(*tasks: asyncio.Future[Any] | None) -> None:
             await task
 
 
+#: printed after an answer when retrieval found nothing
+NO_SOURCES = "\n(no sources: nothing in the collection matched)\n"
+
+
 def print_text_tail(out: TextIO, result: QAResult, *, show_sources: bool) -> None:
     """After the streamed answer: the numbered sources (always), quotes and drops on request."""
     from h2otui.qa.citations import format_sources
@@ -368,21 +373,27 @@ def print_text_tail(out: TextIO, result: QAResult, *, show_sources: bool) -> Non
     if not result.answer.endswith("\n"):
         out.write("\n")
     if not result.sources:
-        out.write("\n(no sources: nothing in the collection matched)\n")
+        out.write(NO_SOURCES)
+        return
+    if not show_sources:
+        print_sources(out, result.sources)
         return
     out.write("\nSources:\n")
-    if show_sources:
-        r = result.retrieval
-        if r.get("mode") != "parts":
-            out.write(
-                f"({r.get('mode')} search: {r.get('candidates')} candidates, top_k {r.get('top_k')}"
-                f" -> {len(result.sources)} in the prompt)\n"
-            )
-        out.write(format_sources(result.sources) + "\n")
-        if result.dropped:
-            out.write("Left out:\n")
-            for d in result.dropped:
-                out.write(f"  {d.describe()}\n")
-    else:
-        for n, p in enumerate(result.sources, 1):
-            out.write(p.label(n) + "\n")
+    r = result.retrieval
+    if r.get("mode") != "parts":
+        out.write(
+            f"({r.get('mode')} search: {r.get('candidates')} candidates, top_k {r.get('top_k')}"
+            f" -> {len(result.sources)} in the prompt)\n"
+        )
+    out.write(format_sources(result.sources) + "\n")
+    if result.dropped:
+        out.write("Left out:\n")
+        for d in result.dropped:
+            out.write(f"  {d.describe()}\n")
+
+
+def print_sources(out: TextIO, sources: Sequence[Passage]) -> None:
+    """The numbered sources after an answer (``ask -c``, ``chat --plain -c``)."""
+    out.write("\nSources:\n")
+    for n, p in enumerate(sources, 1):
+        out.write(p.label(n) + "\n")

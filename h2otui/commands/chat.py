@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from h2otui.chat.session import ChatSession
     from h2otui.config import Settings
     from h2otui.engines.pool import EnginePool
-    from h2otui.qa.citations import Passage
     from h2otui.qa.collection import CollectionCache
     from h2otui.store.chats import ChatStore
 
@@ -260,14 +259,9 @@ def _print_outcome(out: TextIO, finished: AnswerFinished, wrote: bool, *, source
         out.write(f"[error: {finished.error}]\n")
     elif finished.finish_reason == "length":
         out.write("[reached max_new_tokens]\n")
+    from h2otui.commands.ask import NO_SOURCES, print_sources
+
     if sources and finished.sources:
         print_sources(out, finished.sources)
     elif sources and finished.status == "complete":
-        out.write("\n(no sources: nothing in the collection matched)\n")
-
-
-def print_sources(out: TextIO, sources: Sequence[Passage]) -> None:
-    """The numbered sources after an answer, as ``ask --collection`` prints them."""
-    out.write("\nSources:\n")
-    for n, p in enumerate(sources, 1):
-        out.write(p.label(n) + "\n")
+        out.write(NO_SOURCES)
