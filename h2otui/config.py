@@ -294,6 +294,21 @@ class UiSettings(_Section):
     save_chats: bool = Field(True, description="Save conversations to the chat history.")
 
 
+# --- compare (issue #14) -----------------------------------------------------------------
+
+
+class CompareSettings(_Section):
+    """Several models answering one question side by side (``h2otui compare``, the
+    compare screen)."""
+
+    local_concurrency: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="In-process models answering at once; the others wait, shown as queued.",
+    )
+
+
 # --- document QA (issue #5) -------------------------------------------------------------
 
 
@@ -370,6 +385,7 @@ class Settings(_Section):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    compare: CompareSettings = Field(default_factory=CompareSettings)
     model_lock: str | list[dict[str, Any]] | None = Field(
         None, description="h2oGPT's model_lock list (string or list); its entries join models."
     )
