@@ -415,6 +415,33 @@ def chat(
         raise typer.Exit(launch(settings))
 
 
+# --- arena ---------------------------------------------------------------------------
+
+arena_app = typer.Typer(
+    help="The compare screen's blind arena (leaderboard).", no_args_is_help=True
+)
+app.add_typer(arena_app, name="arena")
+
+
+@arena_app.command("leaderboard")
+def arena_leaderboard(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Models ranked by the arena's votes: rating, 95% interval, vote counts."""
+    from h2otui.store.arena import ArenaStoreError
+
+    with user_errors():
+        settings = _state(ctx).settings()
+        from h2otui.commands.arena import run_leaderboard
+
+        try:
+            code = run_leaderboard(settings, as_json=as_json)
+        except ArenaStoreError as exc:
+            fail(str(exc), EXIT_ERROR)
+    raise typer.Exit(code)
+
+
 # --- ingestion and collections ---------------------------------------------------------
 
 
