@@ -119,7 +119,7 @@ def leaderboard(
         lost = sum(1 for v in mine if v.verdict in ("a", "b")) - won
         s = sorted(samples[m]) or [rating]
         low = s[int(0.025 * (len(s) - 1))]
-        high = s[int(math.ceil(0.975 * (len(s) - 1)))]
+        high = s[math.ceil(0.975 * (len(s) - 1))]
         out.append(
             Standing(
                 model=m,
