@@ -307,6 +307,11 @@ class CompareSettings(_Section):
         le=8,
         description="In-process models answering at once; the others wait, shown as queued.",
     )
+    models: tuple[str, ...] = Field(
+        default=(),
+        description="Models the compare screen starts with (h2oGPT's visible_models); "
+        "empty = the first 2 configured.",
+    )
 
 
 # --- document QA (issue #5) -------------------------------------------------------------
