@@ -208,6 +208,34 @@ async def test_stopped_and_queued_lanes(isolated_env) -> None:
     store.close()
 
 
+async def test_chats_export_writes_every_answer_with_its_status(isolated_env) -> None:
+    from h2otui.commands.chats import export_chat
+
+    settings = compare_settings()
+    names = [LOCAL[0], REMOTE[0], REMOTE[1]]
+    engines = engines_for(names)
+    engines[REMOTE[1]].fail = EngineError("server gone")
+    pool = EnginePool(settings, factory(engines))
+    with ChatStore.open(settings.data_path) as store:
+        session = CompareSession(settings, store, names)
+        await run_all(session, session.ask(pool, "Export me?"))
+        chat_id = session.chat_id
+    await pool.aclose()
+    md, js = io.StringIO(), io.StringIO()
+    assert export_chat(settings, chat_id, "md", out=md) == 0
+    assert export_chat(settings, chat_id, "json", out=js) == 0
+    text = md.getvalue()
+    assert f"*Compare: {', '.join(names)}" in text
+    assert f"## {LOCAL[0]}\n\n{LOCAL[0]} says hi." in text
+    assert f"## {REMOTE[1]} (error)" in text and "server gone" in text
+    exported = json.loads(js.getvalue())
+    assert exported["chat"]["kind"] == "compare"
+    answers = [m for m in exported["messages"] if m["role"] == "assistant"]
+    question = next(m for m in exported["messages"] if m["role"] == "user")
+    assert sorted(a["model"] for a in answers) == sorted(names)
+    assert {a["reply_to"] for a in answers} == {question["id"]}
+
+
 def test_compare_session_rejects_bad_models() -> None:
     with pytest.raises(CompareError, match="2 to 4"):
         CompareSession(compare_settings(), None, [LOCAL[0]])

@@ -250,8 +250,12 @@ async def test_a_saved_compare_reopens_as_a_grid(isolated_env) -> None:
         assert all("Old question" not in shown(c) for c in screen.columns())
         titles = [t for t, _h, _cb in screen.palette_commands()]
         assert "Open compare: Old question" in titles
-        await screen.open_compare(chat_id)
+        # the chat screen's list opens a compare as its grid, on the compare screen
+        await pilot.press("f2")
         await pilot.pause()
+        await app.screen.open_chat(chat_id)
+        await pilot.pause()
+        assert app.screen is screen
         screen._repaint()
         for col in screen.columns():
             assert "Old question" in shown(col) and f"{col.model} says hi." in shown(col)
