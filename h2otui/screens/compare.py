@@ -85,6 +85,8 @@ MIN_HEIGHT = 8
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 #: live text and stats are repainted at most this often (seconds)
 REFRESH_S = 0.05
+#: an answer is shown in Statics of about this many characters; only the last repaints
+CHUNK_CHARS = 2000
 ARENA_LABELS = ("A", "B")
 VERDICT_BUTTONS = (
     ("vote-a", "a", "A is better"),
@@ -112,6 +114,11 @@ class AnswerColumn(Vertical):
         self.state = "idle"
         self.worker: Worker[None] | None = None
         self._history = Text()
+        self._history_dirty = False
+        #: the current answer is shown in chunks: sealed ones never repaint, only the
+        #: last (a Static per :data:`CHUNK_CHARS`), so a long answer stays cheap
+        self._sealed = 0
+        self._chunks: list[Static] = []
         self._question = ""
         self._parts: list[str] = []
         self._started: float | None = None
@@ -126,6 +133,7 @@ class AnswerColumn(Vertical):
         yield Label(self._header(), classes="col-header", markup=False)
         yield Static("", classes="col-stats", markup=False)
         with VerticalScroll(classes="col-body"):
+            yield Static("", classes="col-history", markup=False)
             yield Static("", classes="col-text", markup=False)
 
     # --- state -----------------------------------------------------------------------
@@ -163,6 +171,7 @@ class AnswerColumn(Vertical):
             t.append(f"\n[{status}]", style="italic")
         if stats:
             t.append("\n" + visible(stats), style="dim")
+        self._history_dirty = True
         self.dirty = True
 
     def begin(self, question: str) -> None:
@@ -176,6 +185,8 @@ class AnswerColumn(Vertical):
             )
         self._question = question
         self._parts = []
+        self._sealed = 0
+        self._reset_chunks()
         self._started = time.perf_counter()
         self._first = None
         self._tokens = 0
@@ -231,20 +242,53 @@ class AnswerColumn(Vertical):
         tps = (self._tokens - 1) / gen if self._tokens > 1 and gen > 0 else 0.0
         return f"streaming · first token {ttft:.2f} s · {tps:.1f} tok/s · {self._tokens} tokens"
 
+    def _reset_chunks(self) -> None:
+        if not self.is_mounted:
+            return
+        chunks = list(self.query(".col-text").results(Static))
+        for extra in chunks[1:]:
+            extra.remove()
+        if chunks:
+            chunks[0].update("")
+        self._chunks = chunks[:1]
+
+    def _chunk_text(self, first: bool, text: str) -> Text:
+        out = Text()
+        if first and self._question:
+            if self._history.plain:
+                out.append("\n")
+            out.append("› " + visible(self._question), style="bold")
+            out.append("\n")
+        out.append(visible(text))
+        return out
+
     def render_now(self) -> None:
-        """Repaint text and stats (called by the screen's timer when dirty)."""
+        """Repaint what changed (called by the screen's timer): the stats line, the
+        current answer's last chunk, and the earlier rounds when a round ended."""
+        text_changed = self.dirty
         self.dirty = False
+        self.query_one(".col-stats", Static).update(visible(self.stats_line()))
+        if not text_changed:
+            return
         body = self.query_one(".col-body", VerticalScroll)
         at_end = body.scroll_y >= body.max_scroll_y - 1
-        text = self._history.copy()
-        if self._question:
-            if text.plain:
-                text.append("\n\n")
-            text.append("› " + visible(self._question), style="bold")
-            text.append("\n")
-            text.append(visible(self.text))
-        self.query_one(".col-text", Static).update(text)
-        self.query_one(".col-stats", Static).update(visible(self.stats_line()))
+        if self._history_dirty:
+            self._history_dirty = False
+            self.query_one(".col-history", Static).update(self._history)
+        if not self._chunks:
+            self._chunks = list(self.query(".col-text").results(Static))[:1]
+        text = self.text
+        tail = text[self._sealed :]
+        while len(tail) > CHUNK_CHARS:
+            cut = tail.rfind("\n", 0, CHUNK_CHARS) + 1 or tail.rfind(" ", 0, CHUNK_CHARS) + 1
+            cut = cut or CHUNK_CHARS
+            self._chunks[-1].update(self._chunk_text(len(self._chunks) == 1, tail[:cut]))
+            self._sealed += cut
+            chunk = Static("", classes="col-text", markup=False)
+            body.mount(chunk)
+            self._chunks.append(chunk)
+            tail = text[self._sealed :]
+        self._chunks[-1].update(self._chunk_text(len(self._chunks) == 1, tail))
         if at_end:
             body.scroll_end(animate=False, immediate=False)
 

@@ -45,9 +45,10 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def shown(col: AnswerColumn) -> str:
-    return (
-        str(col.query_one(".col-text").render()) + "\n" + str(col.query_one(".col-stats").render())
-    )
+    """What the column shows: earlier rounds, every chunk of the answer, the stats."""
+    parts = [str(col.query_one(".col-history").render())]
+    parts += [str(chunk.render()) for chunk in col.query(".col-text")]
+    return "\n".join([*parts, str(col.query_one(".col-stats").render())])
 
 
 async def wait_for(cond, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -154,6 +155,8 @@ async def test_narrow_layout_stacks_switches_and_survives_resizes_while_streamin
 ) -> None:
     names = [LOCAL[0], REMOTE[0], REMOTE[1]]
     engines = engines_for(names, gate_after=2)
+    # a long answer: it is shown in several chunks, all of it
+    engines[LOCAL[0]].answer = [f"w{i} " for i in range(1500)]
     app = make_app(compare_settings(compare={"models": names}), engine_factory=factory(engines))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_compare(pilot)
@@ -177,9 +180,13 @@ async def test_narrow_layout_stacks_switches_and_survives_resizes_while_streamin
         await pilot.resize_terminal(160, 45)
         await pilot.pause()
         assert not screen.stacked and all(c.display for c in screen.columns())
-        await pilot.press("escape")
+        for e in engines.values():
+            e.gate.set()
         await settle(pilot)
-        assert {c.state for c in screen.columns()} <= {"stopped", "stopped before it started"}
+        long = screen.columns()[0]
+        assert len(long.query(".col-text")) > 1
+        assert "w0 w1" in shown(long) and "w1499" in shown(long)
+        assert {c.state for c in screen.columns()} == {"complete"}
 
 
 async def test_blind_arena_hides_names_until_the_vote_then_reveals(isolated_env) -> None:
