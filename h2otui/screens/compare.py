@@ -115,6 +115,7 @@ class AnswerColumn(Vertical):
         self.worker: Worker[None] | None = None
         self._history = Text()
         self._history_dirty = False
+        self._stats_shown = ""
         #: the current answer is shown in chunks: sealed ones never repaint, only the
         #: last (a Static per :data:`CHUNK_CHARS`), so a long answer stays cheap
         self._sealed = 0
@@ -267,7 +268,10 @@ class AnswerColumn(Vertical):
         current answer's last chunk, and the earlier rounds when a round ended."""
         text_changed = self.dirty
         self.dirty = False
-        self.query_one(".col-stats", Static).update(visible(self.stats_line()))
+        stats = visible(self.stats_line())
+        if stats != self._stats_shown:  # unchanged text costs no repaint
+            self._stats_shown = stats
+            self.query_one(".col-stats", Static).update(stats)
         if not text_changed:
             return
         body = self.query_one(".col-body", VerticalScroll)
@@ -318,6 +322,7 @@ class CompareScreen(Screen[None]):
         self._arena_pairs: dict[str, str] = {}
         self._arena_question = ""
         self.current = 0
+        self._tabs_shown: tuple[str, int] | None = None
         self._settings: Settings | None = None
         self._sources_shown = False
         self.collection: str | None = None
@@ -400,7 +405,10 @@ class CompareScreen(Screen[None]):
             )
             style = "reverse" if col.index == self.current else ""
             tabs.append(f"{col.index + 1} {visible(col.label)} {mark}", style=style)
-        self.query_one("#tabs", Static).update(tabs)
+        key = (tabs.plain, self.current)
+        if key != self._tabs_shown:
+            self._tabs_shown = key
+            self.query_one("#tabs", Static).update(tabs)
 
     def _update_toolbar(self) -> None:
         s = self.session
@@ -546,10 +554,14 @@ class CompareScreen(Screen[None]):
                             pass
         finally:
             col.finish(runner.finished)
+            if col.is_mounted:  # the whole answer at once, not at the next timer tick
+                col.render_now()
             if runner.finished is not None and runner.finished.save_error:
                 self.notify(runner.finished.save_error, title="Chat history", severity="error")
             self._update_tabs()
-            self.refresh_bindings()
+            if all(c.done for c in self.columns()):
+                # the footer recomposes on every refresh: once a round, not once a column
+                self.refresh_bindings()
             self._maybe_vote()
 
     def _show_sources(self, passages: list[Passage]) -> None:
