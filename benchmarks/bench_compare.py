@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_tui_stream import make_engine, synthetic_answer  # noqa: E402
+from bench_tui_stream import make_engine, synthetic_answer
 
 MODELS = ("model-a", "model-b", "model-c", "model-d")
 
