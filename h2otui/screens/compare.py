@@ -35,6 +35,7 @@ Untrusted text (answers, model names, file names) is shown as rich ``Text`` thro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import time
@@ -84,9 +85,11 @@ MIN_WIDTH = 30
 MIN_HEIGHT = 8
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 #: live text and stats are repainted at most this often (seconds)
-REFRESH_S = 0.05
+REFRESH_S = 0.1
 #: an answer is shown in Statics of about this many characters; only the last repaints
-CHUNK_CHARS = 2000
+CHUNK_CHARS = 800
+#: a column consuming a burst of tokens lets the event loop run at least this often
+YIELD_EVERY_S = 0.004
 ARENA_LABELS = ("A", "B")
 VERDICT_BUTTONS = (
     ("vote-a", "a", "A is better"),
@@ -532,12 +535,18 @@ class CompareScreen(Screen[None]):
     async def _run_lane(self, col: AnswerColumn, runner: AnswerRunner) -> None:
         session = self.session
         assert session is not None
+        slice_end = time.perf_counter() + YIELD_EVERY_S
         try:
             async with aclosing(session.lane_events(runner)) as lane:
                 async for event in lane:
                     match event:
                         case TextDelta(text=text):
                             col.write(text)
+                            if time.perf_counter() > slice_end:
+                                # a burst of buffered tokens (an engine catching up) never
+                                # holds the event loop: keys and repaints get their turn
+                                await asyncio.sleep(0)
+                                slice_end = time.perf_counter() + YIELD_EVERY_S
                         case Queued(ahead=ahead):
                             col.set_state(f"queued: waits for a local model slot ({ahead} ahead)")
                         case Loading(model=model):
