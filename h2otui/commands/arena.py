@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 def run_leaderboard(settings: Settings, *, as_json: bool = False) -> int:
     from h2otui.chat.arena import leaderboard
-    from h2otui.store.arena import ArenaStore
+    from h2otui.store.arena import DB_NAME, ArenaStore, Vote
 
-    with ArenaStore.open(settings.data_path) as store:
-        votes = store.votes()
+    votes: list[Vote] = []
+    if (settings.data_path / DB_NAME).exists():  # reading never creates the file
+        with ArenaStore.open(settings.data_path) as store:
+            votes = store.votes()
     board = leaderboard(votes)
     if as_json:
         sys.stdout.write(
