@@ -372,6 +372,31 @@ class CompareSession:
         return session, rounds, warnings
 
 
+def merge_question(question: str, answers: dict[str, str]) -> str:
+    """The request that asks one model to merge several answers into one (Open WebUI's
+    "merge"): the question, then each answer numbered (model names left out, so the
+    merging model judges the text, not the name)."""
+    parts = [
+        "Several assistants answered the same question. Write one answer that keeps what "
+        "is correct and useful in them, drops what is wrong, and reads as a single answer.",
+        "",
+        f"Question: {question}",
+    ]
+    for n, text in enumerate((t for t in answers.values() if t.strip()), 1):
+        parts += ["", f"Answer {n}:", text.strip()]
+    parts += ["", "Merged answer:"]
+    return "\n".join(parts)
+
+
+def merge_runner(
+    settings: Settings, engines: EnginePool, model: str, question: str, answers: dict[str, str]
+) -> AnswerRunner:
+    """A runner for the merged answer by ``model`` (not saved: the compare keeps the
+    answers it merges; copy or continue from the merge screen)."""
+    session = ChatSession.new(settings, None, model)
+    return AnswerRunner(session, engines, merge_question(question, answers))
+
+
 def rounds_from_messages(messages: Sequence[StoredMessage]) -> list[Round]:
     """Questions in order, each with its answers by model (``reply_to`` links them)."""
     rounds: dict[int, Round] = {}

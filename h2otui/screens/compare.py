@@ -54,7 +54,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from h2otui.chat.compare import CompareError, CompareSession, Queued
+from h2otui.chat.compare import CompareError, CompareSession, Queued, merge_runner
 from h2otui.chat.events import (
     AnswerFinished,
     EngineReady,
@@ -68,6 +68,7 @@ from h2otui.chat.session import format_stats
 from h2otui.messages import SettingsChanged
 from h2otui.safe_text import visible
 from h2otui.screens.compare_diff import DiffScreen
+from h2otui.screens.compare_merge import MergeScreen
 from h2otui.screens.compare_models import ModelPickerScreen
 from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.widgets.chat_input import ChatInput
@@ -313,6 +314,7 @@ class CompareScreen(Screen[None]):
         Binding("ctrl+b", "toggle_arena", "Arena"),
         Binding("ctrl+r", "continue_with", "Continue with this"),
         Binding("ctrl+d", "diff", "Diff", priority=True),
+        Binding("ctrl+g", "merge", "Merge"),
         Binding("ctrl+y", "copy_last", "Copy", show=False),
     ]
 
@@ -323,7 +325,7 @@ class CompareScreen(Screen[None]):
         self.arena = False
         #: arena: label (A / B) -> model, for the round being voted on
         self._arena_pairs: dict[str, str] = {}
-        self._arena_question = ""
+        self._last_question = ""
         self.current = 0
         self._tabs_shown: tuple[str, int] | None = None
         self._settings: Settings | None = None
@@ -521,7 +523,7 @@ class CompareScreen(Screen[None]):
                 lane.store = None
             runners = session.ask(self.h2o.engines, question)
         self.set_class(False, "-empty")
-        self._arena_question = question
+        self._last_question = question
         for col in self.columns():
             col.begin(question)
             col.worker = self.run_worker(
@@ -733,7 +735,7 @@ class CompareScreen(Screen[None]):
             pairs["A"],
             pairs["B"],
             verdict,
-            question=self._arena_question,
+            question=self._last_question,
             chat_id=self.session.chat_id if self.session else None,
         )
         try:
@@ -788,6 +790,23 @@ class CompareScreen(Screen[None]):
         a = cols[self.current]
         b = cols[(self.current + 1) % len(cols)]
         self.app.push_screen(DiffScreen(a.label, a.text, b.label, b.text))
+
+    def action_merge(self) -> None:
+        """The focused column's model reads every answer and writes one."""
+        col = self.focused_column()
+        if col is None or self.generating:
+            return
+        if self.arena and self._arena_pairs:
+            self.notify("Vote first: the names are still hidden.", severity="warning")
+            return
+        answers = {c.model: c.text for c in self.columns() if c.text.strip()}
+        if len(answers) < 2:
+            self.notify("Merging needs at least two answers.", severity="warning")
+            return
+        runner = merge_runner(
+            self.settings, self.h2o.engines, col.model, self._last_question, answers
+        )
+        self.app.push_screen(MergeScreen(runner))
 
     def action_copy_last(self) -> None:
         col = self.focused_column()
@@ -852,6 +871,8 @@ class CompareScreen(Screen[None]):
              self.action_diff),
             ("Compare: answer from a collection", "Every model gets the same sources",
              self.choose_collection),
+            ("Compare: merge the answers", "The focused model writes one answer from all (Ctrl+G)",
+             self.action_merge),
         ]  # fmt: skip
         for action in ("query", "summarize", "extract"):
             commands.append(

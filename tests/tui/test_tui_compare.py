@@ -15,6 +15,7 @@ from h2otui.engines.base import EngineError
 from h2otui.screens.chat import ChatScreen
 from h2otui.screens.compare import AnswerColumn, CompareScreen
 from h2otui.screens.compare_diff import DiffScreen
+from h2otui.screens.compare_merge import MergeScreen
 from h2otui.store.arena import ArenaStore
 from h2otui.store.chats import ChatStore
 from h2otui.widgets.chat_input import ChatInput
@@ -306,3 +307,25 @@ async def test_fewer_than_two_models_explains_what_to_do(isolated_env, settings)
         await ask(pilot, "Hi")
         assert not screen.columns()
         await asyncio.sleep(0)
+
+
+async def test_merge_has_the_focused_model_write_one_answer_from_all(isolated_env) -> None:
+    names = [REMOTE[0], REMOTE[1]]
+    engines = engines_for(names)
+    app = make_app(compare_settings(compare={"models": names}), engine_factory=factory(engines))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_compare(pilot)
+        await ask(pilot, "Pick a colour")
+        await settle(pilot)
+        await pilot.press("f6")
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        merge = app.screen
+        assert isinstance(merge, MergeScreen)
+        assert merge.text == f"{REMOTE[1]} says hi." and merge.status.startswith("complete")
+        prompt = engines[REMOTE[1]].requests[-1].messages[-1].content
+        assert "Question: Pick a colour" in prompt
+        assert f"{REMOTE[0]} says hi." in prompt and f"{REMOTE[1]} says hi." in prompt
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CompareScreen)
