@@ -130,6 +130,8 @@ class AnswerColumn(Vertical):
         self._first: float | None = None
         self._tokens = 0
         self._final: AnswerFinished | None = None
+        #: a reopened round's saved status and stats (it has no AnswerFinished)
+        self._restored = ("stopped", "")
         #: the current round's answer ended (in any way)
         self.done = False
         self.dirty = False
@@ -179,15 +181,24 @@ class AnswerColumn(Vertical):
         self._history_dirty = True
         self.dirty = True
 
+    def restore_current(self, question: str, answer: str, status: str, stats: str) -> None:
+        """A reopened compare's last round: current, so diff, merge and copy work on it."""
+        self._question, self._parts = question, [answer]
+        self._restored = (status, stats)
+        self.done = True
+        self.set_state(status)
+
     def begin(self, question: str) -> None:
         if self._question:
             f = self._final
+            status, stats = self._restored
             self.add_round(
                 self._question,
                 self.text,
-                f.status if f else "stopped",
-                f.stats_line() if f else "",
+                f.status if f else status,
+                f.stats_line() if f else stats,
             )
+        self._restored = ("stopped", "")
         self._question = question
         self._parts = []
         self._sealed = 0
@@ -469,13 +480,19 @@ class CompareScreen(Screen[None]):
         labels = labels or {m: m for m in self.models}
         cols = [AnswerColumn(m, labels[m], i) for i, m in enumerate(self.models)]
         await holder.mount_all(cols)
-        for r in rounds or []:
+        for i, r in enumerate(rounds or []):
+            last = i == len(rounds or []) - 1
             for col in cols:
                 msg = r.answers.get(col.model)
-                if msg is not None:
-                    col.add_round(r.question, msg.content, msg.status, format_stats(msg.stats))
+                content = msg.content if msg is not None else ""
+                status = msg.status if msg is not None else "no answer"
+                stats = format_stats(msg.stats) if msg is not None else ""
+                if last:
+                    col.restore_current(r.question, content, status, stats)
                 else:
-                    col.add_round(r.question, "", "no answer")
+                    col.add_round(r.question, content, status, stats)
+            if last:
+                self._last_question = r.question
         self.set_class(not rounds, "-empty")
         self._apply_layout()
         self._update_toolbar()

@@ -267,7 +267,14 @@ async def test_a_saved_compare_reopens_as_a_grid(isolated_env) -> None:
         screen._repaint()
         for col in screen.columns():
             assert "Old question" in shown(col) and f"{col.model} says hi." in shown(col)
+            assert col.text == f"{col.model} says hi."  # the last round is current: diff, merge
         assert [len(lane.turns) for lane in screen.session.lanes.values()] == [1, 1]
+        # a follow-up continues the reopened compare, the old round moves up
+        await ask(pilot, "New one")
+        await settle(pilot)
+        first = shown(screen.columns()[0])
+        assert first.index("Old question") < first.index("New one")
+        assert len(engines[REMOTE[0]].requests[-1].messages) >= 3  # its history went along
 
 
 async def test_word_diff_and_hostile_text_stay_literal(isolated_env) -> None:
