@@ -307,7 +307,11 @@ async def test_word_diff_and_hostile_text_stay_literal(isolated_env) -> None:
 async def test_fewer_than_two_models_explains_what_to_do(isolated_env, settings) -> None:
     app = make_app(settings, engine_factory=factory(engines_for(["gemma3-270m"])))
     async with app.run_test(size=(80, 24)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Go to Compare" in titles  # the palette reaches it from the chat
         screen = await open_compare(pilot)
+        titles = [c.title for c in app.get_system_commands(screen)]
+        assert "Compare: pick models" in titles and "Compare: blind arena on/off" in titles
         assert screen.session is None
         hint = str(screen.query_one("#empty-hint").render())
         assert "2 to 4" in hint and "[[models]]" in hint
