@@ -135,3 +135,19 @@ def leaderboard(
         )
     out.sort(key=lambda s: (-s.rating, s.model))
     return out
+
+
+def format_table(board: Sequence[Standing], votes: int) -> str:
+    """The leaderboard as a plain-text table (``arena leaderboard``, the arena view)."""
+    if not board:
+        return "No arena votes yet: vote in the compare screen's blind arena (F3, Ctrl+B)."
+    width = max(len("model"), *(len(s.model) for s in board))
+    lines = [f"{'#':>2}  {'model':<{width}}  rating  95% interval   votes  W-L-T  both bad"]
+    for i, s in enumerate(board, 1):
+        interval = f"{s.low:.0f}-{s.high:.0f}"
+        lines.append(
+            f"{i:>2}  {s.model:<{width}}  {s.rating:6.0f}  {interval:<13} {s.votes:>5}  "
+            f"{s.wins}-{s.losses}-{s.ties}  {s.both_bad:>8}"
+        )
+    lines.append(f"({votes} votes; Bradley-Terry on the Elo scale)")
+    return "\n".join(lines)

@@ -13,13 +13,10 @@ if TYPE_CHECKING:
 
 
 def run_leaderboard(settings: Settings, *, as_json: bool = False) -> int:
-    from h2otui.chat.arena import leaderboard
-    from h2otui.store.arena import DB_NAME, ArenaStore, Vote
+    from h2otui.chat.arena import format_table, leaderboard
+    from h2otui.store.arena import load_votes
 
-    votes: list[Vote] = []
-    if (settings.data_path / DB_NAME).exists():  # reading never creates the file
-        with ArenaStore.open(settings.data_path) as store:
-            votes = store.votes()
+    votes = load_votes(settings.data_path)
     board = leaderboard(votes)
     if as_json:
         sys.stdout.write(
@@ -33,19 +30,5 @@ def run_leaderboard(settings: Settings, *, as_json: bool = False) -> int:
             + "\n"
         )
         return EXIT_OK
-    if not board:
-        say(
-            sys.stdout,
-            "No arena votes yet: vote in the compare screen's blind arena (F3, Ctrl+B).\n",
-        )
-        return EXIT_OK
-    width = max(len("model"), *(len(s.model) for s in board))
-    lines = [f"{'#':>2}  {'model':<{width}}  rating  95% interval   votes  W-L-T  both bad"]
-    for i, s in enumerate(board, 1):
-        interval = f"{s.low:.0f}-{s.high:.0f}"
-        lines.append(
-            f"{i:>2}  {s.model:<{width}}  {s.rating:6.0f}  {interval:<13} {s.votes:>5}  "
-            f"{s.wins}-{s.losses}-{s.ties}  {s.both_bad:>8}"
-        )
-    say(sys.stdout, "\n".join(lines) + f"\n({len(votes)} votes; Bradley-Terry on the Elo scale)\n")
+    say(sys.stdout, format_table(board, len(votes)) + "\n")
     return EXIT_OK

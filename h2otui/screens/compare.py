@@ -67,6 +67,7 @@ from h2otui.chat.events import (
 from h2otui.chat.session import format_stats
 from h2otui.messages import SettingsChanged
 from h2otui.safe_text import visible
+from h2otui.screens.arena_board import LeaderboardScreen
 from h2otui.screens.compare_diff import DiffScreen
 from h2otui.screens.compare_merge import MergeScreen
 from h2otui.screens.compare_models import ModelPickerScreen
@@ -326,6 +327,7 @@ class CompareScreen(Screen[None]):
         Binding("ctrl+r", "continue_with", "Continue with this"),
         Binding("ctrl+d", "diff", "Diff", priority=True),
         Binding("ctrl+g", "merge", "Merge"),
+        Binding("ctrl+l", "leaderboard", "Leaderboard", show=False),
         Binding("ctrl+y", "copy_last", "Copy", show=False),
     ]
 
@@ -808,6 +810,9 @@ class CompareScreen(Screen[None]):
         b = cols[(self.current + 1) % len(cols)]
         self.app.push_screen(DiffScreen(a.label, a.text, b.label, b.text))
 
+    def action_leaderboard(self) -> None:
+        self.app.push_screen(LeaderboardScreen(self.settings.data_path))
+
     def action_merge(self) -> None:
         """The focused column's model reads every answer and writes one."""
         col = self.focused_column()
@@ -888,6 +893,8 @@ class CompareScreen(Screen[None]):
              self.action_diff),
             ("Compare: answer from a collection", "Every model gets the same sources",
              self.choose_collection),
+            ("Arena leaderboard", "Models ranked by your arena votes (Ctrl+L)",
+             self.action_leaderboard),
             ("Compare: merge the answers", "The focused model writes one answer from all (Ctrl+G)",
              self.action_merge),
         ]  # fmt: skip

@@ -112,3 +112,11 @@ class ArenaStore:
                 " FROM votes ORDER BY id"
             ).fetchall()
         return [Vote(*row) for row in rows]
+
+
+def load_votes(data_dir: Path | str) -> list[Vote]:
+    """Every saved vote; none when nobody voted yet (reading never creates the file)."""
+    if not (Path(data_dir) / DB_NAME).exists():
+        return []
+    with ArenaStore.open(data_dir) as store:
+        return store.votes()

@@ -12,6 +12,7 @@ from hostile import HOSTILE_TEXT, MARKUP
 
 from h2otui.app import make_app
 from h2otui.engines.base import EngineError
+from h2otui.screens.arena_board import LeaderboardScreen
 from h2otui.screens.chat import ChatScreen
 from h2otui.screens.compare import AnswerColumn, CompareScreen
 from h2otui.screens.compare_diff import DiffScreen
@@ -212,6 +213,14 @@ async def test_blind_arena_hides_names_until_the_vote_then_reveals(isolated_env)
         assert not screen.has_class("-voting")
         headers = [str(c.query_one(".col-header").render()) for c in screen.columns()]
         assert headers == [f"A · {pairs['A']}", f"B · {pairs['B']}"]
+        await pilot.press("ctrl+l")  # the leaderboard view counts the vote
+        await pilot.pause()
+        board = app.screen
+        assert isinstance(board, LeaderboardScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = str(board.query_one("#board").render())
+        assert pairs["A"] in table and pairs["B"] in table and "1 votes" in table
     with ArenaStore.open(settings.data_path) as store:
         (vote,) = store.votes()
     assert (vote.model_a, vote.model_b, vote.verdict) == (pairs["A"], pairs["B"], "a")
