@@ -540,7 +540,9 @@ class CompareScreen(Screen[None]):
             session.store = None
             for lane in session.lanes.values():
                 lane.store = None
-            runners = session.ask(self.h2o.engines, question)
+            runners = session.ask(
+                self.h2o.engines, question, view_closing=lambda: bool(self.app.return_code)
+            )
         self.set_class(False, "-empty")
         self._last_question = question
         for col in self.columns():
@@ -571,7 +573,8 @@ class CompareScreen(Screen[None]):
                         case Queued(ahead=ahead):
                             col.set_state(f"queued: waits for a local model slot ({ahead} ahead)")
                         case Loading(model=model):
-                            col.set_state(f"loading {model}…")
+                            blind = self.arena and bool(self._arena_pairs)
+                            col.set_state("loading the model…" if blind else f"loading {model}…")
                         case EngineReady():
                             col.engine_ready()
                         case Progress(message=message):
