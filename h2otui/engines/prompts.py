@@ -71,6 +71,10 @@ FAKE_SYSTEM_QUESTION = "Who are you and what do you do?"
 #: prompt_type value meaning "use the model's own chat template"
 TEMPLATE = "template"
 
+#: h2oGPT's prompt_type values that mean "not set" (the model's chat template, else the
+#: type for its base_model, else the engine's default)
+UNSET_PROMPT_TYPES = frozenset({"", "unknown"})
+
 #: the h2oGPT commit whose prompter.py the h2oGPT types reproduce
 SOURCE_COMMIT = H2OGPT_COMMIT
 

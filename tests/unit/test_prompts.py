@@ -266,3 +266,19 @@ def test_base_model_picks_prompt_type_like_h2ogpt(
     base_model: str | None, ptype: str | None
 ) -> None:
     assert prompt_type_for_model(base_model) == ptype
+
+
+def test_h2ogpt_unknown_prompt_type_means_unset() -> None:
+    # h2oGPT model_lock entries may say prompt_type 'unknown': the chat template, else the
+    # base_model's type -- not an "unknown prompt_type" error
+    from h2otui.config import load_settings
+    from h2otui.engines import create_engine
+
+    entry = {
+        "name": "z",
+        "inference_server": "http://127.0.0.1:9",
+        "base_model": "HuggingFaceH4/zephyr-7b-beta",
+        "prompt_type": "unknown",
+    }
+    settings = load_settings(overrides={"models": [entry]})
+    assert create_engine(settings.model("z"), settings).resolve_prompt_type() == "zephyr"
