@@ -246,8 +246,20 @@ def models(
             "(exit 1 if any is unreachable).",
         ),
     ] = False,
+    prompt_types: Annotated[
+        bool,
+        typer.Option(
+            "--prompt-types",
+            help="List every prompt_type (h2oGPT's names) with how it renders and the "
+            "base models that pick it.",
+        ),
+    ] = False,
 ) -> None:
     """List the configured models with their engine, location and status."""
+    if prompt_types:
+        from h2otui.commands.models import run_prompt_types
+
+        raise typer.Exit(run_prompt_types(as_json=as_json))
     with user_errors():
         settings = _state(ctx).settings()
         from h2otui.commands.models import run_check, run_models

@@ -123,6 +123,28 @@ def test_models_lists_configured_models(tmp_path) -> None:
     assert "gemma3-270m" in table.stdout and "big" in table.stdout
 
 
+def test_models_lists_prompt_types() -> None:
+    proc = h2otui("models", "--prompt-types", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert {"mixtral", "open_chat", "falcon_chat", "llama2", "plain_qa"} <= set(rows)
+    assert "mistralai/Mixtral-8x7B-Instruct-v0.1" in rows["mixtral"]["base_models"]
+    assert rows["mixtral"]["example"] == "<s> [INST] {question} [/INST]"
+    assert "</s>" in rows["mixtral"]["stop"] and rows["gemma"]["origin"] == "changed"
+    table = subprocess.run(
+        [sys.executable, "-m", "h2otui", "models", "--prompt-types"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert table.returncode == 0, table.stderr
+    line = next(x for x in table.stdout.splitlines() if x.startswith("zephyr "))
+    # newlines in a format are shown escaped, on the type's own line
+    assert "<|user|>\\n{question}</s>\\n<|assistant|>\\n" in line
+    assert "HuggingFaceH4/zephyr-7b-alpha" in line
+
+
 @pytest.mark.slow
 def test_ctrl_c_keeps_partial_answer() -> None:
     proc = subprocess.Popen(
