@@ -9,6 +9,8 @@ typer and the standard library. Settings (pydantic), engines (llama.cpp), the TU
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ import typer
 
 from h2otui import __version__
 from h2otui.commands.exit_codes import (
+    EXIT_BROKEN_PIPE,
     EXIT_CODES_HELP,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -382,13 +385,11 @@ def chat(
 @contextmanager
 def _ingest_errors() -> Iterator[None]:
     from h2otui.ingest.base import IngestError, ModelUnavailableError
-    from h2otui.store.collections import CollectionNotFoundError, StoreError
+    from h2otui.store.collections import StoreError
 
     with user_errors():
         try:
             yield
-        except CollectionNotFoundError as exc:
-            fail(str(exc), EXIT_ERROR)
         except (StoreError, ModelUnavailableError) as exc:  # a setting or a flag to change
             fail(str(exc), EXIT_USAGE)
         except IngestError as exc:
@@ -593,7 +594,27 @@ def main() -> None:
     # assembled models): see h2otui.privacy for why a process-wide umask
     privacy.private_umask()
     privacy.notice_hook = _private_notice
-    app()
+    stdout = sys.stdout
+    try:
+        app()
+    except BrokenPipeError:
+        _closed_pipe()
+    except SystemExit:
+        # typer/click handle EPIPE themselves: they wrap stdout to silence its flush and
+        # exit 1, which a script cannot tell from a real error
+        if sys.stdout is not stdout:
+            _closed_pipe()
+        raise
+
+
+def _closed_pipe() -> NoReturn:
+    """The reader of our output went away (``h2otui ask ... | head -1``): stop quietly, as
+    a command killed by SIGPIPE does, with its exit code (141), and without the
+    traceback or "Exception ignored" message Python prints when it flushes stdout at exit."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    os._exit(EXIT_BROKEN_PIPE)
 
 
 if __name__ == "__main__":

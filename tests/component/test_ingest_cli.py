@@ -56,6 +56,8 @@ def test_ingest_json_summary_and_partial_exit_code(folder):
 
     removed = h2otui("collections", "remove-doc", "Birds", str(folder / "a.txt"))
     assert removed.returncode == 0, removed.stderr
+    again = h2otui("collections", "remove-doc", "Birds", str(folder / "a.txt"))
+    assert again.returncode == 2 and "is not in collection 'Birds'" in again.stderr
     shown = json.loads(h2otui("collections", "show", "Birds", "--json").stdout)
     assert "a.txt" not in {Path(d["path"]).name for d in shown["documents_list"]}
 
@@ -67,8 +69,12 @@ def test_ingest_json_summary_and_partial_exit_code(folder):
 
 
 def test_unknown_collection_and_bad_settings_are_clear(tmp_path):
-    missing = h2otui("collections", "show", "Nope")
-    assert missing.returncode == 1 and "no collection named 'Nope'" in missing.stderr
+    # one error, one exit code, whichever command meets it: a name that is not there is
+    # bad usage (2), as is a document that is not in the collection
+    for args in (("collections", "show", "Nope"), ("ask", "hi", "-c", "Nope")):
+        missing = h2otui(*args)
+        assert missing.returncode == 2, args
+        assert "no collection named 'Nope'" in missing.stderr
     (tmp_path / "x.txt").write_text("x")
     bad = h2otui("ingest", str(tmp_path / "x.txt"), "--collection", "a__b")
     assert bad.returncode == 2 and "invalid collection name" in bad.stderr
