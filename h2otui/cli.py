@@ -352,8 +352,8 @@ def chat(
     """Chat with a model: the full-screen app, or a line-mode loop with --plain.
 
     --plain keys: Ctrl-C stops an answer (the partial answer is kept); at the prompt,
-    Ctrl-D, Ctrl-C or an empty line quits (exit 0). Ctrl-C while the model loads exits
-    130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
+    Ctrl-D, Ctrl-C, /quit or /exit quits (exit 0); an empty line is ignored. Ctrl-C while
+    the model loads exits 130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
     line_mode_only = collection is not None or system is not None or action != "query"
     line_mode_only = line_mode_only or temperature is not None or max_new_tokens is not None
     if line_mode_only and not plain:
