@@ -439,6 +439,41 @@ class Settings(_Section):
         node[leaf] = value
         return self.with_changes(change)
 
+    def with_user_config(
+        self, data: Mapping[str, Any], source: str, *, changed: tuple[str, ...] = ()
+    ) -> Settings:
+        """These settings with the user config layer replaced by ``data`` (read from, or
+        about to be written to, the file ``source``), validated exactly as loading
+        validates (errors name ``source``). The dotted keys in ``changed`` are dropped
+        from an :attr:`Layer.APP` layer, so what the user just saved is what shows.
+
+        The user layer is also validated on its own (over the built-in defaults only): a
+        bad value hidden by an environment variable must not get into the file either."""
+        user = _Layer(source, _plain(data), kind=Layer.USER)
+        _build([user])
+        layers: list[_Layer] = []
+        placed = False
+        for layer in self._source_layers():
+            if layer.kind is Layer.USER:
+                continue
+            if not placed and layer.kind not in (Layer.DEFAULT, Layer.PROJECT):
+                layers.append(user)
+                placed = True
+            if layer.kind is Layer.APP and changed:
+                data_copy = _plain(layer.data)
+                for key in changed:
+                    *sections, leaf = key.split(".")
+                    node = data_copy
+                    for part in sections:
+                        node = node.get(part) if isinstance(node, dict) else None
+                    if isinstance(node, dict):
+                        node.pop(leaf, None)
+                layer = _Layer(layer.label, data_copy, layer.env_names, kind=Layer.APP)
+            layers.append(layer)
+        if not placed:
+            layers.append(user)
+        return _build(layers)
+
     def _source_layers(self) -> tuple[_Layer, ...]:
         if self._layers:
             return self._layers
@@ -681,6 +716,7 @@ def _expected(err: Mapping[str, Any]) -> str:
         "bool_type": "true or false",
         "string_type": "a string",
         "list_type": "a list",
+        "tuple_type": "a list",
         "dict_type": "a table",
         "literal_error": "one of the listed values",
         "extra_forbidden": "no such key",
