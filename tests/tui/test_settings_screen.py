@@ -1,0 +1,242 @@
+"""The settings screen: every setting with its description, value, default and layer;
+edits of each type written to the user config (validated first, nothing written on
+error), reset, read-only values from the environment, the palette's theme surviving a
+restart. Engines are the scripted fake: nothing here generates."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, OptionList, Select, Static, Switch, TextArea
+from tui_fakes import ScriptedEngine
+
+from h2otui.app import make_app
+from h2otui.config import Layer, Settings, load_settings
+from h2otui.screens.setting_edit import SettingEditScreen
+from h2otui.screens.settings import SettingsScreen
+
+
+@pytest.fixture
+def user_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "user" / "config.toml"
+    monkeypatch.setenv("H2OTUI_USER_CONFIG", str(path))
+    return path
+
+
+def app_for(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_app(settings, engine_factory=lambda entry, s: ScriptedEngine())
+
+
+def saved(path: Path) -> dict:
+    return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+async def open_settings(pilot) -> SettingsScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("f5")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, SettingsScreen)
+    return screen
+
+
+async def highlight(pilot, option_id: str) -> None:  # type: ignore[no-untyped-def]
+    option_list = pilot.app.screen.query_one("#settings-list", OptionList)
+    option_list.highlighted = option_list.get_option_index(option_id)
+    await pilot.pause()
+
+
+def detail(pilot) -> str:  # type: ignore[no-untyped-def]
+    return str(pilot.app.screen.query_one("#settings-detail", Static).render())
+
+
+async def edit(pilot, key: str) -> SettingEditScreen:  # type: ignore[no-untyped-def]
+    await highlight(pilot, f"key:{key}")
+    await pilot.press("enter")
+    await pilot.pause()
+    dialog = pilot.app.screen
+    assert isinstance(dialog, SettingEditScreen), f"no editor for {key}"
+    return dialog
+
+
+async def save(pilot) -> str:  # type: ignore[no-untyped-def]
+    """Ctrl+S in the editor; returns the error it shows ('' when it closed)."""
+    dialog = pilot.app.screen
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    if pilot.app.screen is dialog:
+        return str(dialog.query_one("#error").render())
+    return ""
+
+
+async def test_every_setting_is_listed_with_description_default_and_layer(
+    user_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_file.parent.mkdir()
+    user_file.write_text("[generation]\nmax_new_tokens = 300\n")
+    monkeypatch.setenv("H2OTUI_QA__TOP_K_DOCS", "7")
+    app = app_for(load_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_settings(pilot)
+        option_list = pilot.app.screen.query_one("#settings-list", OptionList)
+        ids = {option_list.get_option_at_index(i).id for i in range(option_list.option_count)}
+        for key in Settings.leaf_keys():
+            assert f"key:{key}" in ids, key
+        assert "model:gemma3-270m" in ids
+
+        await highlight(pilot, "key:generation.max_new_tokens")
+        text = detail(pilot)
+        assert "Most tokens to generate per answer." in text
+        assert "value: 300" in text and "default: 256" in text
+        assert f"from: user ({user_file})" in text
+
+        # a value from H2OTUI_* is shown as such and cannot be edited here
+        await highlight(pilot, "key:qa.top_k_docs")
+        text = detail(pilot)
+        assert "value: 7" in text and "H2OTUI_QA__TOP_K_DOCS" in text and "read-only" in text
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)  # no editor opened
+        await pilot.press("r")
+        await pilot.pause()
+        assert saved(user_file) == {"generation": {"max_new_tokens": 300}}
+        assert app.settings.qa.top_k_docs == 7
+
+
+async def test_each_type_is_edited_validated_saved_and_applied(user_file: Path) -> None:
+    app = app_for(load_settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_settings(pilot)
+
+        # int with a range: a rejected value shows loading's message and writes nothing
+        dialog = await edit(pilot, "generation.max_new_tokens")
+        dialog.query_one(Input).value = "0"
+        error = await save(pilot)
+        assert "generation.max_new_tokens" in error and "greater than or equal to 1" in error
+        assert str(user_file) in error
+        assert not user_file.exists()
+        dialog.query_one(Input).value = "seven"
+        assert "expected an integer" in await save(pilot)
+        dialog.query_one(Input).value = "512"
+        assert await save(pilot) == ""
+        assert saved(user_file) == {"generation": {"max_new_tokens": 512}}
+        assert app.settings.generation.max_new_tokens == 512  # applied live
+        assert app.settings.origin("generation.max_new_tokens").layer is Layer.USER
+
+        # float
+        dialog = await edit(pilot, "generation.top_p")
+        dialog.query_one(Input).value = "1.5"
+        assert "less than or equal to 1" in await save(pilot)
+        dialog.query_one(Input).value = "0.9"
+        assert await save(pilot) == ""
+        assert saved(user_file)["generation"]["top_p"] == 0.9
+
+        # bool
+        dialog = await edit(pilot, "ingest.include_hidden")
+        dialog.query_one(Switch).value = True
+        assert await save(pilot) == ""
+        assert saved(user_file)["ingest"] == {"include_hidden": True}
+
+        # choice
+        dialog = await edit(pilot, "qa.search")
+        dialog.query_one(Select).value = "vector"
+        assert await save(pilot) == ""
+        assert app.settings.qa.search == "vector"
+
+        # string, with hostile text kept as typed
+        dialog = await edit(pilot, "generation.system_prompt")
+        dialog.query_one(Input).value = "Be [bold]brief[/bold]."
+        assert await save(pilot) == ""
+        assert saved(user_file)["generation"]["system_prompt"] == "Be [bold]brief[/bold]."
+
+        # list: one item per line
+        dialog = await edit(pilot, "generation.stop")
+        dialog.query_one(TextArea).text = "###\nEND\n"
+        assert await save(pilot) == ""
+        assert app.settings.generation.stop == ("###", "END")
+
+        # optional int: empty = unset
+        dialog = await edit(pilot, "generation.seed")
+        dialog.query_one(Input).value = "42"
+        assert await save(pilot) == ""
+        assert saved(user_file)["generation"]["seed"] == 42
+        dialog = await edit(pilot, "generation.seed")
+        dialog.query_one(Input).value = ""
+        assert await save(pilot) == ""
+        assert "seed" not in saved(user_file)["generation"]
+
+        # the sidebar follows a ui change at once
+        dialog = await edit(pilot, "ui.sidebar")
+        dialog.query_one(Select).value = "hide"
+        assert await save(pilot) == ""
+        assert app.settings.ui.sidebar == "hide"
+
+        # Esc leaves everything as it was
+        before = user_file.read_text()
+        dialog = await edit(pilot, "qa.rrf_k")
+        dialog.query_one(Input).value = "5"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert user_file.read_text() == before
+
+        # reset to the default: out of the user config, the default shows again
+        await highlight(pilot, "key:generation.max_new_tokens")
+        await pilot.press("r")
+        await pilot.pause()
+        assert "max_new_tokens" not in saved(user_file)["generation"]
+        assert app.settings.generation.max_new_tokens == 256
+        assert "value: 256" in detail(pilot) and "from: default" in detail(pilot)
+
+    # what was saved is what the next start loads
+    again = load_settings()
+    assert again.generation.top_p == 0.9 and again.qa.search == "vector"
+    assert again.generation.stop == ("###", "END")
+
+
+async def test_the_palette_theme_is_saved_and_survives_a_restart(user_file: Path) -> None:
+    user_file.parent.mkdir()
+    user_file.write_text("# mine\n[ui]\nsidebar = 'hide'  # keep\n")
+    app = app_for(load_settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        # what the palette's "Change theme" command does
+        app.theme = "nord"
+        await pilot.pause()
+        assert app.settings.ui.theme == "nord"
+    assert saved(user_file)["ui"] == {"sidebar": "hide", "theme": "nord"}
+    assert user_file.read_text().startswith("# mine\n[ui]\nsidebar = 'hide'  # keep\n")
+
+    restarted = app_for(load_settings())
+    async with restarted.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert restarted.theme == "nord"
+        await open_settings(pilot)
+        await highlight(pilot, "key:ui.theme")
+        assert 'value: "nord"' in detail(pilot) and "from: user" in detail(pilot)
+
+
+async def test_a_theme_from_the_environment_is_used_but_not_saved(
+    user_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("H2OTUI_UI__THEME", "gruvbox")
+    app = app_for(load_settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = "nord"
+        await pilot.pause()
+        assert app.settings.ui.theme == "nord"
+        assert any("H2OTUI_UI__THEME" in str(n.message) for n in app._notifications)
+    assert not user_file.exists()
+
+
+@pytest.mark.parametrize("size", [(40, 12), (30, 8)])
+async def test_tiny_terminals_and_resizes_keep_it_usable(user_file: Path, size) -> None:  # type: ignore[no-untyped-def]
+    app = app_for(load_settings())
+    async with app.run_test(size=size) as pilot:
+        await open_settings(pilot)
+        dialog = await edit(pilot, "qa.top_k_docs")
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        dialog.query_one(Input).value = "4"
+        await pilot.resize_terminal(*size)
+        assert await save(pilot) == ""
+        assert saved(user_file) == {"qa": {"top_k_docs": 4}}
