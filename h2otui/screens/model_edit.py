@@ -105,7 +105,7 @@ class ModelEditScreen(ModalScreen[None]):
                 yield Label(Text(visible(f"read-only: {self.read_only}")), id="read-only")
             with VerticalScroll(id="fields"), Grid(id="grid"):
                 yield Label("Name")
-                yield Input(entry.name if entry else "", id="name", compact=True)
+                yield Input(visible(entry.name) if entry else "", id="name", compact=True)
                 yield Label("Kind")
                 yield Select(
                     [(Text(label), kind) for kind, label in KINDS],
@@ -121,13 +121,13 @@ class ModelEditScreen(ModalScreen[None]):
                 elif self._servers_shown:
                     location = self._servers_shown
                 yield Input(
-                    location,
+                    visible(location),
                     placeholder="http://host:8080, vllm:host:5000, /models/x.gguf",
                     id="location",
                     compact=True,
                 )
                 yield Label("User (basic auth)")
-                yield Input(self._user, id="user", compact=True)
+                yield Input(visible(self._user), id="user", compact=True)
                 yield Label("Password")
                 yield Input(
                     "",
@@ -138,7 +138,7 @@ class ModelEditScreen(ModalScreen[None]):
                 )
                 yield Label("API key env var")
                 yield Input(
-                    str(options.get("api_key_env") or ""),
+                    visible(str(options.get("api_key_env") or "")),
                     placeholder="name of the variable holding the key",
                     id="api-key-env",
                     compact=True,
@@ -153,7 +153,7 @@ class ModelEditScreen(ModalScreen[None]):
                 )
                 yield Label("Prompt type")
                 yield Input(
-                    (entry.prompt_type or "") if entry else "",
+                    visible(entry.prompt_type or "") if entry else "",
                     placeholder="auto",
                     id="prompt-type",
                     compact=True,

@@ -78,6 +78,9 @@ class SettingEditScreen(ModalScreen[None]):
         self.choices = tuple(choices) if choices else declared
         if choices:
             self.kind = "choice"
+        #: what the editor starts with; untrusted text (control characters) is shown made
+        #: visible, and saved unchanged when it is not edited
+        self._initial = self._editor_text(value)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -98,10 +101,10 @@ class SettingEditScreen(ModalScreen[None]):
                 )
             elif self.kind == "list":
                 yield Label("One item per line:", classes="muted")
-                yield TextArea("\n".join(str(v) for v in self.value or ()), id="editor")
+                yield TextArea(self._initial, id="editor")
             else:
                 yield Input(
-                    "" if self.value is None else str(self.value),
+                    self._initial,
                     placeholder="empty = unset" if self.optional else "",
                     id="editor",
                 )
@@ -119,6 +122,19 @@ class SettingEditScreen(ModalScreen[None]):
         if isinstance(value, tuple | list):
             return "[" + ", ".join(visible(repr(str(v))) for v in value) + "]"
         return visible(str(value))
+
+    def _editor_text(self, value: Any) -> str:
+        if self.kind == "list":
+            return "\n".join(visible(str(v)).replace("\n", "⏎") for v in value or ())
+        return "" if value is None else visible(str(value))
+
+    def _unchanged(self) -> bool:
+        editor = self.query_one("#editor")
+        if isinstance(editor, TextArea):
+            return editor.text == self._initial
+        if isinstance(editor, Input):
+            return editor.value == self._initial
+        return False
 
     def on_mount(self) -> None:
         self.query_one("#editor").focus()
@@ -155,6 +171,9 @@ class SettingEditScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_save(self) -> None:
+        if self._unchanged() and self.kind in ("list", "string", "int", "float"):
+            self.dismiss(None)  # nothing to write (and shown text may differ from the value)
+            return
         error = self.save(self.read_value())
         if error:
             self.query_one("#error", Label).update(Text(visible(error)))

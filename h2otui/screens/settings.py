@@ -139,6 +139,8 @@ class SettingsScreen(Screen[None]):
         rows = describe_settings(settings)
         self._rows = {r["key"]: r for r in rows}
         self._models = {m["name"]: m for m in describe_model_entries(settings)}
+        for model in self._models.values():
+            model["status"] = self._model_status(settings, model["name"])
         options: list[Option | None] = []
         for section in SECTIONS:
             in_section = [r for r in rows if r["section"] == section]
@@ -182,6 +184,19 @@ class SettingsScreen(Screen[None]):
         if row["layer"] != "default":
             text.append(f"  [{row['layer']}]", style="italic")
         return text
+
+    @staticmethod
+    def _model_status(settings: Settings, name: str) -> str:
+        """A local model: is its file there; a remote one: not contacted until "Test"."""
+        entry = settings.model(name)
+        if entry.inference_server:
+            return "remote: Enter, then Test to check it"
+        from h2otui.engines.check import local_status
+
+        try:
+            return local_status(entry, settings)[1]
+        except Exception as exc:  # a status line must never take the list down
+            return str(exc)
 
     @staticmethod
     def _model_text(model: dict[str, Any]) -> Text:
@@ -228,6 +243,7 @@ class SettingsScreen(Screen[None]):
             text.append(visible(model["name"]), style="bold")
             text.append(f"\nengine: {visible(str(model['engine']))}")
             text.append(f"\nwhere: {visible(str(model['location']))}")
+            text.append(f"\nstatus: {visible(str(model['status']))}")
             text.append(f"\ndefined in: {model['layer']} ({visible(model['source'])})")
             text.append("\nEnter: details, test, edit", style="dim")
         elif selected == ADD_MODEL:
@@ -318,7 +334,9 @@ class SettingsScreen(Screen[None]):
         entry = self.settings.model(name) if name else None
         origin = self.settings.model_origin(name) if name else None
         read_only = None
-        if origin is not None and origin.layer is not Layer.USER:
+        if entry is not None and _has_controls(entry.model_dump(mode="json")):
+            read_only = "it holds control characters: edit it in the user config file"
+        elif origin is not None and origin.layer is not Layer.USER:
             read_only = (
                 f"defined in {origin.layer.value} ({origin.source}): change it there"
                 if origin.layer is not Layer.DEFAULT
@@ -344,6 +362,17 @@ class SettingsScreen(Screen[None]):
                 self.action_add_model,
             ),
         ]
+
+
+def _has_controls(value: Any) -> bool:
+    """Text an input box would show raw (control characters): never put in one."""
+    if isinstance(value, str):
+        return visible(value) != value
+    if isinstance(value, dict):
+        return any(_has_controls(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_controls(v) for v in value)
+    return False
 
 
 def partial_save(screen: SettingsScreen, key: str) -> Callable[[Any], str | None]:

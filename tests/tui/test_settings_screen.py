@@ -368,3 +368,49 @@ async def test_add_a_server_model_test_it_and_no_secret_is_ever_shown(
     for svg in captures:
         for secret in (KEY, WRONG_KEY, PASSWORD):
             assert secret not in svg
+
+
+async def test_hostile_values_and_model_names_are_shown_literally(user_file: Path) -> None:
+    from hostile import HOSTILE_TEXT, MARKUP, assert_literal, assert_terminal_safe
+    from tomlkit import dumps
+
+    user_file.parent.mkdir()
+    user_file.write_text(
+        dumps(
+            {
+                "generation": {"system_prompt": HOSTILE_TEXT},
+                "models": [{"name": MARKUP[0] + "\x1b]0;t\x07", "model_path": f"/x/{MARKUP[1]}"}],
+            }
+        )
+    )
+    app = app_for(load_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_settings(pilot)
+        option_list = pilot.app.screen.query_one("#settings-list", OptionList)
+        listed = "\n".join(
+            str(option_list.get_option_at_index(i).prompt) for i in range(option_list.option_count)
+        )
+        assert_terminal_safe(listed, "settings list")
+        assert_literal(listed, MARKUP[:2], "settings list")
+        await highlight(pilot, "key:generation.system_prompt")
+        assert_terminal_safe(detail(pilot), "detail")
+        assert_literal(detail(pilot), MARKUP, "detail")
+        await highlight(pilot, f"model:{MARKUP[0]}\x1b]0;t\x07")
+        assert_terminal_safe(detail(pilot), "model detail")
+        assert "missing" in detail(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert_terminal_safe(str(pilot.app.screen.query_one("#title").render()), "dialog")
+        dialog = pilot.app.screen
+        assert "control characters" in str(dialog.query_one("#read-only").render())
+        for widget in dialog.query(Input):
+            assert_terminal_safe(widget.value, "model dialog input")
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # a hostile string setting: shown made visible, saved unchanged when not edited
+        before = user_file.read_text()
+        dialog = await edit(pilot, "generation.system_prompt")
+        assert_terminal_safe(dialog.query_one(Input).value, "editor")
+        assert await save(pilot) == ""
+        assert user_file.read_text() == before
