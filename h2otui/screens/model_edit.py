@@ -59,6 +59,7 @@ class ModelEditScreen(ModalScreen[None]):
         Binding("escape", "cancel", "Close"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+t", "test", "Test"),
+        Binding("ctrl+o", "browse", "Pick a GGUF file"),
     ]
 
     def __init__(self, entry: ModelEntry | None, *, read_only: str | None = None) -> None:
@@ -163,6 +164,8 @@ class ModelEditScreen(ModalScreen[None]):
                 yield Button("Close (Esc)", id="cancel", compact=True)
                 yield Button("Test (Ctrl+T)", id="test", compact=True)
                 if not self.read_only:
+                    yield Button("Browse (Ctrl+O)", id="browse", compact=True)
+                if not self.read_only:
                     if self.entry is not None:
                         yield Button("Remove", id="remove", variant="error", compact=True)
                     yield Button("Save (Ctrl+S)", id="save", variant="primary", compact=True)
@@ -262,11 +265,30 @@ class ModelEditScreen(ModalScreen[None]):
             "test": self.action_test,
             "remove": self.action_remove,
             "cancel": self.action_cancel,
+            "browse": self.action_browse,
         }
         actions[event.button.id or "cancel"]()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_browse(self) -> None:
+        """Pick a GGUF file, starting from the folder the path box names (else home)."""
+        if self.read_only:
+            return
+        from h2otui.screens.file_picker import FilePickerScreen
+
+        typed = Path(self.query_one("#location", Input).value.strip() or "~").expanduser()
+        start = typed if typed.is_dir() else typed.parent if typed.parent.is_dir() else None
+        self.app.push_screen(FilePickerScreen(start or Path.home()), callback=self._picked)
+
+    def _picked(self, path: str | None) -> None:
+        if path is None:
+            return
+        self.query_one("#location", Input).value = visible(path)
+        self.query_one("#kind", Select).value = "gguf"
+        if not self.query_one("#name", Input).value.strip():
+            self.query_one("#name", Input).value = visible(Path(path).stem)
 
     def action_save(self) -> None:
         if self.read_only:

@@ -414,3 +414,48 @@ async def test_hostile_values_and_model_names_are_shown_literally(user_file: Pat
         assert_terminal_safe(dialog.query_one(Input).value, "editor")
         assert await save(pilot) == ""
         assert user_file.read_text() == before
+
+
+async def test_a_gguf_picked_from_the_disk_is_added(user_file: Path, tmp_path: Path) -> None:
+    from textual.widgets import DirectoryTree
+
+    from h2otui.screens.file_picker import FilePickerScreen
+    from h2otui.screens.model_edit import ModelEditScreen
+
+    models = tmp_path / "models"
+    (models / "sub").mkdir(parents=True)
+    (models / "tiny.gguf").write_bytes(b"GGUF")
+    (models / "[bold]odd.gguf").write_bytes(b"GGUF")
+    (models / "notes.txt").write_text("not a model")
+    app = app_for(load_settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_settings(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ModelEditScreen)
+        dialog.query_one("#location", Input).value = str(models)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, FilePickerScreen)
+        tree = picker.query_one(DirectoryTree)
+        for _ in range(100):  # the tree lists the folder in a worker
+            if tree.root.children:
+                break
+            await pilot.pause()
+        labels = [str(node.label) for node in tree.root.children]
+        assert labels == ["sub", "[bold]odd.gguf", "tiny.gguf"]  # literal, no .txt
+        node = next(n for n in tree.root.children if str(n.label) == "tiny.gguf")
+        tree.move_cursor(node)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog
+        assert dialog.query_one("#location", Input).value == str(models / "tiny.gguf")
+        assert dialog.query_one("#name", Input).value == "tiny"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert saved(user_file)["models"] == [
+            {"name": "tiny", "model_path": str(models / "tiny.gguf"), "engine": "llamacpp"}
+        ]
+        assert app.settings.model("tiny").resolved_engine() == "llamacpp"
