@@ -199,9 +199,18 @@ async def test_the_palette_theme_is_saved_and_survives_a_restart(user_file: Path
     user_file.write_text("# mine\n[ui]\nsidebar = 'hide'  # keep\n")
     app = app_for(load_settings())
     async with app.run_test(size=(80, 24)) as pilot:
-        # what the palette's "Change theme" command does
-        app.theme = "nord"
+        # the command palette's theme list (Ctrl+P, "Theme")
+        app.action_change_theme()
         await pilot.pause()
+        await pilot.press(*"nord")
+        hits = app.screen.query_one(OptionList)
+        for _ in range(100):  # the palette searches in a worker
+            if hits.option_count:
+                break
+            await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "nord"
         assert app.settings.ui.theme == "nord"
     assert saved(user_file)["ui"] == {"sidebar": "hide", "theme": "nord"}
     assert user_file.read_text().startswith("# mine\n[ui]\nsidebar = 'hide'  # keep\n")
