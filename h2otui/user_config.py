@@ -269,6 +269,15 @@ def masked(name: str, value: Any) -> Any:
         return None
     if is_secret_name(name):
         return MASK
+    if name == "model_lock":
+        # h2oGPT's list may hold server strings with passwords: shown entry by entry
+        from h2otui.config import parse_model_lock
+
+        try:
+            entries = parse_model_lock(value) if isinstance(value, str) else list(value)
+        except (ConfigError, TypeError):
+            return MASK
+        return [masked("entry", e) if isinstance(e, dict) else MASK for e in entries]
     if name.rsplit(".", 1)[-1] == "inference_server":
         from h2otui.servers import redact_server
 

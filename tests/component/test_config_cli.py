@@ -93,3 +93,57 @@ def test_show_masks_every_secret(user_file: Path) -> None:
     model = next(m for m in json.loads(out)["models"] if m["name"] == "guarded")
     assert model["entry"]["options"] == {"api_key": "***", "api_key_env": "MY_KEY_VAR"}
     assert model["layer"] == "user"
+
+
+def test_a_model_lock_with_a_password_is_masked(user_file: Path) -> None:
+    lock = f"[{{'inference_server': 'https://127.0.0.1:9    bob    {SECRET}', 'base_model': 'm'}}]"
+    user_file.write_text(f'model_lock = "{lock}"\n')
+    for args in (("config", "show"), ("config", "show", "--json")):
+        code, out, err = run(*args)
+        assert code == 0, err
+        assert SECRET not in out + err
+    shown = json.loads(out)["settings"]["model_lock"]["value"]
+    assert shown[0]["base_model"] == "m" and "bob" in shown[0]["inference_server"]
+
+
+def test_two_processes_saving_at_once_lose_nothing(user_file: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # each writes its own keys, one read-change-replace after another, both starting
+    # together so the writes interleave; without the lock one would overwrite a key the
+    # other had just saved, and it is never written again
+    go = tmp_path / "go"
+    script = (
+        "import sys, pathlib\n"
+        "from h2otui.user_config import UserConfig\n"
+        "pairs = list(zip(sys.argv[2::2], sys.argv[3::2], strict=True))\n"
+        "go = pathlib.Path(sys.argv[1])\n"
+        "while not go.exists():\n"
+        "    pass\n"
+        "for key, value in pairs:\n"
+        "    UserConfig().set(key, value)\n"
+    )
+    first = ["qa.rrf_k", "11", "qa.top_k_docs", "4", "remote.retries", "5", "ui.theme", "nord"]
+    first += ["remote.backoff", "0.25", "qa.cut_distance", "0.5", "generation.top_p", "0.8"]
+    first += ["generation.seed", "7", "ui.sidebar", "hide", "qa.search", "text"]
+    second = ["ingest.chunk_size", "300", "generation.top_k", "9", "embedding.batch_size", "8"]
+    second += ["ingest.workers", "1", "ingest.ocr_dpi", "200", "ingest.asr_beam_size", "2"]
+    second += ["generation.max_new_tokens", "99", "remote.stall_timeout", "60.0"]
+    second += ["ingest.extract_frames", "3", "qa.rrf_k", "11"]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(go), *args], stderr=subprocess.PIPE)
+        for args in (first, second)
+    ]
+    # both are importing while nothing is written yet; one start signal for the two
+    from h2otui.config import load_settings
+
+    load_settings()
+    go.touch()
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+    settings = load_settings()
+    pairs = [*zip(first[::2], first[1::2], strict=True)]
+    pairs += zip(second[::2], second[1::2], strict=True)
+    for key, value in pairs:
+        assert str(settings.value(key)) == value, key
