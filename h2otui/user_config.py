@@ -88,6 +88,15 @@ class UserConfig:
         except ParseError as exc:
             raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
 
+    def get(self, key: str) -> Any:
+        """The value ``key`` has in the file (None when the file does not set it)."""
+        node: Any = self.read().unwrap()
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
     # --- changing -------------------------------------------------------------------
 
     def set(self, key: str, value: Any, base: Settings | None = None) -> Settings:

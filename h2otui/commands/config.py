@@ -92,7 +92,7 @@ def run_set(settings: Settings, key: str, raw: str) -> int:
 
     writer = UserConfig()
     new = writer.set(key, parse_cli_value(raw), base=settings)
-    print(visible(f"{key} = {_shown(masked(key, new.value(key)))}  ({writer.path})"))
+    print(visible(f"{key} = {_shown(masked(key, writer.get(key)))}  saved to {writer.path}"))
     note = _env_note(new, key)
     if note:
         import sys

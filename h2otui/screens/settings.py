@@ -126,6 +126,11 @@ class SettingsScreen(Screen[None]):
         self.refresh_list()
         self.query_one("#settings-list", OptionList).focus()
 
+    def on_resize(self) -> None:
+        # on a short terminal the list keeps most of the rows; the panel shows its start
+        detail = self.query_one("#settings-detail", Static)
+        detail.styles.max_height = 8 if self.size.height >= 20 else 3
+
     def on_settings_changed(self, event: SettingsChanged) -> None:
         self.refresh_list()
 

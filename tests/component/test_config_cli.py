@@ -75,6 +75,7 @@ def test_env_values_show_their_variable_and_set_says_it_still_wins(user_file: Pa
     assert row["layer"] == "env" and row["source"] == "H2OTUI_QA__TOP_K_DOCS"
     code, out, err = run("config", "set", "qa.top_k_docs", "5", env=env)
     assert code == 0 and "H2OTUI_QA__TOP_K_DOCS" in err
+    assert out.startswith("qa.top_k_docs = 5  saved to")
     assert tomllib.loads(user_file.read_text()) == {"qa": {"top_k_docs": 5}}
 
 

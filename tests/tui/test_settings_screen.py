@@ -78,12 +78,17 @@ async def test_every_setting_is_listed_with_description_default_and_layer(
     monkeypatch.setenv("H2OTUI_QA__TOP_K_DOCS", "7")
     app = app_for(load_settings())
     async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "Go to Settings" in [c.title for c in app.get_system_commands(app.screen)]
         await open_settings(pilot)
         option_list = pilot.app.screen.query_one("#settings-list", OptionList)
         ids = {option_list.get_option_at_index(i).id for i in range(option_list.option_count)}
         for key in Settings.leaf_keys():
             assert f"key:{key}" in ids, key
         assert "model:gemma3-270m" in ids
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Go to Chat" in titles and "Edit the highlighted setting" in titles
+        assert "Add a model" in titles
 
         await highlight(pilot, "key:generation.max_new_tokens")
         text = detail(pilot)
