@@ -357,4 +357,24 @@ class ModelEditScreen(ModalScreen[None]):
                 line = f"FAILED  {row.get('endpoint') or ''}  {row.get('error') or 'unreachable'}"
             lines.append(line)
         ok = rows and all(r.get("reachable") for r in rows)
+        missing = self._missing_engine(settings.model(name))
+        if missing:
+            lines.append(missing)
+            ok = False
         self._show("\n".join(lines) or "nothing to check", "green" if ok else "bold red")
+
+    @staticmethod
+    def _missing_engine(entry: ModelEntry) -> str | None:
+        """The entry's engine is not installed: say so (the file check alone passes)."""
+        from h2otui.engine_registry import is_registered
+
+        try:
+            engine = entry.resolved_engine()
+        except ConfigError as exc:
+            return str(exc)
+        if engine != "remote" and not is_registered(engine):
+            return (
+                f"no '{engine}' engine is installed in this h2otui: the model cannot be "
+                "loaded (use a GGUF file or a server)"
+            )
+        return None

@@ -473,3 +473,20 @@ async def test_a_gguf_picked_from_the_disk_is_added(user_file: Path, tmp_path: P
             {"name": "tiny", "model_path": str(models / "tiny.gguf"), "engine": "llamacpp"}
         ]
         assert app.settings.model("tiny").resolved_engine() == "llamacpp"
+
+        # a model directory: there is no in-process engine for it yet, and Test says so
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ModelEditScreen)
+        dialog.query_one("#name", Input).value = "hf"
+        dialog.query_one("#kind", Select).value = "dir"
+        dialog.query_one("#location", Input).value = str(models / "nowhere")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert "is not a directory" in str(dialog.query_one("#result", Static).render())
+        dialog.query_one("#location", Input).value = str(models / "sub")
+        await pilot.press("ctrl+t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "no 'transformers' engine" in str(dialog.query_one("#result", Static).render())
