@@ -47,7 +47,7 @@ ADD_MODEL = "add-model"
 #: what a change of a key (or of every key in a section) does in the running app
 _EFFECTS: dict[str, str] = {
     "ui": "applied now",
-    "generation": "applied now: new chats and the next question use it",
+    "generation": "applied now: new chats use it (an open chat keeps its options, Ctrl+O)",
     "qa": "applied now: the next question from a collection uses it",
     "remote": "applied now: remote models reconnect on their next use (model reload)",
     "default_model": "applied now: new chats use it",
