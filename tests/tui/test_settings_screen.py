@@ -148,6 +148,15 @@ async def test_each_type_is_edited_validated_saved_and_applied(user_file: Path) 
         dialog.query_one(Select).value = "vector"
         assert await save(pilot) == ""
         assert app.settings.qa.search == "vector"
+        assert any(
+            "qa.search" in n.message and "applied now" in n.message for n in app._notifications
+        )
+
+        # a setting that cannot apply live says so
+        dialog = await edit(pilot, "data_dir")
+        dialog.query_one(Input).value = str(user_file.parent / "data")
+        assert await save(pilot) == ""
+        assert any("needs a restart" in n.message for n in app._notifications)
 
         # string, with hostile text kept as typed
         dialog = await edit(pilot, "generation.system_prompt")
