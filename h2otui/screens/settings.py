@@ -185,7 +185,9 @@ class SettingsScreen(Screen[None]):
         name = row["key"].rsplit(".", 1)[-1]
         text = Text(f"  {name}", style="bold" if row["layer"] != "default" else "")
         text.append(" = ")
-        text.append(shown(row["value"]))
+        value = shown(row["value"])
+        # one line per setting: a long prompt text is cut here (the panel shows it whole)
+        text.append(value if len(value) <= 48 else value[:47] + "…")
         if row["layer"] != "default":
             text.append(f"  [{row['layer']}]", style="italic")
         return text
