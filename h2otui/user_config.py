@@ -113,6 +113,7 @@ class UserConfig:
             if typed is None:
                 raise ConfigError(f"{key}: use `h2otui config unset {key}` to unset it")
             table[leaf] = _to_toml(typed)
+            check(doc)  # the settings returned hold what the file now holds
 
         return self._update(change, base, changed=(key,))
 
@@ -195,9 +196,12 @@ class UserConfig:
         *,
         changed: tuple[str, ...],
     ) -> Settings:
+        import tomlkit
+
         result: list[Settings] = []
         with self._locked():
             doc = self.read()  # fresh, inside the lock: another writer may have just saved
+            before = tomlkit.dumps(doc)
             base = base if base is not None else load_settings()
             source = str(self.path)
 
@@ -210,9 +214,9 @@ class UserConfig:
             change(doc, check)
             if not result:  # nothing to change (unsetting a key the file lacks)
                 check(doc)
-            import tomlkit
-
-            self._write_atomic(tomlkit.dumps(doc))
+            text = tomlkit.dumps(doc)
+            if text != before or (text and not self.path.exists()):
+                self._write_atomic(text)
         return result[0]
 
     @contextlib.contextmanager
@@ -222,15 +226,18 @@ class UserConfig:
             yield
 
     def _write_atomic(self, text: str) -> None:
-        directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        # a config kept in a dotfiles repo is often a symlink: replace the file it points
+        # to, not the link
+        target = self.path.resolve() if self.path.is_symlink() else self.path
+        directory = target.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 os.fchmod(fh.fileno(), PRIVATE_FILE)
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

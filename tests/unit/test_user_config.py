@@ -199,3 +199,20 @@ def test_models_are_added_replaced_and_removed_in_the_user_layer_only(
     new = writer.remove_model("mine", base=new)
     assert [m.name for m in new.models] == ["gemma3-270m", "team"]
     assert "models" not in tomllib.loads(user_file.read_text())
+
+
+def test_a_symlinked_config_is_written_through_the_link(user_file: Path, tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles" / "h2otui.toml"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text("# from my dotfiles repo\n")
+    user_file.parent.mkdir()
+    user_file.symlink_to(dotfiles)
+    UserConfig().set("qa.top_k_docs", "5")
+    assert user_file.is_symlink()
+    assert dotfiles.read_text() == "# from my dotfiles repo\n\n[qa]\ntop_k_docs = 5\n"
+
+
+def test_unsetting_what_is_not_there_writes_nothing(user_file: Path) -> None:
+    settings = UserConfig().unset("qa.top_k_docs")
+    assert settings.qa.top_k_docs == 3
+    assert not user_file.exists()
