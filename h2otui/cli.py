@@ -514,6 +514,60 @@ def collections_remove_doc(
         raise typer.Exit(run(_state(ctx).settings(), name, path))
 
 
+# --- config ------------------------------------------------------------------------------
+
+config_app = typer.Typer(
+    help="Settings: show them with where each comes from; change the user config file.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every effective setting with its layer and source (secrets masked), and the models."""
+    with user_errors():
+        from h2otui.commands.config import run_show
+
+        raise typer.Exit(run_show(_state(ctx).settings(), as_json=as_json))
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted setting, e.g. generation.max_new_tokens.")],
+    value: Annotated[str, typer.Argument(help='The value; lists as JSON: \'["a", "b"]\'.')],
+) -> None:
+    """Write one setting to the user config (validated first; comments are kept)."""
+    with user_errors():
+        from h2otui.commands.config import run_set
+
+        raise typer.Exit(run_set(_state(ctx).settings(), key, value))
+
+
+@config_app.command("unset")
+def config_unset(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted setting to remove from the user config.")],
+) -> None:
+    """Remove one setting from the user config (it falls back to the layers below)."""
+    with user_errors():
+        from h2otui.commands.config import run_unset
+
+        raise typer.Exit(run_unset(_state(ctx).settings(), key))
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print where the user config file is (or would be created)."""
+    from h2otui.commands.config import run_path
+
+    raise typer.Exit(run_path())
+
+
 # --- batch -------------------------------------------------------------------------------
 
 
