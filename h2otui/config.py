@@ -463,12 +463,14 @@ class CompareSettings(_Section):
         1,
         ge=1,
         le=8,
-        description="In-process models answering at once; the others wait, shown as queued.",
+        description="In-process (llama.cpp) models answering at once: on a CPU two at a time "
+        'each crawl, so by default they take turns (shown as "queued"); models on a server '
+        "always run at once.",
     )
     models: tuple[str, ...] = Field(
         default=(),
-        description="Models the compare screen starts with (h2oGPT's visible_models); "
-        "empty = the first 2 configured.",
+        description="The 2-4 models the compare screen starts with (h2oGPT's visible_models); "
+        "empty = the first 2 configured. Ctrl+O on the screen picks others.",
     )
 
 
