@@ -72,6 +72,19 @@ def run_compare(
     except CompareError as exc:
         say(sys.stderr, f"error: --models: {exc}\n")
         return EXIT_USAGE
+    if collection is not None:
+        # a missing or empty collection, or a --doc not in it, is one usage error up front,
+        # not the same error once per model
+        from h2otui.qa.collection import check_docs
+        from h2otui.qa.retrieval import QAError
+
+        try:  # opened into the session's cache: the models reuse it
+            opened, _ = session.collections.open(settings, collection)
+            if docs:
+                check_docs(opened, docs)
+        except QAError as exc:
+            say(sys.stderr, f"error: {exc}\n")
+            return EXIT_USAGE
     stdout = out if out is not None else sys.stdout
     try:
         return asyncio.run(_compare(session, question, as_json, engine_factory, stdout))

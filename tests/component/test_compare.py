@@ -236,6 +236,13 @@ async def test_chats_export_writes_every_answer_with_its_status(isolated_env) ->
     assert {a["reply_to"] for a in answers} == {question["id"]}
 
 
+def test_a_missing_collection_is_one_usage_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out = cli(compare_settings(), "Hi", list(REMOTE), {}, collection="nope")
+    assert code == EXIT_USAGE and out == ""
+    err = capsys.readouterr().err
+    assert err.count("nope") >= 1 and err.count("error:") == 1
+
+
 def test_compare_session_rejects_bad_models() -> None:
     with pytest.raises(CompareError, match="2 to 4"):
         CompareSession(compare_settings(), None, [LOCAL[0]])
