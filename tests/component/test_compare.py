@@ -266,6 +266,16 @@ async def test_retrieval_runs_once_and_every_model_gets_the_same_sources(isolate
     assert shared.searches == 1
     await pool.aclose()
 
+    # the CLI: the sources once at the top, the same in every model's entry
+    code, out = await asyncio.to_thread(
+        cli, settings, "How many electric vans?", names, engines_for(names),
+        collection="facts", as_json=True,
+    )  # fmt: skip
+    assert code == EXIT_OK
+    obj = json.loads(out)
+    assert obj["collection"] == "facts" and "42 electric vans" in obj["sources"][0]["text"]
+    assert all(a["sources"] == obj["sources"] for a in obj["answers"])
+
 
 @pytest.mark.slow
 def test_two_real_endpoints_answer_one_question(shared_models_dir, isolated_env) -> None:
