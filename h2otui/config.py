@@ -452,6 +452,28 @@ class UiSettings(_Section):
     )
 
 
+# --- compare (issue #14) -----------------------------------------------------------------
+
+
+class CompareSettings(_Section):
+    """Several models answering one question side by side (``h2otui compare``, the
+    compare screen)."""
+
+    local_concurrency: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="In-process (llama.cpp) models answering at once: on a CPU two at a time "
+        'each crawl, so by default they take turns (shown as "queued"); models on a server '
+        "always run at once.",
+    )
+    models: tuple[str, ...] = Field(
+        default=(),
+        description="The 2-4 models the compare screen starts with (h2oGPT's visible_models); "
+        "empty = the first 2 configured. Ctrl+O on the screen picks others.",
+    )
+
+
 # --- document QA (issue #5) -------------------------------------------------------------
 
 
@@ -560,6 +582,7 @@ class Settings(_Section):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    compare: CompareSettings = Field(default_factory=CompareSettings)
     model_lock: str | list[dict[str, Any]] | None = Field(
         None,
         description=(
