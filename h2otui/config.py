@@ -284,6 +284,24 @@ class RemoteSettings(_Section):
     ca_bundle: str = Field("", description="CA bundle (PEM) for self-signed servers; '' = system.")
 
 
+class StorageSettings(_Section):
+    """Where collections live (issue 18): the data dir, or object storage shared by many
+    hosts. Credentials come from the environment (``AWS_ACCESS_KEY_ID``, ...) or a named
+    profile, never from here, and are never printed."""
+
+    uri: str = Field(
+        "", description="'' = <data dir>/lancedb; s3://bucket/prefix (gs://, az://, db://)."
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="LanceDB storage options: endpoint, region, timeout, ... (no secrets).",
+    )
+    profile: str = Field("", description="AWS profile (~/.aws/credentials) for s3://; '' = env.")
+    allow_http: bool = Field(
+        False, description="Allow a plain-HTTP endpoint (a loopback test server); TLS otherwise."
+    )
+
+
 class UiSettings(_Section):
     """The terminal UI (``h2otui`` with no command)."""
 
@@ -370,6 +388,7 @@ class Settings(_Section):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     model_lock: str | list[dict[str, Any]] | None = Field(
         None, description="h2oGPT's model_lock list (string or list); its entries join models."
     )

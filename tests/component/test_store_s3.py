@@ -1,0 +1,245 @@
+"""Collections on object storage (issue 18): a moto S3 server on 127.0.0.1 stands in for
+S3. Ingest, ask (retrieval), sync, remove-doc and delete work on it as on the data dir;
+two "hosts" (processes with their own data dirs, so no shared lock file) ingest into one
+collection at once without losing or duplicating a document; a reader querying while a
+writer commits always sees whole files; the credentials never reach any output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("moto", reason="the shared-storage tests need the [scale] extra")
+
+from paths import PYTHONPATH
+from servers.s3 import ACCESS_KEY, SECRET_KEY, S3Endpoint, moto_s3
+
+
+@pytest.fixture(scope="session")
+def s3() -> S3Endpoint:
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+def _notes(folder: Path, prefix: str, n: int, sentences: int = 6) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        body = " ".join(
+            f"{prefix} note {i}.{j}: the {prefix} heron {i} waited by mill {j} for the barge."
+            for j in range(sentences + i)
+        )
+        (folder / f"{prefix}{i:02d}.txt").write_text(body)
+    return folder
+
+
+def _settings(s3: S3Endpoint, uri: str, monkeypatch: pytest.MonkeyPatch):
+    from h2otui.config import load_settings
+
+    for k, v in s3.env(uri).items():
+        monkeypatch.setenv(k, v)
+    return load_settings()
+
+
+def _h2otui(env: dict[str, str], *args: str, home: Path | None = None) -> subprocess.Popen[str]:
+    full = {**os.environ, **env, "PYTHONPATH": PYTHONPATH}
+    if home is not None:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        full["H2OTUI_HOME"] = str(home)
+    return subprocess.Popen(
+        [sys.executable, "-m", "h2otui", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full,
+    )  # fmt: skip
+
+
+def _assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        assert SECRET_KEY not in text
+        assert ACCESS_KEY not in text
+
+
+def _chunk_ids(col) -> list[str]:
+    return col.chunks.search().select(["chunk_id"]).limit(None).to_arrow().column(0).to_pylist()
+
+
+def test_ingest_ask_sync_remove_delete_on_s3(s3, tmp_path, monkeypatch):
+    from h2otui.ingest.pipeline import run_ingest
+    from h2otui.qa.collection import list_collections, open_collection
+    from h2otui.qa.retrieval import Retriever
+    from h2otui.store.collections import CollectionStore
+
+    uri = s3.uri()
+    settings = _settings(s3, uri, monkeypatch)
+    docs = _notes(tmp_path / "docs", "river", 3)
+    (docs / "lighthouse.txt").write_text(
+        "The harbor inspection found a purple submarine near the lighthouse at dawn."
+    )
+    summary = run_ingest([docs], "Team", settings)
+    assert summary.ok and len(summary.added) == 4, summary.failed
+    # nothing went to the data dir: the tables are on the bucket
+    assert not (settings.data_path / "lancedb").exists()
+    store = CollectionStore.for_settings(settings)
+    assert store.shared and store.names() == ["Team"]
+    assert list_collections(settings) == [("Team", store.open("Team").count_chunks())]
+
+    # ask: retrieval over the S3 collection finds the right document
+    col = open_collection(settings, "Team")
+    hits = Retriever(col).search("what was found near the lighthouse?", top_k=1).passages
+    assert hits and Path(hits[0].source).name == "lighthouse.txt"
+
+    # a second workstation (its own data dir) sees the hashes: everything is unchanged
+    other_home = tmp_path / "other-host"
+    other_home.mkdir(mode=0o700)
+    monkeypatch.setenv("H2OTUI_HOME", str(other_home))
+    from h2otui.config import load_settings
+
+    again = run_ingest([docs], "Team", load_settings())
+    assert len(again.unchanged) == 4 and not again.added and not again.updated
+
+    # sync: a changed file is replaced, a gone one removed
+    (docs / "river00.txt").write_text("River note rewritten: the otter counted seven boats.")
+    (docs / "river01.txt").unlink()
+    synced = run_ingest([docs], "Team", load_settings(), sync=True)
+    assert [Path(p).name for p in synced.updated] == ["river00.txt"]
+    assert [Path(p).name for p in synced.removed] == ["river01.txt"]
+    col = CollectionStore.for_settings(load_settings()).open("Team")
+    names = sorted(Path(r["path"]).name for r in col.document_rows())
+    assert names == ["lighthouse.txt", "river00.txt", "river02.txt"]
+    ids = _chunk_ids(col)
+    assert len(ids) == len(set(ids)) == sum(r["chunk_count"] for r in col.document_rows())
+
+    # remove-doc and delete through the CLI, whose output never shows a credential
+    env = s3.env(uri)
+    p = _h2otui(env, "collections", "remove-doc", "Team", str(docs / "lighthouse.txt"))
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    p2 = _h2otui(env, "collections", "show", "Team", "--json")
+    show_out, show_err = p2.communicate(timeout=120)
+    assert p2.returncode == 0, show_err
+    assert '"documents": 2' in show_out
+    p3 = _h2otui(env, "collections", "delete", "Team", "--yes")
+    del_out, del_err = p3.communicate(timeout=120)
+    assert p3.returncode == 0, del_err
+    assert CollectionStore.for_settings(load_settings()).names() == []
+    _assert_no_secret(out, err, show_out, show_err, del_out, del_err)
+
+
+def test_two_hosts_ingest_different_folders_into_one_collection(s3, tmp_path):
+    uri = s3.uri()
+    env = s3.env(uri)
+    a = _notes(tmp_path / "a", "alpha", 8)
+    b = _notes(tmp_path / "b", "beta", 8)
+    # each "host" has its own data dir: no lock file is shared, only the bucket
+    runs = [
+        _h2otui(env, "ingest", str(a), "--collection", "Team", home=tmp_path / "host-a"),
+        _h2otui(env, "ingest", str(b), "--collection", "Team", home=tmp_path / "host-b"),
+    ]
+    results = [p.communicate(timeout=300) for p in runs]
+    for p, (out, err) in zip(runs, results, strict=True):
+        assert p.returncode == 0, err
+        assert "Traceback" not in err
+        _assert_no_secret(out, err)
+
+    from h2otui.store.collections import CollectionStore
+    from h2otui.store.location import StorageLocation
+
+    loc = StorageLocation(uri, {"endpoint": s3.endpoint, "region": "us-east-1",
+                                "allow_http": "true", "aws_access_key_id": ACCESS_KEY,
+                                "aws_secret_access_key": SECRET_KEY})  # fmt: skip
+    col = CollectionStore(tmp_path / "reader", loc).open("Team")
+    rows = col.document_rows()
+    assert sorted(Path(r["path"]).name for r in rows) == sorted(
+        [f"alpha{i:02d}.txt" for i in range(8)] + [f"beta{i:02d}.txt" for i in range(8)]
+    )
+    assert all(r["status"] == "ok" for r in rows)
+    ids = _chunk_ids(col)
+    assert len(ids) == len(set(ids)) == sum(r["chunk_count"] for r in rows)
+    assert col.count_chunks() == len(ids)
+
+
+def test_reader_sees_whole_files_while_a_writer_commits(s3, tmp_path, monkeypatch):
+    from h2otui.ingest.pipeline import run_ingest
+    from h2otui.store.collections import CollectionStore
+
+    uri = s3.uri()
+    settings = _settings(s3, uri, monkeypatch)
+    run_ingest([_notes(tmp_path / "seed", "seed", 1)], "Live", settings)
+    folder = _notes(tmp_path / "more", "live", 12, sentences=10)
+
+    env = s3.env(uri)
+    # small commits: every file is its own commit, so the reader races many of them
+    env["_H2OTUI_TEST_FLUSH_ROWS"] = "1"
+    writer = _h2otui(env, "ingest", str(folder), "--collection", "Live", home=tmp_path / "w")
+    snapshots: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        store = CollectionStore.for_settings(settings)
+        col = store.open("Live")
+        vec = col.chunks.search().select(["vector"]).limit(1).to_arrow().column(0)[0]
+        while writer.poll() is None:
+            try:
+                col.chunks.checkout_latest()
+                rows = col.chunks.search().select(["doc_id"]).limit(None).to_arrow()
+                counts: dict[str, int] = {}
+                for d in rows.column(0).to_pylist():
+                    counts[d] = counts.get(d, 0) + 1
+                snapshots.append(counts)
+                col.vector_search(vec.values.to_numpy(), 3)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+                return
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out, err = writer.communicate(timeout=300)
+    reader.join(timeout=60)
+    assert writer.returncode == 0, err
+    assert not errors, errors
+    _assert_no_secret(out, err)
+    final = CollectionStore.for_settings(settings).open("Live")
+    expected = {r["doc_id"]: r["chunk_count"] for r in final.document_rows()}
+    assert len(expected) == 13
+    assert len(snapshots) >= 3
+    # every version a reader saw held each file whole (all its chunks) or not at all
+    for snap in snapshots:
+        for doc_id, n in snap.items():
+            assert n == expected[doc_id], (doc_id, n, expected[doc_id])
+    assert len({len(s) for s in snapshots}) > 1, "the reader never saw a commit land"
+
+
+def test_bad_credentials_are_reported_without_the_secret(s3, tmp_path):
+    env = s3.env(s3.uri())
+    env["AWS_SECRET_ACCESS_KEY"] = SECRET_KEY + "-wrong"
+    # moto accepts any key; a wrong endpoint port is what a user gets wrong instead
+    env["H2OTUI_STORAGE__OPTIONS"] = env["H2OTUI_STORAGE__OPTIONS"].replace(
+        s3.endpoint, "http://127.0.0.1:9"
+    )
+    env["H2OTUI_STORAGE__OPTIONS"] = env["H2OTUI_STORAGE__OPTIONS"].replace(
+        '"region"', '"timeout": "3s", "connect_timeout": "2s", "region"'
+    )
+    p = _h2otui(env, "collections", "list")
+    out, err = p.communicate(timeout=120)
+    assert p.returncode != 0
+    assert "collection storage s3://" in err and "storage.uri" in err
+    assert "Traceback" not in err
+    _assert_no_secret(out, err)
+    assert SECRET_KEY + "-wrong" not in err
+
+
+def test_plain_http_endpoint_needs_allow_http(s3, monkeypatch):
+    from h2otui.store.collections import CollectionStore, StoreError
+
+    settings = _settings(s3, s3.uri(), monkeypatch)
+    monkeypatch.setenv("H2OTUI_STORAGE__ALLOW_HTTP", "false")
+    from h2otui.config import load_settings
+
+    with pytest.raises(StoreError, match="allow_http"):
+        CollectionStore.for_settings(load_settings())
+    assert CollectionStore.for_settings(settings).shared
