@@ -420,6 +420,17 @@ def ingest(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            is_flag=False,
+            flag_value="local",
+            metavar="[ADDRESS]",
+            help="Parse and embed on Ray Data: alone (last) = a local Ray; --ray=auto or "
+            "--ray=ray://HEAD:10001 = a cluster. Needs the [scale] extra.",
+        ),
+    ] = None,
 ) -> None:
     """Add documents (PDF, images, audio, video, text, HTML, docx) to a collection.
 
@@ -440,6 +451,7 @@ def ingest(
             reembed=reembed,
             force=force,
             as_json=as_json,
+            ray=ray,
         )
     raise typer.Exit(code)
 
