@@ -30,7 +30,9 @@ def _corpus(root: Path) -> Path:
     root.mkdir()
     for i in range(3):
         (root / f"note{i}.txt").write_text(
-            " ".join(f"Note {i}.{j}: the heron {i} watched barge {j} pass the mill." for j in range(40))
+            " ".join(
+                f"Note {i}.{j}: the heron {i} watched barge {j} pass the mill." for j in range(40)
+            )
         )
     make_pdf(
         root / "report.pdf",
@@ -49,9 +51,7 @@ def _events(events) -> dict[str, tuple]:
     from h2otui.ingest.events import FileDone
 
     return {
-        Path(e.path).name: (e.status, e.chunks, e.error)
-        for e in events
-        if isinstance(e, FileDone)
+        Path(e.path).name: (e.status, e.chunks, e.error) for e in events if isinstance(e, FileDone)
     }
 
 
@@ -113,7 +113,11 @@ def test_ray_ingest_equals_local_ingest(local_ray, tmp_path, settings):
     assert again["note1.txt"][0] == "updated" and again["note0.txt"][0] == "unchanged"
     rows = {Path(r["path"]).name: r for r in on_ray.document_rows()}
     chunks = store.open("OnRay").chunks.search().select(["doc_id", "text"]).limit(None)
-    texts = [r["text"] for r in chunks.to_arrow().to_pylist() if r["doc_id"] == rows["note1.txt"]["doc_id"]]
+    texts = [
+        r["text"]
+        for r in chunks.to_arrow().to_pylist()
+        if r["doc_id"] == rows["note1.txt"]["doc_id"]
+    ]
     assert texts == ["Note 1 rewritten: the otter counted seven boats at dusk."]
 
 
