@@ -421,14 +421,17 @@ def ingest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray", help="Parse and embed on Ray Data (a local Ray). Needs the [scale] extra."
+        ),
+    ] = False,
+    ray_address: Annotated[
         str | None,
         typer.Option(
-            "--ray",
-            is_flag=False,
-            flag_value="local",
-            metavar="[ADDRESS]",
-            help="Parse and embed on Ray Data: alone (last) = a local Ray; --ray=auto or "
-            "--ray=ray://HEAD:10001 = a cluster. Needs the [scale] extra.",
+            "--ray-address",
+            metavar="ADDRESS",
+            help="Run --ray on a cluster: auto (the one this node is in) or ray://HEAD:10001.",
         ),
     ] = None,
 ) -> None:
@@ -451,7 +454,7 @@ def ingest(
             reembed=reembed,
             force=force,
             as_json=as_json,
-            ray=ray,
+            ray=ray_address or ("local" if ray else None),
         )
     raise typer.Exit(code)
 
