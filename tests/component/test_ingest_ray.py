@@ -51,7 +51,9 @@ def _events(events) -> dict[str, tuple]:
     from h2otui.ingest.events import FileDone
 
     return {
-        Path(e.path).name: (e.outcome, e.chunks, e.pages, e.parser, e.error) for e in events if isinstance(e, FileDone)
+        Path(e.path).name: (e.outcome, e.chunks, e.pages, e.parser, e.error)
+        for e in events
+        if isinstance(e, FileDone)
     }
 
 
