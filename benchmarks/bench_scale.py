@@ -28,10 +28,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-WORDS = (
-    "harbor report churn revenue quarter region north south lighthouse submarine river mill "
-    "barge heron otter invoice contract policy customer renewal pricing discount forecast"
-).split()
+WORDS = [
+    "harbor",
+    "report",
+    "churn",
+    "revenue",
+    "quarter",
+    "region",
+    "north",
+    "south",
+    "lighthouse",
+    "submarine",
+    "river",
+    "mill",
+    "barge",
+    "heron",
+    "otter",
+    "invoice",
+    "contract",
+    "policy",
+    "customer",
+    "renewal",
+    "pricing",
+    "discount",
+    "forecast",
+]
 
 
 def pct(values: list[float], q: float) -> float:
