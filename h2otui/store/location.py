@@ -136,6 +136,14 @@ def location_for(settings: Settings, environ: dict[str, str] | None = None) -> S
             "s3://bucket/prefix, gs://, az://, db:// or a local folder"
         )
     options = {str(k): str(v) for k, v in st.options.items()}
+    secret = sorted(k for k in options if k.lower() in SECRET_KEYS)
+    if secret:
+        raise StorageConfigError(
+            f"storage.options.{secret[0]}: keep credentials out of config files (they "
+            "are shown with the settings): set them in the environment (AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LANCEDB_API_KEY) or name a "
+            "storage.profile"
+        )
     env = os.environ if environ is None else environ
     if st.profile:
         options = {**profile_credentials(st.profile, env), **options}

@@ -233,3 +233,27 @@ def test_plain_http_endpoint_needs_allow_http(s3, monkeypatch):
     with pytest.raises(StoreError, match="allow_http"):
         CollectionStore.for_settings(load_settings())
     assert CollectionStore.for_settings(settings).shared
+    monkeypatch.setenv("H2OTUI_STORAGE__OPTIONS", f'{{"aws_secret_access_key": "{SECRET_KEY}"}}')
+    with pytest.raises(StoreError, match="keep credentials out of config files") as err:
+        CollectionStore.for_settings(load_settings())
+    _assert_no_secret(str(err.value))
+
+
+def test_profile_credentials_and_region(tmp_path, monkeypatch):
+    from h2otui.store.location import StorageConfigError, profile_credentials
+
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        f"[team]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    conf = tmp_path / "config"
+    conf.write_text("[profile team]\nregion = eu-west-1\n")
+    env = {"AWS_SHARED_CREDENTIALS_FILE": str(creds), "AWS_CONFIG_FILE": str(conf)}
+    assert profile_credentials("team", env) == {
+        "aws_access_key_id": ACCESS_KEY,
+        "aws_secret_access_key": SECRET_KEY,
+        "region": "eu-west-1",
+    }
+    with pytest.raises(StorageConfigError, match=r"no profile \[other\]") as err:
+        profile_credentials("other", env)
+    _assert_no_secret(str(err.value))
