@@ -27,6 +27,12 @@ chunks without the new documents row -- and the next run re-ingests that file
 by document id, never duplicating them. Removals delete chunks first: a documents row
 without chunks is re-ingested next time.
 
+On object storage (``storage.uri``, :mod:`h2otui.store.location`) the same holds across
+hosts: every commit is a conditional put, so racing writers retry rather than overwrite;
+chunk and part rows are upserted by id (never plainly appended), so two hosts writing the
+same file leave one copy; indexing retries its conflicts. The writer lock then only
+keeps one host's processes apart.
+
 Nothing here imports Textual; lancedb and pyarrow are imported lazily.
 """
 
