@@ -74,7 +74,15 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> Any:
     a local one (``num_cpus``: all when None). A running ``ray.init`` is reused."""
     ray = require_ray()
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        import logging
+
+        # the ingest's own events are the progress report: Ray's INFO lines are noise
+        logging.getLogger("ray").setLevel(logging.WARNING)
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": logging.WARNING,
+        }
         if address:
             kwargs["address"] = address
         elif num_cpus:
@@ -209,7 +217,7 @@ class RayIngestPipeline(IngestPipeline):
             fn_constructor_kwargs={"settings": self.settings},
             batch_size=batch,
             batch_format="pyarrow",
-            concurrency=(1, actors),
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=1,
         ).materialize()
         self.stage_seconds["embed"] = time.monotonic() - t0
