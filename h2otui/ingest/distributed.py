@@ -203,7 +203,12 @@ class RayIngestPipeline(IngestPipeline):
     def _embed_and_write(
         self, ray: Any, parsed: Any, files: list[ParsedFile], cpus: int
     ) -> Iterator[IngestEvent]:
+        import warnings
+
         import numpy as np
+
+        # our filters test set membership, which Ray's expression language cannot say
+        warnings.filterwarnings("ignore", message="Use 'expr' instead of 'fn'")
 
         n_chunks = sum(len(p.texts) for p in files)
         yield IngestPhase(f"embedding {n_chunks} chunks on Ray")
