@@ -511,6 +511,20 @@ def ingest(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray", help="Parse and embed on Ray Data (a local Ray). Needs the [scale] extra."
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDRESS",
+            help="Run --ray on a cluster: auto (the one this node is in) or ray://HEAD:10001.",
+        ),
+    ] = None,
 ) -> None:
     """Add documents (PDF, images, audio, video, text, HTML, docx) to a collection.
 
@@ -531,6 +545,7 @@ def ingest(
             reembed=reembed,
             force=force,
             as_json=as_json,
+            ray=ray_address or ("local" if ray else None),
         )
     raise typer.Exit(code)
 

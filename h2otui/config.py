@@ -428,6 +428,42 @@ class RemoteSettings(_Section):
     )
 
 
+class StorageSettings(_Section):
+    """Where collections live (issue 18): the data dir, or object storage shared by many
+    hosts. Credentials come from the environment (``AWS_ACCESS_KEY_ID``, ...) or a named
+    profile, never from here, and are never printed."""
+
+    uri: str = Field(
+        "",
+        description=(
+            'Where collections live. "" = <data dir>/lancedb (one machine). An object-storage '
+            "URI (s3://bucket/prefix; gs://, az:// too) shares collections between hosts: "
+            'several people ask and ingest at once (see README "When one machine is not '
+            'enough"). db://NAME is LanceDB Cloud / Enterprise (its key in $LANCEDB_API_KEY).'
+        ),
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "LanceDB storage options, passed as-is: endpoint, region, timeout, ... Keep "
+            "secrets out of this file: they come from the environment or the profile."
+        ),
+    )
+    profile: str = Field(
+        "",
+        description=(
+            'AWS profile (~/.aws/credentials) whose keys reach s3://; "" = the environment '
+            "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, ...)."
+        ),
+    )
+    allow_http: bool = Field(
+        False,
+        description=(
+            "Allow a plain-HTTP endpoint (a loopback test server). Off: TLS, certificates verified."
+        ),
+    )
+
+
 class UiSettings(_Section):
     """The terminal UI (``h2otui`` with no command)."""
 
@@ -583,6 +619,7 @@ class Settings(_Section):
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
     compare: CompareSettings = Field(default_factory=CompareSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     model_lock: str | list[dict[str, Any]] | None = Field(
         None,
         description=(
