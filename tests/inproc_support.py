@@ -68,6 +68,11 @@ def smollm2_dir() -> Path:
             kwargs = {"gguf_file": gguf.name, "local_files_only": True}
             tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), **kwargs)
             model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), **kwargs)
+            # the weights are plain float32 now; only the GGUF "quantizer" marker refuses
+            # to save, so drop it and save a normal safetensors checkpoint
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
             model.save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
             (tmp / ".complete").write_text(f"{gguf}\n")

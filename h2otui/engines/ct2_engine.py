@@ -251,6 +251,7 @@ class CT2Engine(HFTokenizerEngine):
             }
         )
         end = _end_tokens(self.tokenizer, self.model_dir)
+        end_ids = {int(i) for i in self.tokenizer.convert_tokens_to_ids(end) if i is not None}
         decoder = IncrementalDecoder(self.tokenizer)
         stop_text = StopText(job.stops)
         self._last_generated = 0
@@ -268,7 +269,7 @@ class CT2Engine(HFTokenizerEngine):
                 self._last_generated += 1
                 if self.abort_requested:
                     return FinishReason.CANCELLED
-                if step.token_id in self._end_ids:
+                if step.token_id in end_ids:
                     hit_end = True
                     break
                 shown = stop_text.feed(decoder.push(step.token_id))
@@ -286,11 +287,6 @@ class CT2Engine(HFTokenizerEngine):
         if hit_end or self._last_generated < job.max_new_tokens:
             return FinishReason.STOP
         return FinishReason.LENGTH
-
-    @property
-    def _end_ids(self) -> set[int]:
-        ids = self.tokenizer.convert_tokens_to_ids(_end_tokens(self.tokenizer, self.model_dir))
-        return {int(i) for i in ids if i is not None}
 
     def _completion_tokens(self, job: GenerationJob, emitted: int) -> int:
         return int(getattr(self, "_last_generated", emitted))

@@ -247,7 +247,7 @@ class TransformersEngine(HFTokenizerEngine):
 
     def _load_model(self) -> Any:
         try:
-            import torch
+            import torch  # noqa: F401  (missing: the clear error below, not a traceback)
             from transformers import AutoConfig, AutoModelForCausalLM
         except ImportError as exc:
             raise EngineConfigError(
@@ -320,7 +320,6 @@ class TransformersEngine(HFTokenizerEngine):
         model.eval()
         self._context_length = self._model_context(model.config, opts)
         self._choose_prompt_type()
-        del torch
         return model
 
     def _close_model(self, model: Any) -> None:
