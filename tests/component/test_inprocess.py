@@ -218,33 +218,38 @@ def test_incremental_decoder_keeps_multibyte_characters_whole(smollm2: Path) -> 
 # --- ct2 -----------------------------------------------------------------------------------
 
 
-async def test_ct2_converts_once_and_answers_like_transformers(smollm2: Path, tf_engine) -> None:
+async def test_ct2_converts_once_to_int8_and_answers(smollm2: Path) -> None:
+    # int8 drifts on this 135M model's trivia ("L'Étoile, la Marseillaise..." where fp32
+    # says Paris; CTranslate2's own float32 conversion says Paris too), so the answers
+    # checked here are ones int8 keeps: counting on, and stopping at a stop sequence
+    count = GenerationRequest([], SamplingParams(max_new_tokens=30), prompt="1, 2, 3, 4,")
     engine = make(smollm2, "ct2")
     try:
-        done = await collect(engine, ask())
+        free = await collect(engine, count)
         converted = engine.converted  # type: ignore[attr-defined]
         assert converted is not None and (converted / "model.bin").is_file()
+        assert converted.name.split("-")[-2] == "int8"
         assert converted.parent.stat().st_mode & 0o077 == 0
         assert engine.prompt_type == "template"
-        stop = await collect(
-            engine,
-            GenerationRequest(
-                [], SamplingParams(max_new_tokens=30, stop=[" 7"]), prompt="1, 2, 3, 4,"
-            ),
-        )
+        count.params.stop = [" 7"]
+        stopped = await collect(engine, count)
+        chat = await collect(engine, ask())
     finally:
         await engine.aclose()
-    assert "Paris" in done.text and done.finish_reason is FinishReason.STOP
-    assert "6" in stop.text and " 7" not in stop.text
+    assert " 5, 6, 7" in free.text, free.text
+    assert stopped.finish_reason is FinishReason.STOP
+    assert "6" in stopped.text and " 7" not in stopped.text
+    assert chat.text.strip() and "<|im_end|>" not in chat.text
     stamp = (converted / "model.bin").stat().st_mtime_ns
+    count.params.stop = []
     again = make(smollm2, "ct2")  # a second engine reuses the conversion
     try:
-        second = await collect(again, ask())
+        second = await collect(again, count)
         assert again.converted == converted  # type: ignore[attr-defined]
     finally:
         await again.aclose()
     assert (converted / "model.bin").stat().st_mtime_ns == stamp
-    assert second.text == done.text
+    assert second.text == free.text
 
 
 async def test_ct2_reconverts_a_folder_left_half_written(smollm2: Path) -> None:
@@ -256,9 +261,10 @@ async def test_ct2_reconverts_a_folder_left_half_written(smollm2: Path) -> None:
         await engine.aclose()
     (converted / "h2otui-ct2.json").unlink()  # as if a conversion had been cut short
     engine = make(smollm2, "ct2")
+    count = GenerationRequest([], SamplingParams(max_new_tokens=8), prompt="1, 2, 3, 4,")
     try:
-        done = await collect(engine, ask())
+        done = await collect(engine, count)
     finally:
         await engine.aclose()
     assert (converted / "h2otui-ct2.json").is_file()
-    assert "Paris" in done.text
+    assert "5" in done.text
