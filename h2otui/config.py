@@ -1016,6 +1016,13 @@ def _locate(layers: list[_Layer], merged: dict[str, Any], loc: tuple[Any, ...]) 
     return dotted, "built-in defaults"
 
 
+#: h2oGPT model_lock keys that are options of the in-process engines (transformers, ct2)
+_H2OGPT_LOAD_KEYS = (
+    "load_8bit", "load_4bit", "load_half", "load_gptq", "load_awq", "use_gpu_id",
+    "rope_scaling", "trust_remote_code", "torch_dtype",
+)  # fmt: skip
+
+
 def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, Any]:
     """One h2oGPT model_lock dict as a model entry.
 
@@ -1035,6 +1042,9 @@ def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, A
         options.setdefault("context_length", entry.pop("max_seq_len"))
     if "h2ogpt_key" in entry:
         options.setdefault("h2ogpt_key", entry.pop("h2ogpt_key"))
+    for key in _H2OGPT_LOAD_KEYS:  # in-process loading keys (issue 17): engine options
+        if key in entry:
+            options.setdefault(key, entry.pop(key))
     if options:
         entry["options"] = options
     if "name" not in entry:
