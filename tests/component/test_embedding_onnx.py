@@ -39,8 +39,12 @@ def reference() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embed-cache")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory, shared_models_dir: Path) -> Path:
+    """A data dir whose models/ is the session's shared one (as every test home's is):
+    the fp32 export happens once per test session."""
+    data = tmp_path_factory.mktemp("embed-data")
+    (data / "models").symlink_to(shared_models_dir, target_is_directory=True)
+    return data
 
 
 @pytest.mark.slow
@@ -128,7 +132,7 @@ def test_pipelines_onnx_cannot_reproduce_fall_back(tmp_path) -> None:
         _StConfig(tmp_path)
 
 
-def test_precision_is_recorded_and_either_precision_queries_a_collection(tmp_path) -> None:
+def test_precision_is_recorded_and_either_precision_queries_a_collection() -> None:
     """The rule: fp32 and int8 vectors of one model share a space, so a collection built
     with one precision is queried with either and finds the same facts; another model is
     a mismatch whatever the precision."""
@@ -137,9 +141,10 @@ def test_precision_is_recorded_and_either_precision_queries_a_collection(tmp_pat
     from h2otui.qa.retrieval import Retriever
     from h2otui.store.collections import CollectionStore, EmbeddingMismatchError
 
-    col = write_collection(tmp_path, "Facts", facts_corpus())
+    home = Path(os.environ["H2OTUI_HOME"])  # its models/ is the session's shared cache
+    col = write_collection(home, "Facts", facts_corpus())
     assert col.embedding_precision == "int8"
-    assert CollectionStore(tmp_path).open("Facts").info().to_dict()["embedding_precision"] == "int8"
+    assert CollectionStore(home).open("Facts").info().to_dict()["embedding_precision"] == "int8"
     tops = {}
     for precision in ("int8", "fp32"):
         found = Retriever(col, precision=precision).search(
@@ -148,7 +153,7 @@ def test_precision_is_recorded_and_either_precision_queries_a_collection(tmp_pat
         tops[precision] = (found.passages[0].source, found.passages[0].page)
     assert tops["int8"] == tops["fp32"] == ("/docs/report.pdf", 3)
     with pytest.raises(EmbeddingMismatchError):
-        CollectionStore(tmp_path).create("Facts", "other-model", 384, "int8")
+        CollectionStore(home).create("Facts", "other-model", 384, "int8")
 
 
 def test_ingest_keeps_a_collections_precision(tmp_path, settings) -> None:
