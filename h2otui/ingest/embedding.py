@@ -216,6 +216,9 @@ class OnnxEmbedder:
         opts.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # no busy-waiting between ops: on a shared 2-core machine spinning threads cost
+        # ~25% more CPU per chunk and 2-3x the query latency (benchmarks/bench_embed.py)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(onnx_path), opts, providers=["CPUExecutionProvider"]
         )
