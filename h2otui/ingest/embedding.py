@@ -274,8 +274,14 @@ class SentenceTransformerEmbedder:
         self.precision = "fp32"
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"embedding model {model_id!r} needs sentence-transformers here ({exc}): "
+                "pip install sentence-transformers, or use embedding.precision = int8 with "
+                f"the embedded {DEFAULT_MODEL_ID!r}"
+            ) from None
         try:
             from transformers.utils import logging as hf_logging
 
