@@ -55,7 +55,7 @@ QUESTION = "Who led the Zephyr project?"
 def ensure_collection(data_dir: Path, n: int) -> str:
     from bench_retrieval import build
 
-    from h2otui.qa.embed import MiniLMEmbedder
+    from h2otui.qa.embed import query_embedder
     from h2otui.store.collections import CollectionStore
 
     name = f"bench{n}"
@@ -65,7 +65,7 @@ def ensure_collection(data_dir: Path, n: int) -> str:
         build(data_dir, name, n)
     col = store.open(name)
     if col.chunks.count_rows("chunk_id = 'fact'") == 0:
-        vec = MiniLMEmbedder().encode([FACT])[0]
+        vec = query_embedder(col.embedding_model, data_dir=data_dir).encode([FACT])[0]
         col.chunks.add(
             [
                 {

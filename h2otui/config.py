@@ -351,7 +351,8 @@ class IngestSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
-    """The sentence-transformers model that embeds chunks (h2oGPT hf_embedding_model)."""
+    """The sentence-transformers model that embeds chunks and queries (h2oGPT
+    hf_embedding_model), run on ONNX Runtime (see h2otui.ingest.embedding)."""
 
     model: str = Field(
         "all-MiniLM-L6-v2",
@@ -362,8 +363,18 @@ class EmbeddingSettings(_Section):
             " ingest --reembed` to switch."
         ),
     )
-    batch_size: int = Field(64, ge=1, description="Texts per encode call.")
-    device: str = Field("cpu", description="torch device for embedding: cpu, cuda, cuda:1, mps.")
+    precision: Literal["fp32", "int8"] = Field(
+        "int8",
+        description=(
+            "ONNX weights: int8 (the packaged MiniLM: no torch, no export) or fp32 (exported "
+            "once with torch; faster on large ingests)."
+        ),
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per encode call.")
+    threads: int = Field(0, ge=0, description="ONNX Runtime threads for ingest; 0 = all CPUs.")
+    device: str = Field(
+        "cpu", description="torch device, for models that fall back to sentence-transformers."
+    )
 
 
 class RemoteSettings(_Section):

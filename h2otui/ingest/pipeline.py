@@ -66,28 +66,42 @@ def default_workers(configured: int = 0) -> int:
 
 
 class LazyEmbedder:
-    """The configured embedder, loaded on first use; checks the collection's dimension."""
+    """The configured embedder, loaded on first use; checks the collection's dimension.
+    Its precision is the setting's for a new collection and the collection's own for an
+    existing one (a collection never mixes fp32 and int8 vectors)."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None):
-        from h2otui.ingest.embedding import resolve_model
+        from h2otui.ingest.embedding import check_precision, resolve_model
 
         self.settings = settings
         self.loaded = embedder
         self.model_id = (
             embedder.model_id if embedder else resolve_model(settings.embedding.model)[0]
         )
+        self.precision = (
+            getattr(embedder, "precision", "fp32")
+            if embedder
+            else check_precision(settings.embedding.precision)
+        )
         self.col: Collection | None = None
         self.dim = embedder.dim if embedder else 0
+        #: what loading said (an ONNX export, a fallback to sentence-transformers)
+        self.notices: list[str] = []
 
     def expect_dim(self, col: Collection) -> None:
         self.col = col
         self.dim = col.dim
+        if self.loaded is None:
+            self.precision = col.embedding_precision
 
     def load(self) -> Embedder:
         if self.loaded is None:
             from h2otui.ingest.embedding import shared_embedder
 
-            self.loaded = shared_embedder(self.settings)
+            self.loaded = shared_embedder(
+                self.settings, precision=self.precision, notice=self.notices.append
+            )
+            self.precision = getattr(self.loaded, "precision", self.precision)
             if self.col is not None:
                 self.col.check_model(self.loaded.model_id, self.loaded.dim)
         self.dim = self.loaded.dim
@@ -235,10 +249,17 @@ class IngestPipeline:
             col = store.open(self.name)
             col.check_model(lazy.model_id, col.dim if lazy.loaded is None else lazy.loaded.dim)
             lazy.expect_dim(col)
+            if lazy.precision != self.settings.embedding.precision:
+                yield IngestPhase(
+                    f"{self.name} was built with {lazy.precision} embeddings: adding with "
+                    f"{lazy.precision} (--reembed switches it to "
+                    f"{self.settings.embedding.precision})"
+                )
         else:
             yield IngestPhase("loading embedding model")
             loaded = lazy.load()
-            col = store.create(self.name, loaded.model_id, loaded.dim)
+            yield from self._notices()
+            col = store.create(self.name, loaded.model_id, loaded.dim, lazy.precision)
         self.col = col
         self.writer = BatchWriter(col, col.known_documents(), lazy.model_id)
         assert self.found is not None
@@ -250,15 +271,27 @@ class IngestPipeline:
         """``--reembed``: re-embed the existing collection when its model differs."""
         old = store.open(self.name)
         given = self.given_embedder
-        if old.embedding_model == self.embedder.model_id and (
-            given is None or old.dim == given.dim
+        if (
+            old.embedding_model == self.embedder.model_id
+            and (given is None or old.dim == given.dim)
+            and old.embedding_precision == self.embedder.precision
         ):
             return
         yield IngestPhase("loading embedding model")
         loaded = self.embedder.load()
-        yield IngestPhase(f"re-embedding {old.count_chunks()} chunks with {self.embedder.model_id}")
-        old.reembed(loaded.encode, loaded.model_id, loaded.dim, loaded.batch_size)
+        yield from self._notices()
+        yield IngestPhase(
+            f"re-embedding {old.count_chunks()} chunks with {self.embedder.model_id} "
+            f"({self.embedder.precision})"
+        )
+        old.reembed(
+            loaded.encode, loaded.model_id, loaded.dim, loaded.batch_size, self.embedder.precision
+        )
         self.summary.reembedded = True
+
+    def _notices(self) -> Iterator[IngestEvent]:
+        while self.embedder.notices:
+            yield IngestPhase(self.embedder.notices.pop(0))
 
     def process_files(self) -> Iterator[IngestEvent]:
         """Parse, embed and write every file, overlapping the three."""
@@ -386,6 +419,7 @@ class IngestPipeline:
         if self.embedder.loaded is None:
             yield IngestPhase("loading embedding model")
             self.embedder.load()
+            yield from self._notices()
             self.embed_started = time.monotonic()
             self.embedder_ready = True
         vectors = self.embedder.encode(texts)
@@ -540,7 +574,11 @@ def reembed_collection(store: CollectionStore, name: str, embedder: Embedder) ->
     """Re-embed every chunk of ``name`` with ``embedder`` into a new version of its chunks
     table (the dimension may change). Returns the number of chunks."""
     return store.open(name).reembed(
-        embedder.encode, embedder.model_id, embedder.dim, embedder.batch_size
+        embedder.encode,
+        embedder.model_id,
+        embedder.dim,
+        embedder.batch_size,
+        getattr(embedder, "precision", None),
     )
 
 

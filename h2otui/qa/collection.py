@@ -97,7 +97,10 @@ class CollectionCache:
             if entry is None:
                 collection = open_collection(settings, name)
                 retriever = Retriever(
-                    collection, rrf_k=qa.rrf_k, merge_neighbors=qa.merge_neighbors
+                    collection,
+                    rrf_k=qa.rrf_k,
+                    merge_neighbors=qa.merge_neighbors,
+                    precision=settings.embedding.precision,
                 )
                 entry = self._entries[key] = (collection, retriever)
             return entry

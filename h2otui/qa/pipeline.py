@@ -285,8 +285,10 @@ async def _generate(
 ) -> AsyncIterator[TextDelta]:
     """Run one model call; stream its text (``stream``) and put it in ``result.answer``.
 
-    ``single_line``: the answer ends at the first line break after some text (small
-    base models go on to invent more questions); leading blank lines are skipped.
+    ``single_line``: the answer ends at a real boundary (:class:`AnswerEnd`): a line
+    break after a finished sentence, or a blank line (small base models go on to invent
+    more questions); a line break inside a sentence -- the model hard-wrapping like the
+    documents it read -- becomes a space. Leading blank lines are skipped.
     """
     p = params.model_copy(update={"stop": list(dict.fromkeys([*params.stop, *stops]))})
     request = GenerationRequest(filled.messages, p)
@@ -294,6 +296,7 @@ async def _generate(
     usage: Usage | None = None
     finished = Finished(FinishReason.STOP)
     produced = False
+    end = AnswerEnd()
     async with aclosing(_stopping_stream(engine, request)) as events:
         async for event in events:
             match event:
@@ -304,9 +307,8 @@ async def _generate(
                             text = text.lstrip()
                             if not text:
                                 continue
-                        cut = text.find("\n")
-                        if cut >= 0:
-                            text = text[:cut]
+                        text, done = end.feed(text)
+                        cut = 0 if done else -1
                     produced = True
                     if text:
                         if stream and meter.first_token is None:
@@ -331,6 +333,39 @@ async def _generate(
 
 
 _END = object()
+
+#: what a finished sentence ends with (a line break after one ends a one-line answer)
+_SENTENCE_END = tuple(".!?。！？…\"'”’)]")
+
+
+class AnswerEnd:
+    """Where a ``plain_qa`` answer ends, fed the streamed text: at a blank line, or at a
+    line break that follows a finished sentence. A line break inside a sentence (the
+    model wrapping its answer like the hard-wrapped documents it read) is a space.
+    ``feed`` returns the text to keep and whether the answer is over."""
+
+    def __init__(self) -> None:
+        self.tail = ""  # the answer so far, stripped of trailing spaces (its last chars)
+        self.held_break = False  # a line break turned into a space, just before
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        out: list[str] = []
+        for ch in text:
+            if ch == "\n":
+                if self.held_break or self.tail.rstrip().endswith(_SENTENCE_END):
+                    return "".join(out).rstrip(" "), True
+                self.held_break = True
+                continue
+            if self.held_break:
+                self.held_break = False
+                if ch not in " \t" and not self.tail.endswith(" "):
+                    out.append(" ")
+            out.append(ch)
+            if ch not in " \t":
+                self.tail = (self.tail + ch)[-8:]
+            elif not self.tail.endswith(" "):
+                self.tail = (self.tail + " ")[-8:]
+        return "".join(out), False
 
 
 async def _stopping_stream(engine: Engine, request: GenerationRequest) -> AsyncIterator[Any]:

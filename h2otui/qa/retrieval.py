@@ -126,18 +126,30 @@ class Retriever:
         *,
         rrf_k: int = 60,
         merge_neighbors: bool = True,
+        precision: str | None = None,
     ) -> None:
         self.collection = collection
         self._embedder = embedder
         self.rrf_k = rrf_k
         self.merge_neighbors = merge_neighbors
+        #: embedding.precision for queries (either works on any collection of the model)
+        self.precision = precision
 
     @property
     def embedder(self) -> QueryEmbedder:
         if self._embedder is None:
             from h2otui.qa.embed import query_embedder
 
-            self._embedder = query_embedder(self.collection.embedding_model)
+            store = getattr(self.collection, "store", None)
+            if store is not None:
+                data_dir = store.data_dir
+            else:
+                from h2otui.config import load_settings
+
+                data_dir = load_settings().data_path
+            self._embedder = query_embedder(
+                self.collection.embedding_model, data_dir=data_dir, precision=self.precision
+            )
         return self._embedder
 
     def embed(self, query: str) -> np.ndarray:

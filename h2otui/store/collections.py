@@ -139,6 +139,7 @@ class CollectionInfo:
     size_bytes: int
     embedding_model: str
     dim: int
+    embedding_precision: str = "fp32"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +149,7 @@ class CollectionInfo:
             "size_bytes": self.size_bytes,
             "embedding_model": self.embedding_model,
             "dim": self.dim,
+            "embedding_precision": self.embedding_precision,
         }
 
 
@@ -258,9 +260,12 @@ class CollectionStore:
             )
         return Collection(self, name)
 
-    def create(self, name: str, embedding_model: str, dim: int) -> Collection:
-        """Open ``name``, creating it for this embedding model if needed. An existing
-        collection with another model raises :class:`EmbeddingMismatchError`."""
+    def create(
+        self, name: str, embedding_model: str, dim: int, precision: str = "fp32"
+    ) -> Collection:
+        """Open ``name``, creating it for this embedding model (and ``precision``, fp32 or
+        int8, recorded) if needed. An existing collection with another model raises
+        :class:`EmbeddingMismatchError`; another precision is compatible (same space)."""
         validate_name(name)
         if self.exists(name):
             col = Collection(self, name)
@@ -273,6 +278,7 @@ class CollectionStore:
         meta = [
             {"key": "embedding_model", "value": embedding_model},
             {"key": "dim", "value": str(dim)},
+            {"key": "embedding_precision", "value": precision},
             {"key": "schema_version", "value": SCHEMA_VERSION},
             {"key": "created_at", "value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         ]
@@ -310,6 +316,8 @@ class Collection:
         values = {r["key"]: r["value"] for r in self.meta.to_arrow().to_pylist()}
         self.embedding_model: str = values.get("embedding_model", "")
         self.dim: int = int(values.get("dim", "0"))
+        # collections from before ONNX embeddings were built with sentence-transformers fp32
+        self.embedding_precision: str = values.get("embedding_precision", "fp32")
         self.chunks = db.open_table(f"{name}__chunks")
         self.parts = db.open_table(f"{name}__parts")
         self.documents = db.open_table(f"{name}__documents")
@@ -362,6 +370,7 @@ class Collection:
             size_bytes=self.size_bytes(),
             embedding_model=self.embedding_model,
             dim=self.dim,
+            embedding_precision=self.embedding_precision,
         )
 
     def document_rows(self) -> list[dict[str, Any]]:
@@ -510,12 +519,18 @@ class Collection:
         model_id: str,
         dim: int,
         batch_size: int = 128,
+        precision: str | None = None,
     ) -> int:
         """Re-embed every chunk with ``encode`` (``model_id``, ``dim`` dimensions, which
         may differ from the current ones) into a new version of the chunks table, record
-        the model, and rebuild the indexes. Returns the number of chunks."""
+        the model (and ``precision``, if given), and rebuild the indexes. Returns the
+        number of chunks."""
         with self.store.writer_lock(self.name):
-            return self._reembed(encode, model_id, dim, batch_size)
+            n = self._reembed(encode, model_id, dim, batch_size)
+            if precision is not None:
+                self.set_meta("embedding_precision", precision)
+                self.embedding_precision = precision
+            return n
 
     def _reembed(
         self,

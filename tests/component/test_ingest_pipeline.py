@@ -299,13 +299,15 @@ def test_progress_events_count_every_file(ingested):
 
 
 def test_vectors_are_normalised_and_searchable(ingested):
-    from h2otui.ingest.embedding import DEFAULT_MODEL_ID, Embedder
+    from h2otui.ingest.embedding import DEFAULT_MODEL_ID, load_embedder
 
     col = ingested["col"]
     assert col.embedding_model == DEFAULT_MODEL_ID and col.dim == 384
     vecs = np.array([c["vector"] for c in ingested["chunks"]], dtype=np.float32)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-3)
-    query = Embedder().encode(["which animal was found near the lighthouse?"])[0]
+    query = load_embedder(data_dir=col.store.data_dir, precision=col.embedding_precision).encode(
+        ["which animal was found near the lighthouse?"]
+    )[0]
     hits = col.chunks.search(query).limit(3).to_list()
     assert any(SPEECH_WORD in h["text"].lower() for h in hits)
     fts = col.chunks.search("pelican", query_type="fts").limit(5).to_list()

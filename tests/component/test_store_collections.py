@@ -358,10 +358,12 @@ def test_the_collection_answers_document_qa_reads_itself(tmp_path):
     or doc id, parts in order, --doc checks; a quote in a path is data, not SQL."""
     from qa_support import facts_corpus, write_collection
 
-    from h2otui.qa.embed import MiniLMEmbedder
+    from h2otui.qa.embed import query_embedder
 
     col = write_collection(tmp_path, "Facts", facts_corpus())
-    vec = MiniLMEmbedder().encode(["Who led the Zephyr project?"])[0]
+    vec = query_embedder(col.embedding_model, data_dir=tmp_path).encode(
+        ["Who led the Zephyr project?"]
+    )[0]
 
     best = col.vector_search(vec, 3)
     assert best[0]["source"] == "/docs/report.pdf" and best[0]["page"] == 3
