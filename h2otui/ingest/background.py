@@ -36,7 +36,6 @@ from h2otui.ingest.events import (
     IngestProgress,
     IngestStarted,
     IngestSummary,
-    IngestWaiting,
 )
 from h2otui.privacy import open_private
 
@@ -284,9 +283,7 @@ class IngestQueue:
                 for cand in pipeline.found.files:
                     job.files.setdefault(str(cand.path), QueuedFile(str(cand.path)))
                 job.message = f"{event.files_total} files, {event.workers} parser processes"
-            elif isinstance(event, IngestWaiting):
-                job.message = event.name
-            elif isinstance(event, IngestPhase):
+            elif isinstance(event, IngestPhase):  # a step, or IngestWaiting for the lock
                 job.message = event.name
             elif isinstance(event, FileDone):
                 f = job.files.setdefault(event.path, QueuedFile(event.path))

@@ -27,7 +27,9 @@ def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()
     for i in range(N_FILES):
-        body = " ".join(f"Record {i}.{j}: the heron number {i} waited by mill {j}." for j in range(6))
+        body = " ".join(
+            f"Record {i}.{j}: the heron number {i} waited by mill {j}." for j in range(6)
+        )
         (folder / f"note{i:02d}.txt").write_text(body)
     return folder
 
@@ -44,7 +46,9 @@ def _store(settings):  # type: ignore[no-untyped-def]
 
 def _assert_whole(col) -> None:  # type: ignore[no-untyped-def]
     rows = col.document_rows()
-    assert sorted(Path(r["path"]).name for r in rows) == [f"note{i:02d}.txt" for i in range(N_FILES)]
+    assert sorted(Path(r["path"]).name for r in rows) == [
+        f"note{i:02d}.txt" for i in range(N_FILES)
+    ]
     assert all(r["status"] == "ok" for r in rows)
     ids = col.chunks.search().select(["chunk_id"]).limit(None).to_arrow().column(0).to_pylist()
     assert len(ids) == len(set(ids)) == sum(r["chunk_count"] for r in rows)
@@ -182,4 +186,4 @@ def test_the_queue_file_is_private_and_a_damaged_one_is_ignored(settings):
     assert queue.resume_saved() == []
     queue.path.write_text(json.dumps({"jobs": [{"paths": []}, 3]}))
     assert queue.resume_saved() == []
-    assert background.QUEUE_FILE == queue.path.name
+    assert queue.path.name == background.QUEUE_FILE
