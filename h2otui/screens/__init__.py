@@ -22,4 +22,11 @@ class NavEntry:
 
 NAVIGATION: list[NavEntry] = [
     NavEntry("chat", "h2otui.screens.chat:ChatScreen", "f2", "Chat", "Chat with a model"),
+    NavEntry(
+        "collections",
+        "h2otui.screens.collections:CollectionsScreen",
+        "f4",
+        "Collections",
+        "Manage collections, ingest files, inspect retrieval",
+    ),
 ]

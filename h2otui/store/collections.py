@@ -560,6 +560,15 @@ class Collection:
             r.setdefault("frame_time", None)
         return rows
 
+    def document_chunks(self, doc_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The chunks of documents ``doc_ids`` (without vectors), in document order."""
+        if not doc_ids:
+            return []
+        q = self.chunks.search().where(in_filter("doc_id", list(doc_ids)))
+        rows: list[dict[str, Any]] = q.select(self._columns()).limit(None).to_arrow().to_pylist()
+        rows.sort(key=lambda r: (r.get("part_index") or 0, r.get("chunk_index") or 0))
+        return rows
+
     def document_paths(self) -> list[str]:
         """The path (or source) of every document, sorted."""
         rows = self.documents.search().select(["path", "source"]).limit(None).to_arrow()
