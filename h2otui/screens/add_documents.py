@@ -201,7 +201,11 @@ class AddDocumentsScreen(ModalScreen[AddRequest | None]):
             self.notify("Name the collection to ingest into.", timeout=4)
             return
         globs = split_patterns(self.query_one("#add-glob", Input).value)
-        exclude = split_patterns(self.query_one("#add-exclude", Input).value)
+        patterns = split_patterns(self.query_one("#add-exclude", Input).value)
+        # a name excludes files and folders of that name, as the tree shows it, also
+        # when the folders are expanded to globs (discovery matches a glob's files by
+        # name and full path only)
+        exclude = [*patterns, *(f"*/{p}/*" for p in patterns if "/" not in p)]
         self.dismiss(AddRequest(name, with_globs(paths, globs), exclude))
 
     def action_cancel(self) -> None:

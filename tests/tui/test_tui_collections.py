@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hostile import MARKUP
 from qa_support import Chunk, facts_corpus, write_collection
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, DirectoryTree, Input, Label, Static
 from textual.worker import WorkerCancelled
 from tui_fakes import ScriptedEngine, factory_for
 
@@ -31,11 +31,22 @@ def cells(table: DataTable, column: int = 0) -> list[str]:  # type: ignore[type-
 
 
 async def settle(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait for the workers (a reload cancels a tree's loader: that is fine)."""
+    """Wait for the screens' workers. A directory tree's loader runs for as long as the
+    tree is mounted: it is left out (its nodes are waited for by :func:`tree_loaded`)."""
     for _ in range(3):
+        workers = [w for w in app.workers if not isinstance(w.node, DirectoryTree)]
         with contextlib.suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
+            await asyncio.wait_for(app.workers.wait_for_complete(workers), 60)
         await pilot.pause()
+
+
+async def tree_child(pilot, tree, name: str):  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        found = [n for n in tree.root.children if n.data is not None and n.data.path.name == name]
+        if found:
+            return found[0]
+        await pilot.pause(0.05)
+    raise AssertionError(f"{name} never showed in the tree")
 
 
 async def open_screen(app, pilot) -> CollectionsScreen:  # type: ignore[no-untyped-def]
@@ -142,12 +153,12 @@ async def test_add_files_with_the_picker_and_watch_the_queue(settings, tmp_path,
         picker.query_one("#add-collection", Input).value = "Otters"
         picker.query_one("#add-glob", Input).value = "*.md"
         picker.query_one("#add-exclude", Input).value = "drafts"
-        await settle(app, pilot)
+        await pilot.pause()
         tree = picker.query_one("#add-tree")
         tree.focus()
         await pilot.pause()
         # the library folder, under the root (the current directory); s chooses it
-        (node,) = [n for n in tree.root.children if n.data.path.name == "library"]  # type: ignore[attr-defined]
+        node = await tree_child(pilot, tree, "library")
         tree.move_cursor(node)  # type: ignore[attr-defined]
         await pilot.press("s")
         await pilot.pause()
