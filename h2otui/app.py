@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -126,7 +126,29 @@ class H2oTuiApp(App[int]):
             from h2otui.ingest.background import IngestQueue
 
             self._ingests = IngestQueue(self.settings.data_path, lambda: self.settings)
+            self.set_interval(0.5, self._show_ingest_badge)
         return self._ingests
+
+    def _show_ingest_badge(self) -> None:
+        """While an ingest runs, a line above the footer of every screen says so (the
+        collections screen has its own)."""
+        from textual.widgets import Static
+
+        from h2otui.screens.collections import CollectionsScreen, describe_job
+
+        screen = self.screen
+        job = next((j for j in self.ingests.snapshot() if j.state == "running"), None)
+        badges = list(screen.query(".ingest-badge"))
+        if job is None or screen.is_modal or isinstance(screen, CollectionsScreen):
+            for badge in badges:
+                badge.remove()
+            return
+        text = describe_job(job)
+        text.append("  (F4 shows it)")
+        if badges:
+            cast("Static", badges[0]).update(text)
+        else:
+            screen.mount(Static(text, classes="ingest-badge"))
 
     def _resume_ingests(self) -> None:
         """Finish the ingest a previous run left queued (quit or crash mid-ingest)."""

@@ -502,6 +502,19 @@ class CollectionsScreen(Screen[None]):
         self.query_one("#coll-tabs", TabbedContent).active = "tab-inspect"
         self.query_one("#inspect-query", Input).focus()
 
+    def inspect_question(self, collection: str, question: str) -> None:
+        """Open the inspector on ``question`` against ``collection`` ("why these
+        sources?" from a chat answer)."""
+        self.selected = collection
+        if self.collections is not None:
+            names = [r["name"] for r in self.collections]
+            if collection in names:
+                self.query_one("#collections", DataTable).move_cursor(row=names.index(collection))
+        self.action_inspect()
+        self.query_one("#inspect-query", Input).value = question
+        self.query_one("#inspect-settings", Static).update(Text("retrieving…"))
+        self.run_inspection(collection, question)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "inspect-query":
             return

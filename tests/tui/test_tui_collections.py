@@ -216,7 +216,27 @@ async def test_inspector_ranks_match_ask_json(settings, facts):
     question = "Who led the Zephyr project?"
     app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
     async with app.run_test(size=(160, 40)) as pilot:
-        screen = await open_screen(app, pilot)
+        # "why these sources?" from a chat answer opens the inspector on its question
+        from h2otui.widgets.sources_panel import DocumentsPanel
+
+        chat = app.screen
+        await pilot.press("ctrl+g")
+        await settle(app, pilot)
+        chat.query_one(DocumentsPanel).select_collection("Facts")
+        await pilot.press("escape")
+        chat.query_one("#input").focus()
+        await pilot.press(*question, "enter")
+        await settle(app, pilot)
+        assert chat.session.turns, "the question was not answered"
+        await chat.action_why_sources()
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CollectionsScreen)
+        assert screen.inspection is not None and screen.inspection.query == question
+        screen.inspection = None
+
+        await pilot.press("escape")
+        screen.query_one("#collections", DataTable).focus()
         await pilot.press("i")
         await pilot.pause()
         query = screen.query_one("#inspect-query", Input)
