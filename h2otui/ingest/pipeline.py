@@ -156,6 +156,7 @@ class IngestPipeline:
         self.files_done = self.bytes_done = self.chunks_done = self.pages = 0
         self.media = 0.0
         self.embed_started = time.monotonic()
+        self.embedder_ready = False
         self.last_progress = 0.0
         self.pool: WorkerPool | None = None
         self.lock: FileLock | None = None
@@ -175,7 +176,10 @@ class IngestPipeline:
             if self.lock is not None:
                 self.lock.release()
                 self.lock = None
-        self.summary.elapsed_s = time.monotonic() - self.started
+        now = time.monotonic()
+        self.summary.elapsed_s = now - self.started
+        if self.embedder_ready:
+            self.summary.working_s = now - self.embed_started
         yield IngestFinished(self.summary)
 
     # --- steps --------------------------------------------------------------------------
@@ -264,6 +268,7 @@ class IngestPipeline:
         self.pool = WorkerPool(self.n_workers, self.settings)
         self.pool.start()
         self.embed_started = time.monotonic()
+        self.embedder_ready = self.embedder.loaded is not None  # handed in loaded
         try:
             with self.pool.terminate_on_sigterm():
                 while self.todo or self.in_flight or self.backlog or self._writer.pending:
@@ -385,6 +390,7 @@ class IngestPipeline:
             yield IngestPhase("loading embedding model")
             self.embedder.load()
             self.embed_started = time.monotonic()
+            self.embedder_ready = True
         vectors = self.embedder.encode(texts)
         offset = 0
         for p, lo, hi in take:
@@ -457,8 +463,16 @@ class IngestPipeline:
         return self.writer
 
     def _finish(self, path: str, event: FileDone) -> FileDone:
+        """Count a file as done. The ETA is bytes still to do at the rate bytes were
+        ingested, so only files that were ingested count towards that rate; a file that
+        failed or was skipped leaves both sides (it took no embedding work, and counting
+        its bytes as done, or as still to do, made the ETA wrong by far after failures).
+        An unchanged file, only hashed, leaves them too."""
         self.files_done += 1
-        self.bytes_done += self.sizes.get(path, 0)
+        if event.outcome in ("failed", "skipped", "unchanged"):
+            self.sizes.pop(path, None)
+        else:
+            self.bytes_done += self.sizes.get(path, 0)
         return event
 
 

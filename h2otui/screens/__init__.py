@@ -29,4 +29,11 @@ NAVIGATION: list[NavEntry] = [
         "Collections",
         "Manage collections, ingest files, inspect retrieval",
     ),
+    NavEntry(
+        "settings",
+        "h2otui.screens.settings:SettingsScreen",
+        "f5",
+        "Settings",
+        "See and change every setting and model (saved to the user config)",
+    ),
 ]
