@@ -18,6 +18,7 @@ through :func:`h2otui.safe_text.visible` into a Rich ``Text`` and is never marku
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 LOADING = "loading collections…"
 NO_COLLECTIONS = "no collections yet: n creates one, a adds files to it"
+MAX_QUEUE_ROWS = 5000  # files listed for one job (the counts cover all of them)
 STATE_STYLE = {
     "added": "green",
     "updated": "green",
@@ -95,6 +97,8 @@ class CollectionsScreen(Screen[None]):
         self.selected: str | None = None
         self.documents: list[dict[str, Any]] | None = None
         self._queue_seen = -1
+        self._queue_job: str | None = None
+        self._queue_rows: dict[str, tuple[str, str]] = {}
         self._jobs_done: set[str] = set()
         self.inspection: Inspection | None = None
 
@@ -200,7 +204,7 @@ class CollectionsScreen(Screen[None]):
                 ]
             table.add_row(*cells, key=r["name"])
         empty = self.query_one("#coll-empty", Label)
-        empty.update(error or ("" if rows else NO_COLLECTIONS))
+        empty.update(Text(visible(error or ("" if rows else NO_COLLECTIONS))))
         empty.display = bool(error or not rows)
         names = [r["name"] for r in rows]
         if self.selected not in names:
@@ -408,7 +412,9 @@ class CollectionsScreen(Screen[None]):
             self.app.call_from_thread(self._error, "Remove document", str(exc))
             return
         self.app.call_from_thread(
-            self.notify, f"Removed {visible(path)} ({removed} document(s)).", timeout=3
+            partial(self.notify, markup=False),
+            f"Removed {visible(path)} ({removed} document(s)).",
+            timeout=3,
         )
         self.app.call_from_thread(self.load_collections)
 
@@ -482,19 +488,33 @@ class CollectionsScreen(Screen[None]):
         self.query_one("#queue-status", Static).update(
             Text("\n").join(lines) if lines else Text("No ingest queued: a adds files.")
         )
-        table = self.query_one("#queue-files", DataTable)
-        table.clear()
-        shown = running or (jobs[-1] if jobs else None)
-        if shown is not None:
-            for f in list(shown.files.values())[:2000]:
-                table.add_row(
-                    plain(f.path), plain(f.state, STATE_STYLE.get(f.state, "")), plain(f.reason)
-                )
+        self._show_queue_files(running or (jobs[-1] if jobs else None))
         finished = [j for j in jobs if not j.active and j.id not in self._jobs_done]
         if finished:
             self._jobs_done.update(j.id for j in finished)
             if self.collections is not None:
                 self.load_collections()
+
+    def _show_queue_files(self, job: IngestJob | None) -> None:
+        """The shown job's files; rows are updated in place (a running ingest changes a
+        few files per refresh, not thousands)."""
+        table = self.query_one("#queue-files", DataTable)
+        job_id = job.id if job is not None else None
+        if job_id != self._queue_job:
+            table.clear()
+            self._queue_job, self._queue_rows = job_id, {}
+        if job is None:
+            return
+        for f in list(job.files.values())[:MAX_QUEUE_ROWS]:
+            now = (f.state, f.reason)
+            before = self._queue_rows.get(f.path)
+            state = plain(f.state, STATE_STYLE.get(f.state, ""))
+            if before is None:
+                table.add_row(plain(f.path), state, plain(f.reason), key=f.path)
+            elif before != now:
+                table.update_cell(f.path, "state", state)
+                table.update_cell(f.path, "reason", plain(f.reason))
+            self._queue_rows[f.path] = now
 
     # --- retrieval inspector ----------------------------------------------------------
 
