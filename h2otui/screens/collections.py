@@ -218,9 +218,10 @@ class CollectionsScreen(Screen[None]):
             self.query_one("#docs-title", Label).update("")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "collections" or event.row_key.value is None:
+        key = event.row_key  # None when the table was emptied under the cursor
+        if event.data_table.id != "collections" or key is None or key.value is None:
             return
-        name = str(event.row_key.value)
+        name = str(key.value)
         if name != self.selected:
             self.selected = name
             self.load_documents(name)
