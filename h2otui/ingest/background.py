@@ -244,6 +244,7 @@ class IngestQueue:
         from h2otui.ingest.pipeline import IngestPipeline
 
         try:
+            ensure_resource_tracker()
             pipeline = IngestPipeline(
                 job.paths,
                 job.collection,
@@ -339,6 +340,37 @@ class IngestQueue:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump({"version": 1, "jobs": keep}, out, indent=1)
         os.replace(tmp, self.path)
+
+
+_tracker_lock = threading.Lock()
+
+
+def ensure_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
+
+    The worker pool needs the tracker, which is spawned with ``sys.stderr.fileno()``
+    among the fds it keeps. Inside a Textual app stderr is a capture whose fileno is
+    -1, and spawning fails with "bad value(s) in fds_to_keep"; so the tracker is
+    started here with stderr pointing at /dev/null for the moment."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    with _tracker_lock:
+        current = sys.stderr
+        try:
+            usable = current is not None and current.fileno() >= 0
+        except (AttributeError, OSError, ValueError):
+            usable = False
+        if usable:
+            resource_tracker.ensure_running()
+            return
+        # not the terminal's fd either: the tracker's warnings would garble the screen
+        with open(os.devnull, "w") as devnull:
+            sys.stderr = devnull
+            try:
+                resource_tracker.ensure_running()
+            finally:
+                sys.stderr = current
 
 
 def _describe(exc: Exception) -> str:

@@ -192,7 +192,8 @@ async def test_a_missing_path_fails_with_its_reason_and_the_rest_is_kept(setting
     good.write_text("The lighthouse keeper counts gulls every morning.")
     app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
     async with app.run_test(size=(120, 36)) as pilot:
-        app.ingests.workers = 0
+        # a real parser process, spawned from the app (whose stderr has no fileno)
+        app.ingests.workers = 1
         screen = await open_screen(app, pilot)
         await pilot.press("a")
         await pilot.pause()
