@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml $(WHEELHOUSE)/.built | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) --find-links $(WHEELHOUSE) -e ".[test]"
+	$(PIP) --find-links $(WHEELHOUSE) -e ".[test,scale]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -238,6 +238,57 @@ def ask(
 
 
 @app.command()
+def compare(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question; '-' reads it from stdin.")],
+    models_: Annotated[
+        str, typer.Option("--models", help="2 to 4 configured models, comma-separated.")
+    ],
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="Answer from this collection (retrieved once)."),
+    ] = None,
+    action: Annotated[
+        str, typer.Option("--action", help="With --collection: query, summarize or extract.")
+    ] = "query",
+    doc: Annotated[
+        list[str] | None,
+        typer.Option("--doc", help="Only this document (path); repeatable.", show_default=False),
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens per answer.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: an entry per model, usage, timings.")
+    ] = False,
+) -> None:
+    """Several models answer one question: the answers one after another, or --json.
+
+    Models on a server answer at once; in-process models take turns
+    (compare.local_concurrency). With --collection every model gets the same sources."""
+    if question == "-":
+        question = sys.stdin.read().strip()
+    if collection is None and (doc or action != "query"):
+        fail("--action and --doc need --collection NAME", EXIT_USAGE)
+    if not question.strip() and not (collection and action in ("summarize", "extract")):
+        fail("the question is empty", EXIT_USAGE)
+    with user_errors():
+        settings = _state(ctx).settings(_generation_flags(max_new_tokens))
+        from h2otui.commands.compare import parse_models, run_compare
+
+        code = run_compare(
+            settings,
+            question,
+            models=parse_models(models_),
+            collection=collection,
+            action=action,
+            docs=doc or [],
+            as_json=as_json,
+        )
+    raise typer.Exit(code)
+
+
+@app.command()
 def models(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -379,6 +430,33 @@ def chat(
         raise typer.Exit(launch(settings))
 
 
+# --- arena ---------------------------------------------------------------------------
+
+arena_app = typer.Typer(
+    help="The compare screen's blind arena (leaderboard).", no_args_is_help=True
+)
+app.add_typer(arena_app, name="arena")
+
+
+@arena_app.command("leaderboard")
+def arena_leaderboard(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Models ranked by the arena's votes: rating, 95% interval, vote counts."""
+    from h2otui.store.arena import ArenaStoreError
+
+    with user_errors():
+        settings = _state(ctx).settings()
+        from h2otui.commands.arena import run_leaderboard
+
+        try:
+            code = run_leaderboard(settings, as_json=as_json)
+        except ArenaStoreError as exc:
+            fail(str(exc), EXIT_ERROR)
+    raise typer.Exit(code)
+
+
 # --- ingestion and collections ---------------------------------------------------------
 
 
@@ -433,6 +511,20 @@ def ingest(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray", help="Parse and embed on Ray Data (a local Ray). Needs the [scale] extra."
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDRESS",
+            help="Run --ray on a cluster: auto (the one this node is in) or ray://HEAD:10001.",
+        ),
+    ] = None,
 ) -> None:
     """Add documents (PDF, images, audio, video, text, HTML, docx) to a collection.
 
@@ -453,6 +545,7 @@ def ingest(
             reembed=reembed,
             force=force,
             as_json=as_json,
+            ray=ray_address or ("local" if ray else None),
         )
     raise typer.Exit(code)
 

@@ -428,6 +428,42 @@ class RemoteSettings(_Section):
     )
 
 
+class StorageSettings(_Section):
+    """Where collections live (issue 18): the data dir, or object storage shared by many
+    hosts. Credentials come from the environment (``AWS_ACCESS_KEY_ID``, ...) or a named
+    profile, never from here, and are never printed."""
+
+    uri: str = Field(
+        "",
+        description=(
+            'Where collections live. "" = <data dir>/lancedb (one machine). An object-storage '
+            "URI (s3://bucket/prefix; gs://, az:// too) shares collections between hosts: "
+            'several people ask and ingest at once (see README "When one machine is not '
+            'enough"). db://NAME is LanceDB Cloud / Enterprise (its key in $LANCEDB_API_KEY).'
+        ),
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "LanceDB storage options, passed as-is: endpoint, region, timeout, ... Keep "
+            "secrets out of this file: they come from the environment or the profile."
+        ),
+    )
+    profile: str = Field(
+        "",
+        description=(
+            'AWS profile (~/.aws/credentials) whose keys reach s3://; "" = the environment '
+            "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, ...)."
+        ),
+    )
+    allow_http: bool = Field(
+        False,
+        description=(
+            "Allow a plain-HTTP endpoint (a loopback test server). Off: TLS, certificates verified."
+        ),
+    )
+
+
 class UiSettings(_Section):
     """The terminal UI (``h2otui`` with no command)."""
 
@@ -449,6 +485,28 @@ class UiSettings(_Section):
         description=(
             "Save conversations to the chat history (<data dir>/chats.sqlite3) as they happen."
         ),
+    )
+
+
+# --- compare (issue #14) -----------------------------------------------------------------
+
+
+class CompareSettings(_Section):
+    """Several models answering one question side by side (``h2otui compare``, the
+    compare screen)."""
+
+    local_concurrency: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="In-process (llama.cpp) models answering at once: on a CPU two at a time "
+        'each crawl, so by default they take turns (shown as "queued"); models on a server '
+        "always run at once.",
+    )
+    models: tuple[str, ...] = Field(
+        default=(),
+        description="The 2-4 models the compare screen starts with (h2oGPT's visible_models); "
+        "empty = the first 2 configured. Ctrl+O on the screen picks others.",
     )
 
 
@@ -560,6 +618,8 @@ class Settings(_Section):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    compare: CompareSettings = Field(default_factory=CompareSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     model_lock: str | list[dict[str, Any]] | None = Field(
         None,
         description=(

@@ -64,6 +64,7 @@ def run_ingest_command(
     reembed: bool,
     force: bool,
     as_json: bool,
+    ray: str | None = None,
 ) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -95,7 +96,7 @@ def run_ingest_command(
     with progress:
         for event in ingest(
             paths, collection, settings, exclude=exclude, workers=workers, sync=sync,
-            reembed=reembed, force=force,
+            reembed=reembed, force=force, ray=ray,
         ):  # fmt: skip
             if isinstance(event, IngestStarted):
                 task_id = progress.add_task(

@@ -23,7 +23,7 @@ def open_collection(settings: Settings, name: str, docs: Sequence[str] = ()) -> 
     from h2otui.store.collections import CollectionStore, StoreError
 
     try:
-        collection = CollectionStore(settings.data_path).open(name)
+        collection = CollectionStore.for_settings(settings).open(name)
     except StoreError as exc:
         raise QAError(str(exc)) from None
     if collection.count_chunks() == 0:
@@ -59,7 +59,7 @@ def list_collections(settings: Settings) -> list[tuple[str, int]]:
     first time (imports LanceDB)."""
     from h2otui.store.collections import CollectionStore
 
-    store = CollectionStore(settings.data_path)
+    store = CollectionStore.for_settings(settings)
     out = []
     for name in store.names():
         try:
@@ -86,7 +86,12 @@ class CollectionCache:
     def open(self, settings: Settings, name: str) -> tuple[Any, Retriever]:
         """The collection ``name`` and its retriever (raises :class:`QAError`)."""
         qa = settings.qa
-        key = (str(settings.data_path), name, qa.rrf_k, bool(qa.merge_neighbors))
+        key = (
+            f"{settings.data_path}|{settings.storage.uri}",
+            name,
+            qa.rrf_k,
+            bool(qa.merge_neighbors),
+        )
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

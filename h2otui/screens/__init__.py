@@ -23,6 +23,13 @@ class NavEntry:
 NAVIGATION: list[NavEntry] = [
     NavEntry("chat", "h2otui.screens.chat:ChatScreen", "f2", "Chat", "Chat with a model"),
     NavEntry(
+        "compare",
+        "h2otui.screens.compare:CompareScreen",
+        "f3",
+        "Compare",
+        "Several models answer side by side; blind arena",
+    ),
+    NavEntry(
         "collections",
         "h2otui.screens.collections:CollectionsScreen",
         "f4",
