@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -30,6 +30,7 @@ from h2otui.widgets.textual_compat import every_screen
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
+    from h2otui.ingest.background import IngestQueue
     from h2otui.store.chats import ChatStore
 
 
@@ -70,6 +71,7 @@ class H2oTuiApp(App[int]):
         self.store = store if store is not None else self._open_store()
         #: stores replaced by a settings change; sessions may still write to them
         self._retired_stores: list[ChatStore] = []
+        self._ingests: IngestQueue | None = None
         if not self._apply_theme(settings.ui.theme):
             self._bad_theme = settings.ui.theme
 
@@ -116,8 +118,56 @@ class H2oTuiApp(App[int]):
         if self._bad_theme:
             self._theme_warning(self._bad_theme)
         self.theme_changed_signal.subscribe(self, self._save_theme)
+        self._resume_ingests()
+
+    @property
+    def ingests(self) -> IngestQueue:
+        """Background ingest: the collections screen queues jobs; they outlive it."""
+        if self._ingests is None:
+            from h2otui.ingest.background import IngestQueue
+
+            self._ingests = IngestQueue(self.settings.data_path, lambda: self.settings)
+            self.set_interval(0.5, self._show_ingest_badge)
+        return self._ingests
+
+    def _show_ingest_badge(self) -> None:
+        """While an ingest runs, a line above the footer of every screen says so (the
+        collections screen has its own)."""
+        from textual.widgets import Static
+
+        from h2otui.screens.collections import CollectionsScreen, describe_job
+
+        screen = self.screen
+        job = next((j for j in self.ingests.snapshot() if j.state == "running"), None)
+        badges = list(screen.query(".ingest-badge"))
+        if job is None or screen.is_modal or isinstance(screen, CollectionsScreen):
+            for badge in badges:
+                badge.remove()
+            return
+        text = describe_job(job)
+        text.append("  (F4 shows it)")
+        if badges:
+            cast("Static", badges[0]).update(text)
+        else:
+            screen.mount(Static(text, classes="ingest-badge"))
+
+    def _resume_ingests(self) -> None:
+        """Finish the ingest a previous run left queued (quit or crash mid-ingest)."""
+        if not (self.settings.data_path / "ingest-queue.json").exists():  # QUEUE_FILE
+            return
+        resumed = self.ingests.resume_saved()
+        if resumed:
+            names = ", ".join(sorted({j.collection for j in resumed}))
+            self.notify(
+                f"Resuming the ingest into {names} left unfinished last time (F4 shows it).",
+                title="Ingest",
+                markup=False,
+                timeout=8,
+            )
 
     async def on_unmount(self) -> None:
+        if self._ingests is not None:  # a running job stays queued: the next start resumes it
+            self._ingests.shutdown()
         await self.engines.aclose()
         for store in [*self._retired_stores, self.store]:
             if store is not None:

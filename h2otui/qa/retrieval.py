@@ -79,6 +79,12 @@ class RetrievalResult:
     embed_s: float = 0.0
     search_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: every candidate by chunk id, and the ranked lists it came from (best first) with
+    #: the fused RRF scores: what the retrieval inspector shows
+    by_id: dict[str, Passage] = field(default_factory=dict)
+    vector_ranked: list[str] = field(default_factory=list)
+    text_ranked: list[str] = field(default_factory=list)
+    fused: dict[str, float] = field(default_factory=dict)
 
 
 def rrf_fuse(ranked_lists: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
@@ -247,6 +253,8 @@ class Retriever:
         fused = rrf_fuse([r for r in (vector_ranked, text_ranked) if r], self.rrf_k)
         ranked = sorted(fused, key=lambda key: (-fused[key], key))
         result.candidates = len(ranked)
+        result.by_id, result.fused = by_id, fused
+        result.vector_ranked, result.text_ranked = vector_ranked, text_ranked
         kept: list[Passage] = []
         for key in ranked:
             if len(kept) >= want:

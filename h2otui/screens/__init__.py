@@ -30,6 +30,13 @@ NAVIGATION: list[NavEntry] = [
         "Several models answer side by side; blind arena",
     ),
     NavEntry(
+        "collections",
+        "h2otui.screens.collections:CollectionsScreen",
+        "f4",
+        "Collections",
+        "Manage collections, ingest files, inspect retrieval",
+    ),
+    NavEntry(
         "settings",
         "h2otui.screens.settings:SettingsScreen",
         "f5",

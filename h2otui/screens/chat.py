@@ -719,6 +719,18 @@ class ChatScreen(Screen[None]):
         self.notify(f"Now answering with {model}.", title="Model", timeout=3)
         self.preload_model(model)
 
+    async def action_why_sources(self) -> None:
+        """The retrieval inspector on the last question, against the selected collection."""
+        collection = self.query_one(DocumentsPanel).collection
+        turns = self.session.turns if self.session else []
+        if collection is None or not turns:
+            self.notify("Ask a question from a document collection first (Ctrl+G).", timeout=4)
+            return
+        await self.app.switch_mode("collections")
+        inspect = getattr(self.app.screen, "inspect_question", None)
+        if callable(inspect):
+            inspect(collection, turns[-1].question)
+
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         """Every chat action, for the command palette (Ctrl+P)."""
         current = self.session.options.model if self.session else None
@@ -766,6 +778,11 @@ class ChatScreen(Screen[None]):
                 "Hide the documents panel",
                 "Give the chat the room; the collection stays selected (Ctrl+G in the panel)",
                 self.hide_documents,
+            ),
+            (
+                "Why these sources?",
+                "Open the retrieval inspector on the last question (Collections screen)",
+                self.action_why_sources,
             ),
             ("Rename this chat", "Give the current chat a new title", self.action_rename_chat),
             ("Delete this chat", "Delete the current chat (asks first)", self.action_delete_chat),

@@ -304,6 +304,40 @@ class CollectionStore:
     def list(self) -> list[CollectionInfo]:
         return [self.open(n).info() for n in self.names()]
 
+    def rename(self, name: str, new_name: str) -> None:
+        """Rename collection ``name`` to ``new_name`` under both writer locks. The meta
+        table moves last: until then the old name is the collection, and a rename cut
+        short is finished by renaming again (the moved tables are found under the new
+        name)."""
+        validate_name(new_name)
+        if not self.exists(name):
+            self.open(name)  # raises with the list of collections
+        if self.exists(new_name):
+            raise StoreError(f"a collection named {new_name!r} already exists: pick another name")
+        with self.writer_lock(name), self.writer_lock(new_name):
+            tables = set(self._table_names())
+            for suffix in ("chunks", "parts", "documents", "meta"):
+                old, new = f"{name}__{suffix}", f"{new_name}__{suffix}"
+                if old in tables and new not in tables:
+                    self._rename_table(old, new)
+
+    def _rename_table(self, old: str, new: str) -> None:
+        try:
+            self.db.rename_table(old, new)
+        except (NotImplementedError, ValueError, RuntimeError):
+            # LanceDB OSS keeps a local table in a ``NAME.lance`` directory and may not
+            # rename it itself; moving the directory is the rename
+            if self.path is None:  # object storage: no directory to move
+                raise StoreError(
+                    f"cannot rename table {old!r}: this LanceDB does not rename tables "
+                    "on object storage; re-ingest into a collection with the new name"
+                ) from None
+            src, dst = self.path / f"{old}.lance", self.path / f"{new}.lance"
+            if not src.is_dir():
+                raise StoreError(f"cannot rename table {old!r} in {self.path}") from None
+            os.rename(src, dst)
+            self._db = None  # reconnect: the connection caches table names
+
 
 class Collection:
     """One collection. ``chunks`` / ``parts`` / ``documents`` are lancedb Tables."""
@@ -372,6 +406,12 @@ class Collection:
             dim=self.dim,
             embedding_precision=self.embedding_precision,
         )
+
+    def last_ingest(self) -> Any:
+        """When a document was last written (a UTC datetime), or None."""
+        rows = self.documents.search().select(["ingested_at"]).limit(None).to_arrow()
+        times = [t for t in rows.column("ingested_at").to_pylist() if t is not None]
+        return max(times) if times else None
 
     def document_rows(self) -> list[dict[str, Any]]:
         rows = self.documents.to_arrow().to_pylist()
@@ -621,6 +661,15 @@ class Collection:
         rows.sort(key=lambda r: (r.get("source") or "", r.get("part_index") or 0))
         for r in rows:
             r.setdefault("frame_time", None)
+        return rows
+
+    def document_chunks(self, doc_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The chunks of documents ``doc_ids`` (without vectors), in document order."""
+        if not doc_ids:
+            return []
+        q = self.chunks.search().where(in_filter("doc_id", list(doc_ids)))
+        rows: list[dict[str, Any]] = q.select(self._columns()).limit(None).to_arrow().to_pylist()
+        rows.sort(key=lambda r: (r.get("part_index") or 0, r.get("chunk_index") or 0))
         return rows
 
     def document_paths(self, status: str | None = "ok") -> list[str]:

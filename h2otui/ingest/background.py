@@ -1,0 +1,377 @@
+"""Ingest in the background of a long-lived process (the TUI), with a queue that
+survives a quit or a crash.
+
+:class:`IngestQueue` runs queued jobs one after another in a thread, each through the
+same :class:`~h2otui.ingest.pipeline.IngestPipeline` as ``h2otui ingest`` (same worker
+processes, same writer lock, same errors), and keeps what a view needs to show: each
+file's state and reason, overall progress with rate and ETA, the run's summary.
+
+The queue is persisted as ``<data_dir>/ingest-queue.json`` (0600): a job is written
+when it is queued and removed when it finishes or is cancelled. A job still in the
+file when a process starts -- the app quit or crashed mid-ingest -- is run again by
+:meth:`IngestQueue.resume_saved`; the store skips the files already written (same
+sha256), so only the rest is parsed and embedded.
+
+Views poll :meth:`IngestQueue.snapshot` (a copy, taken under the queue's lock) instead
+of being called from the ingest thread. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from h2otui.ingest.events import (
+    FileDone,
+    IngestFinished,
+    IngestPhase,
+    IngestProgress,
+    IngestStarted,
+    IngestSummary,
+)
+from h2otui.privacy import open_private
+
+if TYPE_CHECKING:
+    from h2otui.config import Settings
+    from h2otui.ingest.pipeline import IngestPipeline
+
+QUEUE_FILE = "ingest-queue.json"
+
+#: a file's states, in the order a file goes through them
+WAITING, PARSING, EMBEDDING = "waiting", "parsing", "embedding"
+#: a job's states
+PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+
+
+@dataclass(slots=True)
+class QueuedFile:
+    path: str
+    state: str = WAITING  # waiting | parsing | embedding | FileDone outcomes
+    reason: str = ""
+    chunks: int = 0
+
+
+@dataclass(slots=True)
+class IngestJob:
+    collection: str
+    paths: list[str]
+    exclude: list[str] = field(default_factory=list)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    state: str = PENDING
+    message: str = ""  # the phase ("loading embedding model"), a wait, or the error
+    files: dict[str, QueuedFile] = field(default_factory=dict)
+    progress: IngestProgress | None = None
+    summary: IngestSummary | None = None
+    started_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in (PENDING, RUNNING)
+
+    def to_saved(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "collection": self.collection,
+            "paths": self.paths,
+            "exclude": self.exclude,
+        }
+
+    def copy(self) -> IngestJob:
+        return replace(self, files={p: replace(f) for p, f in self.files.items()})
+
+
+class IngestQueue:
+    """Queued ingest jobs of one data dir, run one at a time in a background thread.
+
+    ``settings`` is called when a job starts (the app's settings may have changed);
+    ``workers`` is passed to the pipeline (None: the configured number)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Callable[[], Settings],
+        *,
+        workers: int | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / QUEUE_FILE
+        self.settings = settings
+        self.workers = workers
+        self.jobs: list[IngestJob] = []
+        self._lock = threading.RLock()
+        self._cancel = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.changes = 0  # bumped on every change: a view redraws when it moved
+
+    # --- what a view uses -----------------------------------------------------------
+
+    def add(self, collection: str, paths: list[str], exclude: list[str] | None = None) -> IngestJob:
+        """Queue ``paths`` for ``collection`` (validated now: a bad name raises
+        :class:`~h2otui.store.collections.StoreError`) and start the thread."""
+        from h2otui.store.collections import validate_name
+
+        validate_name(collection)
+        if not paths:
+            raise ValueError("nothing to ingest: give at least one file or folder")
+        job = IngestJob(collection, [str(p) for p in paths], list(exclude or []))
+        with self._lock:
+            self.jobs.append(job)
+            self._save()
+            self.changes += 1
+        self._start()
+        return job
+
+    def resume_saved(self) -> list[IngestJob]:
+        """Queue the jobs left in the data dir by a process that quit or crashed
+        mid-ingest, and start them. Returns them (empty when there were none)."""
+        saved = self._read()
+        known = {j.id for j in self.jobs}
+        resumed = []
+        for item in saved:
+            try:
+                job = IngestJob(
+                    str(item["collection"]),
+                    [str(p) for p in item["paths"]],
+                    [str(p) for p in item.get("exclude", [])],
+                    id=str(item["id"]),
+                )
+            except (KeyError, TypeError):
+                continue  # a damaged entry: dropped when the file is next written
+            if job.id not in known:
+                resumed.append(job)
+        if resumed:
+            with self._lock:
+                self.jobs.extend(resumed)
+                self.changes += 1
+            self._start()
+        return resumed
+
+    def cancel(self) -> IngestJob | None:
+        """Cancel the running job (and the queued ones): the files already written stay.
+        The run stops at its next event -- a file being parsed is finished first."""
+        with self._lock:
+            running = self.running_job()
+            for job in self.jobs:
+                if job.state == PENDING:
+                    job.state = CANCELLED
+                    job.message = "cancelled before it started"
+            if running is not None:
+                self._cancel.set()
+                running.message = "cancelling..."
+            self._save()
+            self.changes += 1
+        return running
+
+    def retry(self, job_id: str) -> IngestJob | None:
+        """Queue a cancelled or failed job again (its done files are skipped)."""
+        with self._lock:
+            old = next((j for j in self.jobs if j.id == job_id), None)
+            if old is None or old.active:
+                return None
+        return self.add(old.collection, old.paths, old.exclude)
+
+    def clear_finished(self) -> None:
+        with self._lock:
+            self.jobs = [j for j in self.jobs if j.active]
+            self.changes += 1
+
+    def running_job(self) -> IngestJob | None:
+        with self._lock:
+            return next((j for j in self.jobs if j.state == RUNNING), None)
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return any(j.active for j in self.jobs)
+
+    def snapshot(self) -> list[IngestJob]:
+        with self._lock:
+            return [j.copy() for j in self.jobs]
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is queued or running (tests, the benchmark)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.busy:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop (the app is quitting): the running job stops at its next event and stays
+        in the queue file, so the next start resumes it."""
+        self._stopping.set()
+        self._cancel.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    # --- the thread -------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            # a daemon: a parse that ignores a cancel never keeps the app from exiting
+            # (the parser processes exit with it, and the job stays queued for next time)
+            self._thread = threading.Thread(target=self._loop, name="ingest-queue", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._lock:
+                job = next((j for j in self.jobs if j.state == PENDING), None)
+                if job is None:
+                    self._thread = None
+                    return
+                job.state = RUNNING
+                job.started_at = time.monotonic()
+                self._cancel.clear()
+                self.changes += 1
+            self._run(job)
+
+    def _run(self, job: IngestJob) -> None:
+        from h2otui.ingest.pipeline import IngestPipeline
+
+        try:
+            ensure_resource_tracker()
+            pipeline = IngestPipeline(
+                job.paths,
+                job.collection,
+                self.settings(),
+                exclude=job.exclude,
+                workers=self.workers,
+                data_dir=self.data_dir,
+            )
+            events = pipeline.run()
+            try:
+                for event in events:
+                    self._take(job, pipeline, event)
+                    if self._cancel.is_set():
+                        break
+            finally:
+                events.close()  # stops the workers and releases the writer lock
+        except Exception as exc:  # a job-level error: the message the CLI would print
+            self._finish(job, FAILED, _describe(exc))
+            return
+        if self._cancel.is_set():
+            if self._stopping.is_set():
+                with self._lock:  # quitting: stays in the queue file for the next start
+                    job.state = PENDING
+                    job.message = "stopped with the app: resumes next start"
+                    self.changes += 1
+                return
+            self._finish(job, CANCELLED, "cancelled: the files already written are kept")
+            return
+        failed = job.summary is not None and not job.summary.ok
+        self._finish(job, FAILED if failed else DONE, "")
+
+    def _take(self, job: IngestJob, pipeline: IngestPipeline, event: object) -> None:
+        with self._lock:
+            self.changes += 1
+            if isinstance(event, IngestStarted):
+                assert pipeline.found is not None
+                for cand in pipeline.found.files:
+                    job.files.setdefault(str(cand.path), QueuedFile(str(cand.path)))
+                job.message = f"{event.files_total} files, {event.workers} parser processes"
+            elif isinstance(event, IngestPhase):  # a step, or IngestWaiting for the lock
+                job.message = event.name
+            elif isinstance(event, FileDone):
+                f = job.files.setdefault(event.path, QueuedFile(event.path))
+                f.state = event.outcome
+                f.reason = event.error or "; ".join(event.warnings)
+                f.chunks = event.chunks
+            elif isinstance(event, IngestProgress):
+                job.progress = event
+                if job.message.startswith(("loading", "waiting")):
+                    job.message = ""
+            elif isinstance(event, IngestFinished):
+                job.summary = event.summary
+            # what is in flight now: parsing in a worker, or parsed and being embedded
+            for task in list(pipeline.in_flight.values()):
+                f = job.files.get(task.path)
+                if f is not None and f.state in (WAITING, PARSING):
+                    f.state = PARSING
+            for parsed in list(pipeline.backlog):
+                f = job.files.get(parsed.result.path)
+                if f is not None and f.state in (WAITING, PARSING):
+                    f.state = EMBEDDING
+
+    def _finish(self, job: IngestJob, state: str, message: str) -> None:
+        with self._lock:
+            job.state = state
+            if message or state == DONE:
+                job.message = message
+            self._save()
+            self.changes += 1
+
+    # --- the file ---------------------------------------------------------------------
+
+    def _read(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError):
+            return []  # unreadable: treated as empty, rewritten on the next change
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+
+    def _save(self) -> None:
+        """Write the active jobs (0600, atomically); remove the file when none is left."""
+        keep = [j.to_saved() for j in self.jobs if j.active]
+        if not keep:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            return
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{QUEUE_FILE}.{os.getpid()}.tmp")
+        fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"version": 1, "jobs": keep}, out, indent=1)
+        os.replace(tmp, self.path)
+
+
+_tracker_lock = threading.Lock()
+
+
+def ensure_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
+
+    The worker pool needs the tracker, which is spawned with ``sys.stderr.fileno()``
+    among the fds it keeps. Inside a Textual app stderr is a capture whose fileno is
+    -1, and spawning fails with "bad value(s) in fds_to_keep"; so the tracker is
+    started here with stderr pointing at /dev/null for the moment."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    with _tracker_lock:
+        current = sys.stderr
+        try:
+            usable = current is not None and current.fileno() >= 0
+        except (AttributeError, OSError, ValueError):
+            usable = False
+        if usable:
+            resource_tracker.ensure_running()
+            return
+        # not the terminal's fd either: the tracker's warnings would garble the screen
+        with open(os.devnull, "w") as devnull:
+            sys.stderr = devnull
+            try:
+                resource_tracker.ensure_running()
+            finally:
+                sys.stderr = current
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
