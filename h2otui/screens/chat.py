@@ -41,7 +41,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
 from h2otui.chat.events import (
@@ -76,6 +76,7 @@ from h2otui.widgets.chat_view import (
     Notice,
     UserMessage,
 )
+from h2otui.widgets.fitted_footer import FittedFooter
 from h2otui.widgets.progress import LoadProgress
 from h2otui.widgets.sources_panel import DocumentsPanel
 
@@ -100,6 +101,17 @@ DOCUMENTS_WIDTH = 40
 #: (a question box a few columns wide, or two rows high, is not usable)
 MIN_WIDTH = 30
 MIN_HEIGHT = 8
+#: the footer's keys that give way first on a narrow terminal, least important first
+#: (Stop, Send and Options stay longest; every key works, and Ctrl+P lists them all)
+FOOTER_DROP_FIRST = (
+    "copy_last",
+    "command_palette",
+    "toggle_sidebar",
+    "documents",
+    "new_chat",
+    "rename",
+    "delete",
+)
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 
@@ -115,7 +127,8 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("ctrl+l", "focus_chats", "Chat list", show=False),
         Binding("ctrl+e", "focus_input", "Input", show=False),
-        Binding("ctrl+g", "documents", "Documents"),
+        # "Docs": every key shown fits an 80-column footer, also while answering
+        Binding("ctrl+g", "documents", "Docs"),
     ]
 
     def __init__(self) -> None:
@@ -163,7 +176,7 @@ class ChatScreen(Screen[None]):
             with Vertical(id="side-panel"):
                 yield DocumentsPanel(id="documents")
         yield Static(TOO_SMALL, id="too-small")
-        yield Footer()
+        yield FittedFooter(FOOTER_DROP_FIRST)
 
     async def on_mount(self) -> None:
         app = self.h2o
@@ -196,6 +209,7 @@ class ChatScreen(Screen[None]):
         that move the focus themselves pass False)."""
         width, height = self.size
         self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        self._fit_footer(width)
         sidebar_wanted, documents_wanted = self._sidebar_wanted(), self._documents_open
         room = width - CHAT_MIN_WIDTH
         if sidebar_wanted and documents_wanted and room < SIDEBAR_WIDTH + DOCUMENTS_WIDTH:
@@ -222,6 +236,10 @@ class ChatScreen(Screen[None]):
             hidden = panel if not documents_wanted else sidebar
             if hidden in focused.ancestors_with_self:
                 self.query_one(ChatInput).focus()
+
+    def _fit_footer(self, width: int) -> None:
+        for footer in self.query(FittedFooter):
+            footer.fit()
 
     def _close_panels(self) -> None:
         """Close the side panels the user had open (a ``ui.sidebar = "auto"`` chat list

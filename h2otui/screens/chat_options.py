@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, TextArea
 
 from h2otui.chat.session import ChatOptions
 from h2otui.engines.base import SamplingParams
@@ -51,6 +51,9 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
 
     def compose(self) -> ComposeResult:
         p = self.options.params
+        # the dialog's own keys: the chat's footer below it would list keys that do
+        # nothing while the dialog is open
+        yield Footer()
         with Vertical(id="dialog"):
             yield Label("Chat options", id="title")
             with VerticalScroll(id="fields"):

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 from h2otui.safe_text import visible
 
@@ -28,6 +28,9 @@ class SourceScreen(ModalScreen[None]):
         self.path = path
 
     def compose(self) -> ComposeResult:
+        # the dialog's own keys: the chat's footer below it would list keys that do
+        # nothing while the dialog is open
+        yield Footer()
         with Vertical(id="source-dialog"):
             # document text and file names: controls made visible, never markup
             yield Label(visible(self.label), id="source-label", markup=False)

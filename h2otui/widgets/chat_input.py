@@ -38,7 +38,8 @@ class ChatInput(TextArea):
         # binding would run before keys typed just ahead of it reached the box); the
         # binding is here for the footer.
         Binding("enter", "submit", "Send", show=True),
-        Binding("ctrl+j", "newline", "Newline", show=True, key_display="^j"),
+        # not in the footer: the placeholder says it, and an 80-column footer has no room
+        Binding("ctrl+j", "newline", "Newline", show=False, key_display="^j"),
         # Ctrl+Y copies the last answer (the screen's action), not TextArea's redo
         Binding("ctrl+y", "screen.copy_last", "Copy", show=True),
     ]

@@ -1,0 +1,77 @@
+"""The chat screen's remaining friction (issue 13): the footer at 80 columns and below,
+dialogs with their own keys, the options' effective system prompt, Tab from the input,
+Markdown line breaks (test_markdown_blocks), error toasts. Scripted engine throughout."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from textual.widgets import Footer
+from tui_fakes import ScriptedEngine, factory_for
+
+from h2otui.app import make_app
+from h2otui.screens.chat_options import ChatOptionsScreen
+from h2otui.screens.confirm import ConfirmScreen
+
+
+def footer_keys(app) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
+    """(key, first column, column after) of every key the active screen's footer shows."""
+    footer = app.screen.query_one(Footer)
+    return sorted(
+        (key.key, key.region.x, key.region.right)
+        for key in footer.query("FooterKey")
+        if key.display and key.region.width
+    )
+
+
+def assert_fits(keys: list[tuple[str, int, int]], width: int) -> None:
+    spans = sorted((start, end, key) for key, start, end in keys)
+    for (_, end, key), (start, _, nxt) in pairwise(spans):
+        assert end <= start, f"{key} overlaps {nxt}: {spans}"
+    assert all(end <= width for _, end, _ in spans), spans
+
+
+@pytest.mark.parametrize("width", [80, 70, 60, 40])
+async def test_the_footer_fits_the_terminal_also_while_answering(settings, isolated_env, width):
+    engine = ScriptedEngine(["word "], endless=True, gate_after=3)
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        idle = footer_keys(app)
+        assert_fits(idle, width)
+        # the least important keys give way first; Send and Options stay
+        wanted = {"enter", "ctrl+n", "ctrl+o", "ctrl+b", "ctrl+g"} if width >= 60 else set()
+        assert {"enter", "ctrl+o"} | wanted <= {k for k, _, _ in idle}
+        await pilot.press(*"hi", "enter")
+        await engine.reached.wait()
+        await pilot.pause()
+        answering = footer_keys(app)
+        assert_fits(answering, width)
+        assert "escape" in {k for k, _, _ in answering}  # Stop, the key that matters now
+        if width >= 80:  # room for all of it, the palette key included
+            assert {"ctrl+y", "ctrl+p"} <= {k for k, _, _ in answering}
+        await pilot.resize_terminal(width - 10, 24)  # re-fitted on a resize
+        await pilot.pause()
+        assert_fits(footer_keys(app), width - 10)
+        assert "escape" in {k for k, _, _ in footer_keys(app)}
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+
+
+async def test_dialogs_show_their_own_keys_not_the_chats(settings, isolated_env):
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, ChatOptionsScreen)
+        keys = {k for k, _, _ in footer_keys(app)}
+        assert {"escape", "ctrl+s"} <= keys
+        assert not keys & {"ctrl+n", "ctrl+b", "ctrl+g", "enter"}
+        await pilot.press("escape")
+        await pilot.pause()
+        app.push_screen(ConfirmScreen("Sure?"))
+        await pilot.pause()
+        keys = {k for k, _, _ in footer_keys(app)}
+        assert "y" in keys and "ctrl+n" not in keys
