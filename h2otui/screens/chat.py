@@ -514,7 +514,7 @@ class ChatScreen(Screen[None]):
         if session is None:
             return
         settings = self.settings
-        default_system = ChatOptions(session.options.model).effective_system_prompt(settings)
+        default_system, default_note = self._default_system_prompt(session.options.model)
 
         def apply(options: ChatOptions | None) -> None:
             if options is None or self.session is not session:
@@ -531,10 +531,31 @@ class ChatScreen(Screen[None]):
 
         self.app.push_screen(
             ChatOptionsScreen(
-                session.options.copy(), [m.name for m in settings.models], default_system
+                session.options.copy(),
+                [m.name for m in settings.models],
+                default_system,
+                default_note,
             ),
             apply,
         )
+
+    def _default_system_prompt(self, model: str) -> tuple[str, str]:
+        """The system prompt ``model`` answers with when the chat sets none, as text to
+        show, and a note saying where it comes from. ``"auto"`` is resolved through the
+        engine (its prompt type's default) once the model is loaded."""
+        default = ChatOptions(model).effective_system_prompt(self.settings)
+        if default != "auto":
+            return default, "" if default else "Default: no system prompt."
+        pool = self.h2o.engines
+        resolved: str | None = None
+        if pool.is_loaded(model):
+            with contextlib.suppress(ConfigError, EngineError):
+                resolved = pool.get(model).default_system_prompt()
+        if resolved is None:
+            return "", "Default: the model's own (its chat template or server decides)."
+        if not resolved:
+            return "", "Default: no system prompt (this model's prompt type has none)."
+        return resolved, "Default: this model's prompt type's system prompt."
 
     def action_copy_last(self) -> None:
         answer = self.query_one(ConversationView).last_answer()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from textual.widgets import Footer
+from textual.widgets import Checkbox, Footer, Label, TextArea
 from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui.app import make_app
@@ -75,3 +75,51 @@ async def test_dialogs_show_their_own_keys_not_the_chats(settings, isolated_env)
         await pilot.pause()
         keys = {k for k, _, _ in footer_keys(app)}
         assert "y" in keys and "ctrl+n" not in keys
+
+
+class PromptTypedEngine(ScriptedEngine):
+    """A scripted engine whose prompt type has a default system prompt."""
+
+    def default_system_prompt(self) -> str | None:
+        return "You are a careful assistant."
+
+
+async def test_options_show_the_default_system_prompt_not_auto(settings, isolated_env):
+    assert settings.generation.system_prompt == "auto"
+    app = make_app(settings, engine_factory=factory_for(PromptTypedEngine()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()  # the model is loaded: its prompt type known
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ChatOptionsScreen)
+        box = dialog.query_one("#system-prompt", TextArea)
+        assert box.text == "You are a careful assistant."
+        assert "auto" not in box.text
+        # unticked but unchanged: still the default ("auto"), following the model
+        dialog.query_one("#use-default", Checkbox).value = False
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        session = app.screen.session
+        assert session.options.system_prompt is None
+        # edited: the chat's own
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one("#use-default", Checkbox).value = False
+        await pilot.pause()
+        app.screen.query_one("#system-prompt", TextArea).text = "Answer in French."
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.session.options.system_prompt == "Answer in French."
+
+
+async def test_options_say_when_the_models_template_decides(settings, isolated_env):
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert app.screen.query_one("#system-prompt", TextArea).text == ""
+        note = str(app.screen.query_one("#default-note", Label).render())
+        assert "model's own" in note
