@@ -79,6 +79,7 @@ from h2otui.widgets.chat_view import (
 from h2otui.widgets.fitted_footer import FittedFooter
 from h2otui.widgets.progress import LoadProgress
 from h2otui.widgets.sources_panel import DocumentsPanel
+from h2otui.widgets.textual_compat import error_toast_shown
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -386,7 +387,7 @@ class ChatScreen(Screen[None]):
             message = finished.error
             if finished.text:
                 message = f"The answer broke off: {message}"
-            self._show_error(message)
+            self._show_error(message, answer.model)
         elif finished.status == "stopped":
             # the footer (Esc Stop) is refreshed when the worker's state changes
             self.notify("Stopped. The partial answer is kept.", timeout=3)
@@ -409,9 +410,9 @@ class ChatScreen(Screen[None]):
         try:
             await self._load_engine(model)
         except (EngineError, ConfigError) as exc:
-            self._show_error(str(exc))
+            self._show_error(str(exc), model)
         except Exception as exc:  # shown; the chat keeps working
-            self._show_error(f"{type(exc).__name__}: {exc}")
+            self._show_error(f"{type(exc).__name__}: {exc}", model)
 
     def notify(
         self,
@@ -432,8 +433,24 @@ class ChatScreen(Screen[None]):
             markup=markup,
         )
 
-    def _show_error(self, message: str) -> None:
-        self.notify(message, title="Model error", severity="error", timeout=12, markup=False)
+    def _show_error(self, message: str, model: str | None = None) -> None:
+        """An engine's error as a toast titled with the model, named once: the engines'
+        messages start with ``model 'NAME': `` for the CLI, which the title already says.
+        The same error again (the preload failed, then each question) is not stacked:
+        the answer shows it, and the toasts would fill the screen."""
+        title = "Model error"
+        if model:
+            title = f"{model}: error"
+            for prefix in (f"model '{model}': ", f"model {model}: "):
+                if message.startswith(prefix):
+                    message = message[len(prefix) :]
+                    message = message[:1].upper() + message[1:]
+        if (title, message) == self._last_error and error_toast_shown(self.app):
+            return
+        self._last_error = (title, message)
+        self.notify(message, title=title, severity="error", timeout=12, markup=False)
+
+    _last_error: tuple[str, str] | None = None
 
     # --- actions ------------------------------------------------------------------------------
 

@@ -11,8 +11,10 @@ from textual.widgets import Checkbox, Footer, Label, TextArea
 from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui.app import make_app
+from h2otui.engines.base import EngineError
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
+from h2otui.widgets.chat_input import ChatInput
 
 
 def footer_keys(app) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
@@ -123,3 +125,27 @@ async def test_options_say_when_the_models_template_decides(settings, isolated_e
         assert app.screen.query_one("#system-prompt", TextArea).text == ""
         note = str(app.screen.query_one("#default-note", Label).render())
         assert "model's own" in note
+
+
+async def test_an_error_toast_names_the_model_once_and_leaves_the_input_clear(
+    settings, isolated_env
+):
+    engine = ScriptedEngine()
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        model = app.screen.session.options.model
+        engine.fail = EngineError(f"model '{model}': the server at 127.0.0.1 refused")
+        for question in ("one", "two"):  # the same error twice: one toast
+            await pilot.press(*question, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.pause()
+        toasts = list(app.screen.query("Toast"))
+        assert len(toasts) == 1
+        (toast,) = toasts
+        text = str(toast.render())
+        assert text.count(model) == 1, text
+        assert "The server at 127.0.0.1 refused" in text
+        box = app.screen.query_one(ChatInput).region
+        assert not toast.region.overlaps(box), (toast.region, box)
