@@ -242,6 +242,38 @@ class ChatScreen(Screen[None]):
         for footer in self.query(FittedFooter):
             footer.fit()
 
+    def focus_next(self, selector: str | type[Any] = "*") -> Widget | None:
+        """Tab goes where it is useful: input -> the latest answer (c / y copy it) ->
+        the chat list -> the documents panel -> input, skipping what is hidden. Textual's
+        own order went from the input to the oldest message of the conversation."""
+        if selector != "*":
+            return super().focus_next(selector)
+        focused = self.focused
+        box = self.query_one(ChatInput)
+        chats = self.query_one(ChatList)
+        documents = self.query_one(DocumentsPanel)
+        latest = self.query_one(ConversationView).last_answer()
+        if focused is box:
+            stops: list[Widget] = [w for w in (latest, chats) if w is not None]
+        elif latest is not None and focused is latest:
+            stops = [chats]
+        elif focused is chats:
+            stops = []
+        else:
+            return super().focus_next(selector)
+        panel = documents.query_one("#qa-collection")
+        for widget in [*stops, panel, box]:
+            if widget.focusable and self._shown(widget):
+                widget.focus()
+                if isinstance(widget, ChatMessage):
+                    widget.scroll_visible(animate=False)
+                return widget
+        return super().focus_next(selector)
+
+    def _shown(self, widget: Widget) -> bool:
+        """Whether ``widget`` and all its ancestors are displayed."""
+        return all(node.display for node in widget.ancestors_with_self if isinstance(node, Widget))
+
     def _close_panels(self) -> None:
         """Close the side panels the user had open (a ``ui.sidebar = "auto"`` chat list
         that was not open stays automatic)."""

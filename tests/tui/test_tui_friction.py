@@ -15,6 +15,8 @@ from h2otui.engines.base import EngineError
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
 from h2otui.widgets.chat_input import ChatInput
+from h2otui.widgets.chat_list import ChatList
+from h2otui.widgets.chat_view import AssistantMessage
 
 
 def footer_keys(app) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
@@ -34,7 +36,7 @@ def assert_fits(keys: list[tuple[str, int, int]], width: int) -> None:
     assert all(end <= width for _, end, _ in spans), spans
 
 
-@pytest.mark.parametrize("width", [80, 70, 60, 40])
+@pytest.mark.parametrize("width", [80, 50])
 async def test_the_footer_fits_the_terminal_also_while_answering(settings, isolated_env, width):
     engine = ScriptedEngine(["word "], endless=True, gate_after=3)
     app = make_app(settings, engine_factory=factory_for(engine))
@@ -149,3 +151,25 @@ async def test_an_error_toast_names_the_model_once_and_leaves_the_input_clear(
         assert "The server at 127.0.0.1 refused" in text
         box = app.screen.query_one(ChatInput).region
         assert not toast.region.overlaps(box), (toast.region, box)
+
+
+async def test_tab_from_the_input_goes_to_the_latest_answer_then_the_panels(settings, isolated_env):
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        box = app.screen.query_one(ChatInput)
+        for question in ("first", "second"):
+            await pilot.press(*question, "enter")
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        answers = list(app.screen.query(AssistantMessage))
+        assert len(answers) == 2 and app.focused is box
+        await pilot.press("tab")
+        assert app.focused is answers[-1]  # the newest, not the oldest message
+        await pilot.press("tab")  # no panel open at 80 columns: back to the input
+        assert app.focused is box
+        await pilot.press("ctrl+b", "ctrl+e", "tab", "tab")
+        assert isinstance(app.focused, ChatList)
+        await pilot.press("tab")
+        assert app.focused is box
+        await pilot.press("ctrl+g", "ctrl+e", "tab", "tab")  # the list gave way to it
+        assert app.focused is app.screen.query_one("#qa-collection")
