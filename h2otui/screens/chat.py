@@ -393,7 +393,7 @@ class ChatScreen(Screen[None]):
                             await view.mount(Notice(note), before=answer)
                             self.notify(note, title="Context", severity="warning")
                         case SourcesFound(passages=passages, dropped=dropped):
-                            documents.record(answer, passages, dropped)
+                            documents.record(answer, passages, dropped, runner.question)
                         case Progress(message=message):
                             if not answer.text:
                                 answer.set_waiting(message)
@@ -412,7 +412,9 @@ class ChatScreen(Screen[None]):
             return
         answer.finish(finished.status, finished.stats_line())
         if finished.qa_result is not None or finished.sources:
-            self.query_one(DocumentsPanel).record(answer, finished.sources, finished.dropped)
+            self.query_one(DocumentsPanel).record(
+                answer, finished.sources, finished.dropped, runner.question
+            )
         if finished.save_error:
             self.notify(finished.save_error, title="Chat history", severity="error")
         if finished.status == "error" and finished.error:
@@ -529,8 +531,10 @@ class ChatScreen(Screen[None]):
         documents = self.query_one(DocumentsPanel)
         documents.forget_sources()
         widgets: list[Static | ChatMessage] = []
+        question = ""
         for m in messages:
             if m.role == "user":
+                question = m.content
                 widgets.append(UserMessage(m.content))
             elif m.role == "assistant":
                 line = format_stats(m.stats) if m.content else ""
@@ -541,7 +545,7 @@ class ChatScreen(Screen[None]):
                 )
                 sources, dropped = sources_from_meta(m.meta)
                 if sources or dropped:
-                    documents.record(answer, sources, dropped)
+                    documents.record(answer, sources, dropped, question)
                 widgets.append(answer)
         # follow-ups go to the collection (and action) the chat was answering from
         documents.restore(session.collection, session.action)
@@ -691,7 +695,8 @@ class ChatScreen(Screen[None]):
     def on_source_requested(self, event: DocumentsPanel.SourceRequested) -> None:
         event.stop()
         p = event.passage
-        self.app.push_screen(SourceScreen(p.label(event.n), p.text, p.source))
+        question = self.query_one(DocumentsPanel).question
+        self.app.push_screen(SourceScreen(p.label(event.n), p.text, p.source, question))
 
     @on(DocumentsPanel.CollectionsListed)
     def on_collections_listed(self, event: DocumentsPanel.CollectionsListed) -> None:

@@ -7,16 +7,20 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from textual.widgets import Checkbox, Footer, Label, TextArea
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Footer, Label, Static, TextArea
 from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui.app import make_app
 from h2otui.engines.base import EngineError
+from h2otui.qa.citations import Passage
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
+from h2otui.screens.source_view import SourceScreen
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_list import ChatList
 from h2otui.widgets.chat_view import AssistantMessage
+from h2otui.widgets.sources_panel import DocumentsPanel
 
 
 def footer_keys(app) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
@@ -173,3 +177,44 @@ async def test_tab_from_the_input_goes_to_the_latest_answer_then_the_panels(sett
         assert app.focused is box
         await pilot.press("ctrl+g", "ctrl+e", "tab", "tab")  # the list gave way to it
         assert app.focused is app.screen.query_one("#qa-collection")
+
+
+FILLER = " ".join(f"Line {i} of the preface says nothing of note." for i in range(40))
+CHUNK = f"{FILLER} The churn rate in 2023 rose to 12 percent. After that, more filler."
+
+
+async def test_a_source_quote_shows_the_part_that_matched_the_question(settings, isolated_env):
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        panel = app.screen.query_one(DocumentsPanel)
+        answer = AssistantMessage("fake", "It rose to 12 percent.", status="complete")
+        panel.record(
+            answer, [Passage(CHUNK, "report.pdf", page=3)], [], "What was the churn rate in 2023?"
+        )
+        await pilot.pause()
+        await pilot.pause()
+        quote = panel.query_one("#qa-quote", Static).render()
+        # the matched sentence, and only it, is styled (bold reverse: MATCH_STYLE)
+        (match,) = [quote.plain[span.start : span.end] for span in quote.spans]
+        assert match == "The churn rate in 2023 rose to 12 percent."
+        box = panel.query_one("#qa-quote-box", VerticalScroll)
+        assert box.scroll_y > 0  # scrolled past the preface to the match
+        assert any("churn rate" in line for line in screen_text(app)), (
+            "the matched sentence is on screen"
+        )
+        panel.open_source(0)
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, SourceScreen)
+        assert app.screen.query_one("#source-scroll", VerticalScroll).scroll_y > 0
+        assert any("churn rate" in line for line in screen_text(app))
+
+
+def screen_text(app) -> list[str]:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    console = Console(width=app.size.width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()
