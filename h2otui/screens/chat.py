@@ -28,6 +28,7 @@ and saved as ``stopped``.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Callable
 from contextlib import aclosing
 from functools import partial
@@ -74,6 +75,7 @@ from h2otui.widgets.chat_view import (
     ChatMessage,
     ConversationView,
     Notice,
+    QueuedNotice,
     UserMessage,
 )
 from h2otui.widgets.fitted_footer import FittedFooter
@@ -141,6 +143,8 @@ class ChatScreen(Screen[None]):
         #: which side panel was opened last: it stays when both do not fit
         self._last_panel = "sidebar"
         self._generation: Worker[None] | None = None
+        #: follow-ups sent while an answer streamed, sent in order when it ends
+        self._queued: list[QueuedNotice] = []
         #: collections opened by this chat's answers, kept across questions
         self._collections = CollectionCache()
         self._settings: Settings | None = None
@@ -188,7 +192,11 @@ class ChatScreen(Screen[None]):
         await self.query_one(ConversationView).clear(EMPTY_HINT)
         await self.refresh_chat_list()
         self._update_toolbar()
-        self.query_one(ChatInput).focus()
+        box = self.query_one(ChatInput)
+        if app.store is not None:
+            with contextlib.suppress(ChatStoreError, sqlite3.Error):
+                box.past_questions = app.store.recent_questions()
+        box.focus()
         self.preload_model(self.session.options.model)
 
     def on_resize(self) -> None:
@@ -315,23 +323,49 @@ class ChatScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.generating  # shown in the footer only while answering
+            # shown in the footer only while answering (or follow-ups wait)
+            return self.generating or bool(self._queued)
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._generation:
             self.refresh_bindings()
+            if event.state == WorkerState.SUCCESS:
+                self.call_later(self._send_queued)
+            elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+                self.call_later(self._drop_queue)
 
     # --- sending ---------------------------------------------------------------------------
 
     @on(ChatInput.Submitted)
     async def on_submitted(self, event: ChatInput.Submitted) -> None:
         event.stop()
+        event.input.remember(event.text)
         if self.generating:
-            self.notify("Still answering. Press Esc to stop it first.", severity="warning")
+            # a follow-up typed while the answer streams waits its turn (Esc drops it)
+            notice = QueuedNotice(event.text)
+            self._queued.append(notice)
+            await self.query_one(ConversationView).add(notice)
+            event.input.clear()
             return
         await self.ask(event.text)
         event.input.clear()
+
+    async def _send_queued(self) -> None:
+        """The answer ended: send the first queued follow-up, if any."""
+        if not self._queued or self.generating:
+            return
+        notice = self._queued.pop(0)
+        await notice.remove()
+        await self.ask(notice.question)
+
+    async def _drop_queue(self) -> None:
+        queued, self._queued = self._queued, []
+        for notice in queued:
+            await notice.remove()
+        if queued:
+            n = len(queued)
+            self.notify(f"Dropped {n} queued question{'s' * (n > 1)}.", timeout=3)
 
     async def ask(self, question: str) -> None:
         """Show the question and start answering it in a worker."""
@@ -488,11 +522,14 @@ class ChatScreen(Screen[None]):
 
     # --- actions ------------------------------------------------------------------------------
 
-    def action_stop(self) -> None:
+    async def action_stop(self) -> None:
+        """Esc: stop the answer, and drop the follow-ups queued behind it."""
+        await self._drop_queue()
         if self.generating and self._generation is not None:
             self._generation.cancel()
 
     async def _stop_and_wait(self) -> None:
+        await self._drop_queue()
         worker = self._generation
         if worker is not None and self.generating:
             worker.cancel()
