@@ -28,6 +28,7 @@ and saved as ``stopped``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import aclosing
@@ -61,13 +62,16 @@ from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
 from h2otui.messages import SettingsChanged
+from h2otui.privacy import open_private
+from h2otui.qa.citations import Passage
 from h2otui.qa.collection import CollectionCache
 from h2otui.safe_text import visible
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
+from h2otui.screens.picker import PickerScreen
 from h2otui.screens.source_view import SourceScreen
 from h2otui.screens.text_prompt import TextPromptScreen
-from h2otui.store.chats import ChatStoreError
+from h2otui.store.chats import ChatStoreError, export_json, export_markdown
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_list import ChatList
 from h2otui.widgets.chat_view import (
@@ -112,6 +116,7 @@ FOOTER_DROP_FIRST = (
     "toggle_sidebar",
     "documents",
     "new_chat",
+    "search_chats",
     "rename",
     "delete",
 )
@@ -132,6 +137,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+e", "focus_input", "Input", show=False),
         # "Docs": every key shown fits an 80-column footer, also while answering
         Binding("ctrl+g", "documents", "Docs"),
+        Binding("ctrl+r", "search_questions", "Past questions", show=False),
     ]
 
     def __init__(self) -> None:
@@ -167,7 +173,7 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield Label("Chats", id="sidebar-title")
-                yield Label("⏎ open · r rename · d delete", id="sidebar-help")
+                yield Label("⏎ open · r rename · d delete · / search", id="sidebar-help")
                 yield ChatList(id="chat-list")
             with Vertical(id="main"):
                 with Horizontal(id="toolbar"):
@@ -815,6 +821,99 @@ class ChatScreen(Screen[None]):
             delete,
         )
 
+    # --- search and export ---------------------------------------------------------------
+
+    def action_search_questions(self) -> None:
+        """Ctrl+R: search the questions asked before (in every chat); the one picked
+        goes into the input, to edit or send."""
+        box = self.query_one(ChatInput)
+        past = list(box.past_questions)
+
+        def search(query: str) -> list[tuple[str, Any]]:
+            words = query.lower().split()
+            return [(q, q) for q in past if all(w in q.lower() for w in words)]
+
+        def picked(question: str | None) -> None:
+            if question is not None:
+                box.load_text(question)
+                box.move_cursor(box.document.end)
+            box.focus()
+
+        self.app.push_screen(
+            PickerScreen(
+                "Past questions (Enter puts it in the input)",
+                search,
+                empty="No past question matches.",
+            ),
+            picked,
+        )
+
+    def action_search_chats(self) -> None:
+        """Search saved chats by title and content; Enter opens the one picked."""
+        store = self.h2o.store
+        if store is None:
+            self.notify("Chat history is off: there are no saved chats.", severity="warning")
+            return
+
+        def search(query: str) -> list[tuple[str, Any]]:
+            return [
+                (f"{chat.title or 'Untitled chat'} · {chat.model}", chat.id)
+                for chat in store.search_chats(query, kind="chat")
+            ]
+
+        async def picked(chat_id: int | None) -> None:
+            if chat_id is not None:
+                await self.open_chat(chat_id)
+
+        self.app.push_screen(
+            PickerScreen(
+                "Search chats (titles and messages)",
+                search,
+                placeholder="Words to find in a chat's title or messages",
+                empty="No chat matches.",
+            ),
+            picked,
+        )
+
+    def action_export_chat(self, fmt: str = "md") -> None:
+        """Write the current chat as Markdown (``md``) or JSON to a file the user names
+        (the current directory by default); an existing file is never overwritten."""
+        chat_id = self._current_chat()
+        store = self.h2o.store
+        if chat_id is None or store is None:
+            return
+        default = Path.cwd() / f"h2otui-chat-{chat_id}.{fmt}"
+
+        def write(path_text: str | None) -> None:
+            if not path_text:
+                return
+            path = Path(path_text).expanduser()
+            try:
+                export = store.export(chat_id)
+                if fmt == "json":
+                    text = export_json(export) + "\n"
+                else:
+                    text = export_markdown(export, _source_label)
+                fd = open_private(path, os.O_WRONLY | os.O_EXCL)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+            except FileExistsError:
+                self.notify(
+                    f"{path} exists: export again and give another name.",
+                    title="Export",
+                    severity="error",
+                )
+                return
+            except (OSError, ChatStoreError) as exc:
+                self.notify(f"Could not write {path}: {exc}", title="Export", severity="error")
+                return
+            self.notify(f"Exported the chat to {path}", title="Export", timeout=6)
+
+        self.app.push_screen(
+            TextPromptScreen(f"Export this chat ({fmt.upper()}) to the file", str(default)),
+            write,
+        )
+
     @on(ChatList.Action)
     async def on_chat_list_action(self, event: ChatList.Action) -> None:
         event.stop()
@@ -890,6 +989,34 @@ class ChatScreen(Screen[None]):
                 "Give the chat the room; the collection stays selected (Ctrl+G in the panel)",
                 self.hide_documents,
             ),
+            (
+                "Search chats",
+                "Find saved chats by title or message text (/ in the chat list)",
+                self.action_search_chats,
+            ),
+            (
+                "Search past questions",
+                "Put a question asked before into the input (Ctrl+R; Up recalls the last)",
+                self.action_search_questions,
+            ),
+            (
+                "Export this chat as Markdown",
+                "Write it to a .md file, sources included",
+                partial(self.action_export_chat, "md"),
+            ),
+            (
+                "Export this chat as JSON",
+                "Write it to a .json file, exact text and sources",
+                partial(self.action_export_chat, "json"),
+            ),
             ("Rename this chat", "Give the current chat a new title", self.action_rename_chat),
             ("Delete this chat", "Delete the current chat (asks first)", self.action_delete_chat),
         ]
+
+
+def _source_label(n: int, saved: dict[str, Any]) -> str:
+    """A saved source cited as ``ask --show-sources`` cites it (``h2otui chats export``)."""
+    try:
+        return Passage.from_meta(saved).label(n)
+    except (TypeError, ValueError):
+        return f"[{n}] {saved.get('source', '?')}"

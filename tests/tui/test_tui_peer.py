@@ -3,9 +3,13 @@ export from the app, queueing a follow-up while an answer streams. Scripted engi
 
 from __future__ import annotations
 
+import json
+
+from textual.widgets import Input, OptionList
 from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui.app import make_app
+from h2otui.screens.picker import PickerScreen
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_view import AssistantMessage, QueuedNotice, UserMessage
 
@@ -76,3 +80,78 @@ async def test_up_in_an_empty_input_recalls_past_questions(settings, isolated_en
         await pilot.pause()
         await pilot.press("up")
         assert app.screen.query_one(ChatInput).text == "beta"
+
+
+async def test_ctrl_r_searches_past_questions_into_the_input(settings, isolated_env):
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for question in ("how do cats purr", "what is churn", "more about cats"):
+            await pilot.press(*question, "enter")
+            await app.workers.wait_for_complete()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press(*"cats")
+        await pilot.pause()
+        options = app.screen.query_one("#matches", OptionList)
+        assert [str(options.get_option_at_index(i).prompt) for i in range(2)] == [
+            "more about cats",
+            "how do cats purr",
+        ]
+        assert options.option_count == 2
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.screen.query_one(ChatInput).text == "how do cats purr"
+        assert app.focused is app.screen.query_one(ChatInput)
+
+
+async def test_chats_are_searched_by_content_and_opened_from_the_list(settings, isolated_env):
+    engine = ScriptedEngine(lambda request: [f"Answer to {request.messages[-1].content}."])
+    app = make_app(settings, engine_factory=factory_for(engine))
+    async with app.run_test(size=(120, 30)) as pilot:
+        for question in ("zebra facts", "llama facts"):
+            await pilot.press(*question, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        await pilot.press("ctrl+l", "slash")  # "/" in the chat list
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press(*"answer to zebra")  # words of an answer, not the title
+        await pilot.pause()
+        assert app.screen.query_one("#matches", OptionList).option_count == 1
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [m.text for m in app.screen.query(UserMessage)] == ["zebra facts"]
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Search chats" in titles
+
+
+async def test_export_the_current_chat_to_a_private_file(settings, isolated_env, tmp_path):
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    target = tmp_path / "out.md"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"hello there", "enter")
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        for fmt, path in (("md", target), ("json", tmp_path / "out.json")):
+            screen.action_export_chat(fmt)
+            await pilot.pause()
+            prompt = app.screen.query_one(Input)
+            assert prompt.value.endswith(f".{fmt}")  # an obvious default name
+            prompt.value = str(path)
+            await pilot.press("enter")
+            await pilot.pause()
+        assert "hello there" in target.read_text()
+        assert oct(target.stat().st_mode & 0o777) == "0o600"
+        data = json.loads((tmp_path / "out.json").read_text())
+        assert data["messages"][0]["content"] == "hello there"
+        # never overwritten: the file the user had stays
+        target.write_text("mine")
+        screen.action_export_chat("md")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == "mine"
