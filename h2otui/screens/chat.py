@@ -203,7 +203,10 @@ class ChatScreen(Screen[None]):
             with contextlib.suppress(ChatStoreError, sqlite3.Error):
                 box.past_questions = app.store.recent_questions()
         box.focus()
-        self.preload_model(self.session.options.model)
+        # after the first frame is on the terminal: building the engine imports its
+        # library (llama.cpp: a second or more) on the event loop, which held the
+        # first paint back until it was done (benchmarks/bench_first_paint.py)
+        self.call_after_refresh(self.preload_model, self.session.options.model)
 
     def on_resize(self) -> None:
         self._apply_layout()
