@@ -10,6 +10,7 @@ from tui_fakes import ScriptedEngine, factory_for
 
 from h2otui.app import make_app
 from h2otui.screens.picker import PickerScreen
+from h2otui.store.chats import ChatStore
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_view import AssistantMessage, QueuedNotice, UserMessage
 
@@ -85,9 +86,13 @@ async def test_up_in_an_empty_input_recalls_past_questions(settings, isolated_en
 async def test_ctrl_r_searches_past_questions_into_the_input(settings, isolated_env):
     app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
     async with app.run_test(size=(80, 24)) as pilot:
-        for question in ("how do cats purr", "what is churn", "more about cats"):
-            await pilot.press(*question, "enter")
-            await app.workers.wait_for_complete()
+        await pilot.pause()
+        # newest first, as the store and each question sent fill it
+        app.screen.query_one(ChatInput).past_questions = [
+            "more about cats",
+            "what is churn",
+            "how do cats purr",
+        ]
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
@@ -106,14 +111,14 @@ async def test_ctrl_r_searches_past_questions_into_the_input(settings, isolated_
 
 
 async def test_chats_are_searched_by_content_and_opened_from_the_list(settings, isolated_env):
-    engine = ScriptedEngine(lambda request: [f"Answer to {request.messages[-1].content}."])
-    app = make_app(settings, engine_factory=factory_for(engine))
-    async with app.run_test(size=(120, 30)) as pilot:
+    with ChatStore.open(settings.data_path) as store:  # two saved chats
         for question in ("zebra facts", "llama facts"):
-            await pilot.press(*question, "enter")
-            await app.workers.wait_for_complete()
-            await pilot.press("ctrl+n")
-            await pilot.pause()
+            chat = store.create_chat(settings.model().name, title=question)
+            store.add_message(chat.id, "user", question)
+            store.add_message(chat.id, "assistant", f"Answer to {question}.")
+    app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
         await pilot.press("ctrl+l", "slash")  # "/" in the chat list
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
