@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from collections.abc import Callable
 from contextlib import aclosing
 from functools import partial
@@ -200,7 +199,7 @@ class ChatScreen(Screen[None]):
         self._update_toolbar()
         box = self.query_one(ChatInput)
         if app.store is not None:
-            with contextlib.suppress(ChatStoreError, sqlite3.Error):
+            with contextlib.suppress(ChatStoreError):  # Up then recalls this session's
                 box.past_questions = app.store.recent_questions()
         box.focus()
         # after the first frame is on the terminal: building the engine imports its

@@ -363,13 +363,17 @@ class ChatStore:
         return [_chat(r) for r in rows]
 
     def recent_questions(self, limit: int = 500) -> list[str]:
-        """The user's past questions, across chats, newest first, each once."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT content FROM messages WHERE role = 'user' AND content != ''"
-                " ORDER BY created_at DESC, id DESC LIMIT ?",
-                (limit * 4,),
-            ).fetchall()
+        """The user's past questions, across chats, newest first, each once (raises
+        :class:`ChatStoreError` when the database cannot be read)."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT content FROM messages WHERE role = 'user' AND content != ''"
+                    " ORDER BY created_at DESC, id DESC LIMIT ?",
+                    (limit * 4,),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise ChatStoreError(f"chat history: cannot read past questions: {exc}") from exc
         return list(dict.fromkeys(r[0] for r in rows))[:limit]
 
     def rename_chat(self, chat_id: int, title: str) -> None:
