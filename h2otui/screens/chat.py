@@ -27,6 +27,7 @@ and saved as ``stopped``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Callable
@@ -470,7 +471,9 @@ class ChatScreen(Screen[None]):
 
     async def _load_engine(self, model: str) -> Any:
         pool = self.h2o.engines
-        engine = pool.get(model)
+        # building the engine imports its library (llama.cpp: a second or more): in a
+        # thread, so the event loop keeps drawing meanwhile (the first frame included)
+        engine = await asyncio.to_thread(pool.get, model)
         if pool.is_loaded(model):
             return engine
         progress = self.query_one(LoadProgress)
