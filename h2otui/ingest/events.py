@@ -68,6 +68,9 @@ class IngestSummary:
     pages: int = 0
     media_seconds: float = 0.0
     elapsed_s: float = 0.0
+    #: seconds from the embedding model being ready to the end (the rate's denominator:
+    #: loading the model is not ingest speed); 0 when nothing was embedded
+    working_s: float = 0.0
     embedding_model: str = ""
     reembedded: bool = False
 
@@ -75,6 +78,11 @@ class IngestSummary:
     def ok(self) -> bool:
         """True when no file failed (skipped unsupported files do not count)."""
         return not self.failed
+
+    @property
+    def chunks_per_s(self) -> float:
+        """Chunks written per second of work once the embedding model was ready."""
+        return self.chunks_written / self.working_s if self.working_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -86,6 +94,7 @@ class IngestSummary:
             for k in ("added", "updated", "unchanged", "removed", "failed", "skipped")
         }
         d["ok"] = self.ok
+        d["chunks_per_s"] = round(self.chunks_per_s, 2)
         return d
 
 

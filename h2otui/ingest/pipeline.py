@@ -156,6 +156,7 @@ class IngestPipeline:
         self.files_done = self.bytes_done = self.chunks_done = self.pages = 0
         self.media = 0.0
         self.embed_started = time.monotonic()
+        self.embedder_ready = False
         self.last_progress = 0.0
         self.pool: WorkerPool | None = None
         self.lock: FileLock | None = None
@@ -175,7 +176,10 @@ class IngestPipeline:
             if self.lock is not None:
                 self.lock.release()
                 self.lock = None
-        self.summary.elapsed_s = time.monotonic() - self.started
+        now = time.monotonic()
+        self.summary.elapsed_s = now - self.started
+        if self.embedder_ready:
+            self.summary.working_s = now - self.embed_started
         yield IngestFinished(self.summary)
 
     # --- steps --------------------------------------------------------------------------
@@ -211,9 +215,8 @@ class IngestPipeline:
         ingest (another process, the TUI) waits here, then sees the first one's files
         as unchanged instead of adding them again."""
         from h2otui.locking import waiting_message
-        from h2otui.store.collections import CollectionStore
 
-        store = CollectionStore(self.data_dir or self.settings.data_path)
+        store = self._store()
         self.lock = store.writer_lock(self.name)
         if not self.lock.acquire(blocking=False):
             pid = self.lock.holder_pid()
@@ -224,10 +227,8 @@ class IngestPipeline:
         """Open the collection (re-embedding it first with ``--reembed``) or create it,
         and read what it holds. The embedding model is loaded only when something needs
         it: re-ingesting unchanged files costs hashing, not a model load."""
-        from h2otui.store.collections import CollectionStore
-
         lazy = self.embedder
-        store = CollectionStore(self.data_dir or self.settings.data_path)
+        store = self._store()
         if self.reembed and store.exists(self.name):
             yield from self.reembed_collection(store)
         if store.exists(self.name):
@@ -264,6 +265,7 @@ class IngestPipeline:
         self.pool = WorkerPool(self.n_workers, self.settings)
         self.pool.start()
         self.embed_started = time.monotonic()
+        self.embedder_ready = self.embedder.loaded is not None  # handed in loaded
         try:
             with self.pool.terminate_on_sigterm():
                 while self.todo or self.in_flight or self.backlog or self._writer.pending:
@@ -385,6 +387,7 @@ class IngestPipeline:
             yield IngestPhase("loading embedding model")
             self.embedder.load()
             self.embed_started = time.monotonic()
+            self.embedder_ready = True
         vectors = self.embedder.encode(texts)
         offset = 0
         for p, lo, hi in take:
@@ -399,7 +402,8 @@ class IngestPipeline:
         summary = self.summary
         for p in self._writer.flush():
             r = p.result
-            n = len(p.chunk_rows)
+            # (from the documents rows: a distributed run commits chunks separately)
+            n = sum(r["chunk_count"] or 0 for r in p.doc_rows)
             self.chunks_done += n
             summary.chunks_written += n
             self.pages += r.pages
@@ -447,9 +451,26 @@ class IngestPipeline:
         assert self.col is not None
         if self._writer.changed or self.summary.reembedded:
             yield IngestPhase("indexing")
-            self.col.ensure_fts_index()
+            if not self.col.store.shared:
+                self.col.ensure_fts_index()
+                return
+            from h2otui.store.collections import StoreError
+
+            try:
+                self.col.ensure_fts_index()
+            except StoreError as exc:  # another host kept indexing: the rows are written
+                self.summary.warnings.append((self.name, str(exc)))
+                yield IngestPhase(f"indexing postponed: {exc}")
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _store(self) -> CollectionStore:
+        """The store of this run: ``data_dir``'s when given, else the configured one."""
+        from h2otui.store.collections import CollectionStore
+
+        if self.data_dir is not None:
+            return CollectionStore(self.data_dir)
+        return CollectionStore.for_settings(self.settings)
 
     @property
     def _writer(self) -> BatchWriter:
@@ -457,8 +478,16 @@ class IngestPipeline:
         return self.writer
 
     def _finish(self, path: str, event: FileDone) -> FileDone:
+        """Count a file as done. The ETA is bytes still to do at the rate bytes were
+        ingested, so only files that were ingested count towards that rate; a file that
+        failed or was skipped leaves both sides (it took no embedding work, and counting
+        its bytes as done, or as still to do, made the ETA wrong by far after failures).
+        An unchanged file, only hashed, leaves them too."""
         self.files_done += 1
-        self.bytes_done += self.sizes.get(path, 0)
+        if event.outcome in ("failed", "skipped", "unchanged"):
+            self.sizes.pop(path, None)
+        else:
+            self.bytes_done += self.sizes.get(path, 0)
         return event
 
 
@@ -474,6 +503,7 @@ def ingest(
     force: bool = False,
     data_dir: Path | None = None,
     embedder: Embedder | None = None,
+    ray: str | None = None,
 ) -> Iterator[IngestEvent]:
     """Ingest files / folders / globs into ``collection``; yields progress events, the
     last one :class:`IngestFinished` with the summary.
@@ -483,12 +513,25 @@ def ingest(
     before any file is touched. Per-file problems never raise: they are in the summary.
     A SIGTERM while it runs (in the main thread) kills the parser processes and raises
     :class:`~h2otui.ingest.pool.IngestTerminated`.
+
+    ``ray`` runs the parse and embed stages on Ray Data (:mod:`h2otui.ingest.distributed`):
+    "local" starts Ray on this machine, anything else is a cluster address ("auto",
+    "ray://head:10001"). Without the ``scale`` extra it raises
+    :class:`~h2otui.ingest.distributed.RayUnavailableError`.
     """
     from h2otui.config import load_settings
 
-    pipeline = IngestPipeline(
+    cls: type[IngestPipeline] = IngestPipeline
+    extra: dict[str, Any] = {}
+    if ray is not None:
+        from h2otui.ingest.distributed import RayIngestPipeline
+
+        cls = RayIngestPipeline
+        extra["ray_address"] = None if ray in ("", "local") else ray
+    pipeline = cls(
         paths, collection, settings or load_settings(), exclude=exclude, workers=workers,
         sync=sync, reembed=reembed, force=force, data_dir=data_dir, embedder=embedder,
+        **extra,
     )  # fmt: skip
     yield from pipeline.run()
 

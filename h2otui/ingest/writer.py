@@ -12,6 +12,7 @@ next version (in the same run or the next) replaces the right rows.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from h2otui.ingest.worker import FileResult
     from h2otui.store.collections import Collection, StoredDocuments
 
-FLUSH_ROWS = 2048  # chunks per write commit
+#: chunks per write commit (tests make it tiny to race readers against many commits)
+FLUSH_ROWS = int(os.environ.get("_H2OTUI_TEST_FLUSH_ROWS", "") or 2048)
 FLUSH_SECONDS = 5.0  # ... or this often, so a long run keeps committing its progress
 
 

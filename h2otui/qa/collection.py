@@ -23,7 +23,7 @@ def open_collection(settings: Settings, name: str, docs: Sequence[str] = ()) -> 
     from h2otui.store.collections import CollectionStore, StoreError
 
     try:
-        collection = CollectionStore(settings.data_path).open(name)
+        collection = CollectionStore.for_settings(settings).open(name)
     except StoreError as exc:
         raise QAError(str(exc)) from None
     if collection.count_chunks() == 0:
@@ -39,10 +39,18 @@ def check_docs(collection: Any, docs: Sequence[str]) -> None:
     """Each ``--doc`` must name a document of the collection (by path, relative or absolute)."""
     missing = collection.missing_documents(docs)
     if missing:
-        listed = ", ".join(collection.document_paths()[:10])
+        paths = collection.document_paths()  # the ones that can be asked, not failed ones
+        listed = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
         raise QAError(
             f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
-            f"(its documents: {listed or 'none'})"
+            f"(documents you can ask: {listed or 'none'})"
+        )
+    unanswerable = collection.unanswerable_documents(docs)
+    if unanswerable:
+        why = "; ".join(f"{doc} ({reason})" for doc, reason in unanswerable.items())
+        raise QAError(
+            f"--doc {why}: nothing to answer from in collection '{collection.name}'; "
+            "fix the file and run `h2otui ingest` again"
         )
 
 
@@ -51,7 +59,7 @@ def list_collections(settings: Settings) -> list[tuple[str, int]]:
     first time (imports LanceDB)."""
     from h2otui.store.collections import CollectionStore
 
-    store = CollectionStore(settings.data_path)
+    store = CollectionStore.for_settings(settings)
     out = []
     for name in store.names():
         try:
@@ -78,7 +86,12 @@ class CollectionCache:
     def open(self, settings: Settings, name: str) -> tuple[Any, Retriever]:
         """The collection ``name`` and its retriever (raises :class:`QAError`)."""
         qa = settings.qa
-        key = (str(settings.data_path), name, qa.rrf_k, bool(qa.merge_neighbors))
+        key = (
+            f"{settings.data_path}|{settings.storage.uri}",
+            name,
+            qa.rrf_k,
+            bool(qa.merge_neighbors),
+        )
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

@@ -22,4 +22,18 @@ class NavEntry:
 
 NAVIGATION: list[NavEntry] = [
     NavEntry("chat", "h2otui.screens.chat:ChatScreen", "f2", "Chat", "Chat with a model"),
+    NavEntry(
+        "compare",
+        "h2otui.screens.compare:CompareScreen",
+        "f3",
+        "Compare",
+        "Several models answer side by side; blind arena",
+    ),
+    NavEntry(
+        "settings",
+        "h2otui.screens.settings:SettingsScreen",
+        "f5",
+        "Settings",
+        "See and change every setting and model (saved to the user config)",
+    ),
 ]

@@ -567,6 +567,13 @@ class ChatScreen(Screen[None]):
         store = self.h2o.store
         if store is None:
             return
+        with contextlib.suppress(ChatStoreError):
+            if store.get_chat(chat_id).kind == "compare":  # reopens as its grid
+                await self.app.switch_mode("compare")
+                opener = getattr(self.app.screen, "open_compare", None)
+                if callable(opener):
+                    await opener(chat_id)
+                return
         await self._stop_and_wait()
         try:
             session, messages, warnings = ChatSession.restore(self.settings, store, chat_id)

@@ -552,6 +552,9 @@ def _markdown(export: ChatExport, source_label: SourceLabel) -> str:
         header + "*",
         "",
     ]
+    if chat.kind == "compare":  # one answer per model under each question
+        models = ", ".join(str(m) for m in chat.meta.get("models") or []) or chat.model
+        lines[2] = f"*Compare: {models} · started {when}*"
     if chat.system_prompt:
         lines += ["> **System:** " + chat.system_prompt.replace("\n", "\n> "), ""]
     for m in export.messages:

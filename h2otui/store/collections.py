@@ -27,6 +27,12 @@ chunks without the new documents row -- and the next run re-ingests that file
 by document id, never duplicating them. Removals delete chunks first: a documents row
 without chunks is re-ingested next time.
 
+On object storage (``storage.uri``, :mod:`h2otui.store.location`) the same holds across
+hosts: every commit is a conditional put, so racing writers retry rather than overwrite;
+chunk and part rows are upserted by id (never plainly appended), so two hosts writing the
+same file leave one copy; indexing retries its conflicts. The writer lock then only
+keeps one host's processes apart.
+
 Nothing here imports Textual; lancedb and pyarrow are imported lazily.
 """
 
@@ -62,7 +68,9 @@ from h2otui.store.schema import (
 if TYPE_CHECKING:
     import numpy as np
 
+    from h2otui.config import Settings
     from h2otui.locking import FileLock
+    from h2otui.store.location import StorageLocation
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SUFFIXES = ("chunks", "parts", "documents", "meta")
@@ -156,31 +164,68 @@ def validate_name(name: str) -> str:
 
 
 class CollectionStore:
-    """All collections of one data dir."""
+    """All collections of one location: the data dir's ``lancedb`` folder, or object
+    storage shared by several hosts (:mod:`h2otui.store.location`)."""
 
-    def __init__(self, data_dir: Path | str):
+    def __init__(self, data_dir: Path | str, location: StorageLocation | None = None):
+        from h2otui.store.location import local_location
+
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / "lancedb"
+        self.location = location or local_location(self.data_dir)
+        #: the local folder of the tables; None on object storage
+        self.path: Path | None = self.location.local_path
         self._db: Any = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> CollectionStore:
+        """The store ``settings.storage`` names (the data dir by default)."""
+        from h2otui.store.location import StorageConfigError, location_for
+
+        try:
+            return cls(settings.data_path, location_for(settings))
+        except StorageConfigError as exc:
+            raise StoreError(str(exc)) from None
+
+    @property
+    def shared(self) -> bool:
+        """Whether the tables are on object storage (other hosts may write them)."""
+        return self.location.remote
 
     @property
     def db(self) -> Any:
         if self._db is None:
-            import lancedb
-
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._db = lancedb.connect(str(self.path))
+            try:
+                self._db = self.location.connect()
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise self.storage_error(exc) from None
         return self._db
+
+    def storage_error(self, exc: BaseException) -> StoreError:
+        """A :class:`StoreError` for an object-storage failure, without any secret."""
+        detail = self.location.scrub(" ".join(str(exc).split())[:500])
+        return StoreError(
+            f"collection storage {self.location.describe()}: {detail} (check storage.uri, "
+            "storage.options and the credentials in the environment or storage.profile)"
+        )
 
     def writer_lock(self, name: str) -> FileLock:
         """The lock every writer of collection ``name`` holds (ingest for its whole
         run; delete, remove-doc, re-embed): writers decide what to write from what they
         read, so two at once would duplicate documents (see :mod:`h2otui.locking`).
-        Readers never take it. Not acquired yet: ``with`` it, or ``acquire()``."""
+        Readers never take it. Not acquired yet: ``with`` it, or ``acquire()``.
+
+        On object storage the lock only keeps this host's processes apart; writers on
+        other hosts are kept consistent by Lance's conditional-put commits and by
+        :meth:`Collection.replace_documents` upserting by chunk id."""
         from h2otui.locking import FileLock
 
-        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return FileLock(self.path / f"{validate_name(name)}.lock")
+        validate_name(name)
+        if self.path is not None:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return FileLock(self.path / f"{name}.lock")
+        locks = self.data_dir / "locks"
+        locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return FileLock(locks / f"{self.location.key()}-{name}.lock")
 
     def _table_names(self) -> list[str]:
         names: list[str] = []
@@ -193,9 +238,13 @@ class CollectionStore:
                 return names
 
     def names(self) -> list[str]:
-        if not self.path.exists():
+        if self.path is not None and not self.path.exists():
             return []
-        return sorted(n[: -len("__meta")] for n in self._table_names() if n.endswith("__meta"))
+        try:
+            tables = self._table_names()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise self.storage_error(exc) from None
+        return sorted(n[: -len("__meta")] for n in tables if n.endswith("__meta"))
 
     def exists(self, name: str) -> bool:
         return name in self.names()
@@ -242,8 +291,8 @@ class CollectionStore:
             table = f"{name}__{suffix}"
             with contextlib.suppress(FileNotFoundError, ValueError):
                 self.db.drop_table(table)
-            leftover = self.path / f"{table}.lance"
-            if leftover.exists():
+            leftover = self.path / f"{table}.lance" if self.path is not None else None
+            if leftover is not None and leftover.exists():
                 shutil.rmtree(leftover, ignore_errors=True)
 
     def list(self) -> list[CollectionInfo]:
@@ -287,11 +336,22 @@ class Collection:
         return int(self.documents.count_rows(f"status = {sql_quote(status)}"))
 
     def size_bytes(self) -> int:
+        if self.store.path is None:
+            return self._stored_bytes()
         total = 0
         for suffix in _SUFFIXES:
             root = self.store.path / f"{self.name}__{suffix}.lance"
             if root.exists():
                 total += sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+        return total
+
+    def _stored_bytes(self) -> int:
+        """On object storage: the bytes of the current versions' data files."""
+        total = 0
+        for table in (self.chunks, self.parts, self.documents, self.meta):
+            with contextlib.suppress(Exception):  # a managed table may not report it
+                stats = table.stats()
+                total += int(getattr(stats, "total_bytes", None) or stats["total_bytes"])
         return total
 
     def info(self) -> CollectionInfo:
@@ -405,8 +465,12 @@ class Collection:
             columns = {name: [r.get(name) for r in chunk_rows] for name in CHUNK_COLUMNS}
             chunks = chunks_table(columns, np.concatenate([f.vectors for f in files]))
             parts = rows_table([r for f in files for r in f.part_rows], parts_schema())
-            _replace_rows(self.chunks, "chunk_id", chunks, replace)
-            _replace_rows(self.parts, "part_id", parts, replace)
+            # on shared storage another host may be writing the same file right now (it
+            # read the collection before these rows were there): upsert by id, never a
+            # plain append, so both commits leave one copy of each row
+            upsert = self.store.shared
+            _replace_rows(self.chunks, "chunk_id", chunks, replace, upsert=upsert)
+            _replace_rows(self.parts, "part_id", parts, replace, upsert=upsert)
         doc_rows = [r for f in files for r in f.doc_rows] + list(status_rows)
         builder = (
             self.documents.merge_insert("doc_id")
@@ -420,6 +484,25 @@ class Collection:
             # a stale document (say a video's old "#frames") loses its chunks too
             self.chunks.delete(in_filter("doc_id", stale))
             self.parts.delete(in_filter("doc_id", stale))
+
+    def append_chunks_from_ray(self, dataset: Any) -> None:
+        """Append a Ray dataset of chunk rows (the chunks table's schema, vectors
+        included) with lance-ray: each block is written as a fragment by the Ray worker
+        that holds it, and all of them are committed in one new version. Only for
+        documents the collection has no rows of (a version to replace goes through
+        :meth:`replace_documents`, atomically)."""
+        import lance_ray
+
+        uri = self.chunks.uri
+        options = dict(self.store.location.options) or None
+        try:
+            lance_ray.write_lance(
+                dataset, uri, schema=chunks_schema(self.dim), mode="append",
+                storage_options=options,
+            )  # fmt: skip
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise self.store.storage_error(exc) from None
+        self.chunks.checkout_latest()
 
     def reembed(
         self,
@@ -525,10 +608,29 @@ class Collection:
             r.setdefault("frame_time", None)
         return rows
 
-    def document_paths(self) -> list[str]:
-        """The path (or source) of every document, sorted."""
-        rows = self.documents.search().select(["path", "source"]).limit(None).to_arrow()
-        return sorted(str(r["path"] or r["source"]) for r in rows.to_pylist())
+    def document_paths(self, status: str | None = "ok") -> list[str]:
+        """The path (or source) of every document with ``status`` (``ok``: the ones that
+        can be asked; ``None``: all, failed and skipped ones too), sorted."""
+        rows = self.documents.search().select(["path", "source", "status"]).limit(None)
+        return sorted(
+            str(r["path"] or r["source"])
+            for r in rows.to_arrow().to_pylist()
+            if status is None or r["status"] == status
+        )
+
+    def unanswerable_documents(self, docs: Sequence[str]) -> dict[str, str]:
+        """The ``--doc`` values that name a document of the collection that holds nothing
+        to answer from (it failed or was skipped at ingest), with its status and reason."""
+        columns = ["path", "source", "doc_id", "status", "error"]
+        out: dict[str, str] = {}
+        for r in self.documents.search().select(columns).limit(None).to_arrow().to_pylist():
+            if r["status"] == "ok":
+                continue
+            names = {str(r[k]) for k in ("path", "source", "doc_id") if r[k]}
+            for d in docs:
+                if set(document_names([d])) & names:
+                    out[d] = f"{r['status']}: {r['error']}" if r["error"] else str(r["status"])
+        return out
 
     def missing_documents(self, docs: Sequence[str]) -> list[str]:
         """The ``--doc`` values that name no document of the collection (by path,
@@ -550,7 +652,34 @@ class Collection:
 
     def ensure_fts_index(self) -> None:
         """Create the native full-text index on chunk text (or fold new rows into it) and
-        compact the tables."""
+        compact the tables.
+
+        On shared storage another host may index or write at the same moment; Lance then
+        refuses one commit (readers never notice: they keep reading their version). The
+        step is retried on the latest version, and a conflict that persists is reported
+        as a :class:`StoreError` (the data is written; the next ingest indexes it)."""
+        if not self.store.shared:
+            self._ensure_indexes()
+            return
+        for attempt in range(4):
+            try:
+                self._ensure_indexes()
+                return
+            except Exception as exc:
+                if not _is_conflict(exc):
+                    raise self.store.storage_error(exc) from None
+                if attempt == 3:
+                    raise StoreError(
+                        f"collection {self.name!r}: indexing kept conflicting with another "
+                        "writer; the documents are written and searchable, and the next "
+                        "ingest folds them into the index"
+                    ) from None
+                time.sleep(0.2 * 2**attempt)
+                for table in (self.chunks, self.parts, self.documents):
+                    with contextlib.suppress(Exception):
+                        table.checkout_latest()
+
+    def _ensure_indexes(self) -> None:
         import warnings
 
         if self.count_chunks() == 0:
@@ -571,21 +700,26 @@ class Collection:
             ensure_vector_index(self.chunks)
 
 
-def _replace_rows(table: Any, key: str, data: Any, replace: set[str]) -> None:
+def _is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is Lance refusing a commit because another writer committed first."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "conflict" in text or "retryable" in text or "concurrent" in text
+
+
+def _replace_rows(
+    table: Any, key: str, data: Any, replace: set[str], *, upsert: bool = False
+) -> None:
     """Write ``data`` into ``table`` deleting the rows of the ``replace`` doc ids, in one
-    commit (a plain append when nothing is replaced: a first ingest)."""
+    commit (a plain append when nothing is replaced: a first ingest, unless ``upsert``)."""
     if data.num_rows == 0 and not replace:
         return
-    if not replace:
+    if not replace and not upsert:
         table.add(data)
         return
-    (
-        table.merge_insert(key)
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .when_not_matched_by_source_delete(in_filter("doc_id", replace))
-        .execute(data)
-    )
+    builder = table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all()
+    if replace:
+        builder = builder.when_not_matched_by_source_delete(in_filter("doc_id", replace))
+    builder.execute(data)
 
 
 #: below this many chunks a flat scan is exact and fast enough (~10 ms at 20k)

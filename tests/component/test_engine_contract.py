@@ -54,6 +54,8 @@ H2OGPT_KEY = "h2ogpt-CONTRACT-KEY-77"
 
 ENGINES = [
     pytest.param("llamacpp", marks=pytest.mark.slow),
+    pytest.param("transformers", marks=pytest.mark.slow),
+    pytest.param("ct2", marks=pytest.mark.slow),
     "tgi",
     "openai",
     pytest.param("gradio", marks=pytest.mark.slow),
@@ -262,11 +264,74 @@ def _gradio(request: pytest.FixtureRequest) -> Harness:
     )  # fmt: skip
 
 
+def _inprocess(request: pytest.FixtureRequest, kind: str) -> Harness:
+    """The transformers and ct2 engines on SmolLM2-135M-Instruct (tests/inproc_support.py)."""
+    from h2otui.engines.ct2_engine import CT2Engine
+    from h2otui.engines.threaded import ThreadedEngine
+    from h2otui.engines.transformers_engine import TransformersEngine
+    from tests.inproc_support import smollm2_dir
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    model = smollm2_dir()
+    base = {"name": "smol", "engine": kind, "model_path": str(model)}
+    faulty_base = TransformersEngine if kind == "transformers" else CT2Engine
+
+    class Faulty(faulty_base):  # type: ignore[valid-type, misc]
+        """The real engine whose generation fails after a few pieces (an OOM mid-answer)."""
+
+        def _generate(self, job: GenerationJob, emit: Callable[[str], None]) -> FinishReason:
+            emitted = 0
+
+            def counting_emit(text: str) -> None:
+                nonlocal emitted
+                emit(text)
+                emitted += 1
+                if emitted == 3:
+                    raise RuntimeError("simulated fault: out of memory")
+
+            return super()._generate(job, counting_emit)
+
+    def broken() -> tuple[Engine, str]:
+        odd = tmp / "odd-model"
+        odd.mkdir(exist_ok=True)
+        (odd / "config.json").write_text('{"model_type": "no-such-arch-xyz"}')
+        return _engine({**base, "model_path": str(odd)}), "upgrade transformers"
+
+    def failing() -> tuple[Engine, GenerationRequest, str | None, str]:
+        settings = load_settings(overrides={"models": [base]})
+        engine = Faulty.from_entry(settings.model("smol"), settings)
+        story = GenerationRequest([], SamplingParams(max_new_tokens=200), prompt="Once upon a time")
+        return engine, story, None, "RuntimeError: simulated fault: out of memory"
+
+    def long_running() -> tuple[Engine, GenerationRequest, GenerationRequest, str]:
+        story = GenerationRequest(
+            [], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was"
+        )
+        # a follow-up every quantization answers alike (int8 ct2 drifts on trivia)
+        count = GenerationRequest([], SamplingParams(max_new_tokens=8), prompt="1, 2, 3, 4,")
+        return _engine(base), story, count, "5"
+
+    async def stopped(engine: Engine) -> bool:
+        assert isinstance(engine, ThreadedEngine)
+        return not engine.generating  # the worker was joined: no wait needed
+
+    def busy(engine: Engine) -> bool:
+        assert isinstance(engine, ThreadedEngine)
+        return engine.generating
+
+    return Harness(
+        kind, lambda **o: _engine({**base, "options": o}), broken, failing, long_running,
+        stopped, busy,
+    )  # fmt: skip
+
+
 @pytest.fixture(params=ENGINES)
 def contract(request: pytest.FixtureRequest) -> Harness:
     name = request.param
     if name == "llamacpp":
         return _llamacpp(request)
+    if name in ("transformers", "ct2"):
+        return _inprocess(request, name)
     if name == "gradio":
         return _gradio(request)
     return _tgi_like(request, name)

