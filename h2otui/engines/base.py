@@ -202,6 +202,11 @@ class Engine(abc.ABC):
     def context_length(self) -> int:
         """Most tokens (prompt + generated) the model accepts."""
 
+    def default_system_prompt(self) -> str | None:
+        """The text a system prompt of ``"auto"`` stands for with this engine, or None
+        when that is not known here (the model's chat template or the server decides)."""
+        return None
+
     def render_prompt(self, messages: Sequence[Message]) -> str:
         """The raw prompt the model would see for ``messages`` (for token budgeting)."""
         return "\n".join(m.content for m in messages)

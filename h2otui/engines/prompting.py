@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from h2otui.engines.base import Engine, GenerationRequest, Message
+from h2otui.engines.base import Engine, EngineConfigError, GenerationRequest, Message
 from h2otui.engines.prompts import (
     TEMPLATE,
     UNSET_PROMPT_TYPES,
@@ -94,6 +94,16 @@ class PromptingEngine(Engine):
             or prompt_type_for_model(served)
             or self.default_prompt_type
         )
+
+    def default_system_prompt(self) -> str | None:
+        """The resolved prompt type's default system prompt (what ``"auto"`` renders as);
+        None before the type is resolved (at load) or when a chat template renders."""
+        if not self.prompt_type or self.prompt_type in self.unrendered_prompt_types:
+            return None
+        try:
+            return get_template(self.prompt_type, self._prompt_dict).default_system_prompt
+        except EngineConfigError:
+            return None
 
     def _with_system(self, messages: Sequence[Message]) -> list[Message]:
         """``messages`` with the entry's system prompt first, unless they bring their own."""

@@ -7,7 +7,9 @@ video frame. Pages are 1-based, as a reader counts them; times are seconds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,100 @@ def format_sources(passages: list[Passage], *, quote_chars: int = 300) -> str:
             text = text[: quote_chars - 1] + "…"
         lines.append(f'    "{text}"')
     return "\n".join(lines)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+#: words too common to say where a question matched
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "about",
+        "after",
+        "before",
+        "into",
+        "than",
+        "then",
+        "they",
+        "them",
+        "these",
+        "those",
+        "you",
+        "your",
+        "our",
+        "we",
+        "he",
+        "she",
+        "his",
+        "her",
+    ]
+)
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS}
+
+
+def matched_span(text: str, question: str) -> tuple[int, int] | None:
+    """Where in ``text`` the ``question`` matched: the (start, end) character span of
+    the sentence (or line) sharing the most of the question's words, a following
+    sentence included when it shares more. None when no word is shared.
+
+    Retrieval returns whole chunks; a reader wants the part that answered, so the
+    sources panel and the source dialog scroll to and highlight this span."""
+    wanted = _terms(question)
+    if not wanted:
+        return None
+    # sentences: up to a sentence end or a line break, with their offsets
+    spans = [(m.start(), m.end()) for m in re.finditer(r"[^.!?\n]+[.!?]*", text)]
+    best: tuple[int, int, int] | None = None  # (score, start, end)
+    # single sentences first: two together win only when they share strictly more
+    candidates = [*spans, *((a[0], b[1]) for a, b in pairwise(spans))]
+    for start, stop in candidates:
+        score = len(wanted & _terms(text[start:stop]))
+        if score and (best is None or score > best[0]):
+            best = (score, start, stop)
+    if best is None:
+        return None
+    _, start, end = best
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end

@@ -27,7 +27,9 @@ and saved as ``stopped``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from contextlib import aclosing
 from functools import partial
@@ -41,7 +43,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
 from h2otui.chat.events import (
@@ -60,13 +62,16 @@ from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
 from h2otui.messages import SettingsChanged
+from h2otui.privacy import open_private
+from h2otui.qa.citations import Passage
 from h2otui.qa.collection import CollectionCache
 from h2otui.safe_text import visible
 from h2otui.screens.chat_options import ChatOptionsScreen
 from h2otui.screens.confirm import ConfirmScreen
+from h2otui.screens.picker import PickerScreen
 from h2otui.screens.source_view import SourceScreen
 from h2otui.screens.text_prompt import TextPromptScreen
-from h2otui.store.chats import ChatStoreError
+from h2otui.store.chats import ChatStoreError, export_json, export_markdown
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_list import ChatList
 from h2otui.widgets.chat_view import (
@@ -74,10 +79,13 @@ from h2otui.widgets.chat_view import (
     ChatMessage,
     ConversationView,
     Notice,
+    QueuedNotice,
     UserMessage,
 )
+from h2otui.widgets.fitted_footer import FittedFooter
 from h2otui.widgets.progress import LoadProgress
 from h2otui.widgets.sources_panel import DocumentsPanel
+from h2otui.widgets.textual_compat import error_toast_shown
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -100,6 +108,18 @@ DOCUMENTS_WIDTH = 40
 #: (a question box a few columns wide, or two rows high, is not usable)
 MIN_WIDTH = 30
 MIN_HEIGHT = 8
+#: the footer's keys that give way first on a narrow terminal, least important first
+#: (Stop, Send and Options stay longest; every key works, and Ctrl+P lists them all)
+FOOTER_DROP_FIRST = (
+    "copy_last",
+    "command_palette",
+    "toggle_sidebar",
+    "documents",
+    "new_chat",
+    "search_chats",
+    "rename",
+    "delete",
+)
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 
@@ -115,7 +135,9 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("ctrl+l", "focus_chats", "Chat list", show=False),
         Binding("ctrl+e", "focus_input", "Input", show=False),
-        Binding("ctrl+g", "documents", "Documents"),
+        # "Docs": every key shown fits an 80-column footer, also while answering
+        Binding("ctrl+g", "documents", "Docs"),
+        Binding("ctrl+r", "search_questions", "Past questions", show=False),
     ]
 
     def __init__(self) -> None:
@@ -127,6 +149,8 @@ class ChatScreen(Screen[None]):
         #: which side panel was opened last: it stays when both do not fit
         self._last_panel = "sidebar"
         self._generation: Worker[None] | None = None
+        #: follow-ups sent while an answer streamed, sent in order when it ends
+        self._queued: list[QueuedNotice] = []
         #: collections opened by this chat's answers, kept across questions
         self._collections = CollectionCache()
         self._settings: Settings | None = None
@@ -149,7 +173,7 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield Label("Chats", id="sidebar-title")
-                yield Label("⏎ open · r rename · d delete", id="sidebar-help")
+                yield Label("⏎ open · r rename · d delete · / search", id="sidebar-help")
                 yield ChatList(id="chat-list")
             with Vertical(id="main"):
                 with Horizontal(id="toolbar"):
@@ -163,7 +187,7 @@ class ChatScreen(Screen[None]):
             with Vertical(id="side-panel"):
                 yield DocumentsPanel(id="documents")
         yield Static(TOO_SMALL, id="too-small")
-        yield Footer()
+        yield FittedFooter(FOOTER_DROP_FIRST)
 
     async def on_mount(self) -> None:
         app = self.h2o
@@ -174,8 +198,15 @@ class ChatScreen(Screen[None]):
         await self.query_one(ConversationView).clear(EMPTY_HINT)
         await self.refresh_chat_list()
         self._update_toolbar()
-        self.query_one(ChatInput).focus()
-        self.preload_model(self.session.options.model)
+        box = self.query_one(ChatInput)
+        if app.store is not None:
+            with contextlib.suppress(ChatStoreError):  # Up then recalls this session's
+                box.past_questions = app.store.recent_questions()
+        box.focus()
+        # after the first frame is on the terminal: building the engine imports its
+        # library (llama.cpp: a second or more) on the event loop, which held the
+        # first paint back until it was done (benchmarks/bench_first_paint.py)
+        self.call_after_refresh(self.preload_model, self.session.options.model)
 
     def on_resize(self) -> None:
         self._apply_layout()
@@ -196,6 +227,7 @@ class ChatScreen(Screen[None]):
         that move the focus themselves pass False)."""
         width, height = self.size
         self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        self._fit_footer(width)
         sidebar_wanted, documents_wanted = self._sidebar_wanted(), self._documents_open
         room = width - CHAT_MIN_WIDTH
         if sidebar_wanted and documents_wanted and room < SIDEBAR_WIDTH + DOCUMENTS_WIDTH:
@@ -222,6 +254,42 @@ class ChatScreen(Screen[None]):
             hidden = panel if not documents_wanted else sidebar
             if hidden in focused.ancestors_with_self:
                 self.query_one(ChatInput).focus()
+
+    def _fit_footer(self, width: int) -> None:
+        for footer in self.query(FittedFooter):
+            footer.fit()
+
+    def focus_next(self, selector: str | type[Any] = "*") -> Widget | None:
+        """Tab goes where it is useful: input -> the latest answer (c / y copy it) ->
+        the chat list -> the documents panel -> input, skipping what is hidden. Textual's
+        own order went from the input to the oldest message of the conversation."""
+        if selector != "*":
+            return super().focus_next(selector)
+        focused = self.focused
+        box = self.query_one(ChatInput)
+        chats = self.query_one(ChatList)
+        documents = self.query_one(DocumentsPanel)
+        latest = self.query_one(ConversationView).last_answer()
+        if focused is box:
+            stops: list[Widget] = [w for w in (latest, chats) if w is not None]
+        elif latest is not None and focused is latest:
+            stops = [chats]
+        elif focused is chats:
+            stops = []
+        else:
+            return super().focus_next(selector)
+        panel = documents.query_one("#qa-collection")
+        for widget in [*stops, panel, box]:
+            if widget.focusable and self._shown(widget):
+                widget.focus()
+                if isinstance(widget, ChatMessage):
+                    widget.scroll_visible(animate=False)
+                return widget
+        return super().focus_next(selector)
+
+    def _shown(self, widget: Widget) -> bool:
+        """Whether ``widget`` and all its ancestors are displayed."""
+        return all(node.display for node in widget.ancestors_with_self if isinstance(node, Widget))
 
     def _close_panels(self) -> None:
         """Close the side panels the user had open (a ``ui.sidebar = "auto"`` chat list
@@ -264,23 +332,49 @@ class ChatScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.generating  # shown in the footer only while answering
+            # shown in the footer only while answering (or follow-ups wait)
+            return self.generating or bool(self._queued)
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._generation:
             self.refresh_bindings()
+            if event.state == WorkerState.SUCCESS:
+                self.call_later(self._send_queued)
+            elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+                self.call_later(self._drop_queue)
 
     # --- sending ---------------------------------------------------------------------------
 
     @on(ChatInput.Submitted)
     async def on_submitted(self, event: ChatInput.Submitted) -> None:
         event.stop()
+        event.input.remember(event.text)
         if self.generating:
-            self.notify("Still answering. Press Esc to stop it first.", severity="warning")
+            # a follow-up typed while the answer streams waits its turn (Esc drops it)
+            notice = QueuedNotice(event.text)
+            self._queued.append(notice)
+            await self.query_one(ConversationView).add(notice)
+            event.input.clear()
             return
         await self.ask(event.text)
         event.input.clear()
+
+    async def _send_queued(self) -> None:
+        """The answer ended: send the first queued follow-up, if any."""
+        if not self._queued or self.generating:
+            return
+        notice = self._queued.pop(0)
+        await notice.remove()
+        await self.ask(notice.question)
+
+    async def _drop_queue(self) -> None:
+        queued, self._queued = self._queued, []
+        for notice in queued:
+            await notice.remove()
+        if queued:
+            n = len(queued)
+            self.notify(f"Dropped {n} queued question{'s' * (n > 1)}.", timeout=3)
 
     async def ask(self, question: str) -> None:
         """Show the question and start answering it in a worker."""
@@ -342,7 +436,7 @@ class ChatScreen(Screen[None]):
                             await view.mount(Notice(note), before=answer)
                             self.notify(note, title="Context", severity="warning")
                         case SourcesFound(passages=passages, dropped=dropped):
-                            documents.record(answer, passages, dropped)
+                            documents.record(answer, passages, dropped, runner.question)
                         case Progress(message=message):
                             if not answer.text:
                                 answer.set_waiting(message)
@@ -361,21 +455,25 @@ class ChatScreen(Screen[None]):
             return
         answer.finish(finished.status, finished.stats_line())
         if finished.qa_result is not None or finished.sources:
-            self.query_one(DocumentsPanel).record(answer, finished.sources, finished.dropped)
+            self.query_one(DocumentsPanel).record(
+                answer, finished.sources, finished.dropped, runner.question
+            )
         if finished.save_error:
             self.notify(finished.save_error, title="Chat history", severity="error")
         if finished.status == "error" and finished.error:
             message = finished.error
             if finished.text:
                 message = f"The answer broke off: {message}"
-            self._show_error(message)
+            self._show_error(message, answer.model)
         elif finished.status == "stopped":
             # the footer (Esc Stop) is refreshed when the worker's state changes
             self.notify("Stopped. The partial answer is kept.", timeout=3)
 
     async def _load_engine(self, model: str) -> Any:
         pool = self.h2o.engines
-        engine = pool.get(model)
+        # building the engine imports its library (llama.cpp: a second or more): in a
+        # thread, so the event loop keeps drawing meanwhile (the first frame included)
+        engine = await asyncio.to_thread(pool.get, model)
         if pool.is_loaded(model):
             return engine
         progress = self.query_one(LoadProgress)
@@ -391,9 +489,9 @@ class ChatScreen(Screen[None]):
         try:
             await self._load_engine(model)
         except (EngineError, ConfigError) as exc:
-            self._show_error(str(exc))
+            self._show_error(str(exc), model)
         except Exception as exc:  # shown; the chat keeps working
-            self._show_error(f"{type(exc).__name__}: {exc}")
+            self._show_error(f"{type(exc).__name__}: {exc}", model)
 
     def notify(
         self,
@@ -414,16 +512,35 @@ class ChatScreen(Screen[None]):
             markup=markup,
         )
 
-    def _show_error(self, message: str) -> None:
-        self.notify(message, title="Model error", severity="error", timeout=12, markup=False)
+    def _show_error(self, message: str, model: str | None = None) -> None:
+        """An engine's error as a toast titled with the model, named once: the engines'
+        messages start with ``model 'NAME': `` for the CLI, which the title already says.
+        The same error again (the preload failed, then each question) is not stacked:
+        the answer shows it, and the toasts would fill the screen."""
+        title = "Model error"
+        if model:
+            title = f"{model}: error"
+            for prefix in (f"model '{model}': ", f"model {model}: "):
+                if message.startswith(prefix):
+                    message = message[len(prefix) :]
+                    message = message[:1].upper() + message[1:]
+        if (title, message) == self._last_error and error_toast_shown(self.app):
+            return
+        self._last_error = (title, message)
+        self.notify(message, title=title, severity="error", timeout=12, markup=False)
+
+    _last_error: tuple[str, str] | None = None
 
     # --- actions ------------------------------------------------------------------------------
 
-    def action_stop(self) -> None:
+    async def action_stop(self) -> None:
+        """Esc: stop the answer, and drop the follow-ups queued behind it."""
+        await self._drop_queue()
         if self.generating and self._generation is not None:
             self._generation.cancel()
 
     async def _stop_and_wait(self) -> None:
+        await self._drop_queue()
         worker = self._generation
         if worker is not None and self.generating:
             worker.cancel()
@@ -469,8 +586,10 @@ class ChatScreen(Screen[None]):
         documents = self.query_one(DocumentsPanel)
         documents.forget_sources()
         widgets: list[Static | ChatMessage] = []
+        question = ""
         for m in messages:
             if m.role == "user":
+                question = m.content
                 widgets.append(UserMessage(m.content))
             elif m.role == "assistant":
                 line = format_stats(m.stats) if m.content else ""
@@ -481,7 +600,7 @@ class ChatScreen(Screen[None]):
                 )
                 sources, dropped = sources_from_meta(m.meta)
                 if sources or dropped:
-                    documents.record(answer, sources, dropped)
+                    documents.record(answer, sources, dropped, question)
                 widgets.append(answer)
         # follow-ups go to the collection (and action) the chat was answering from
         documents.restore(session.collection, session.action)
@@ -503,7 +622,7 @@ class ChatScreen(Screen[None]):
         if session is None:
             return
         settings = self.settings
-        default_system = ChatOptions(session.options.model).effective_system_prompt(settings)
+        default_system, default_note = self._default_system_prompt(session.options.model)
 
         def apply(options: ChatOptions | None) -> None:
             if options is None or self.session is not session:
@@ -520,10 +639,31 @@ class ChatScreen(Screen[None]):
 
         self.app.push_screen(
             ChatOptionsScreen(
-                session.options.copy(), [m.name for m in settings.models], default_system
+                session.options.copy(),
+                [m.name for m in settings.models],
+                default_system,
+                default_note,
             ),
             apply,
         )
+
+    def _default_system_prompt(self, model: str) -> tuple[str, str]:
+        """The system prompt ``model`` answers with when the chat sets none, as text to
+        show, and a note saying where it comes from. ``"auto"`` is resolved through the
+        engine (its prompt type's default) once the model is loaded."""
+        default = ChatOptions(model).effective_system_prompt(self.settings)
+        if default != "auto":
+            return default, "" if default else "Default: no system prompt."
+        pool = self.h2o.engines
+        resolved: str | None = None
+        if pool.is_loaded(model):
+            with contextlib.suppress(ConfigError, EngineError):
+                resolved = pool.get(model).default_system_prompt()
+        if resolved is None:
+            return "", "Default: the model's own (its chat template or server decides)."
+        if not resolved:
+            return "", "Default: no system prompt (this model's prompt type has none)."
+        return resolved, "Default: this model's prompt type's system prompt."
 
     def action_copy_last(self) -> None:
         answer = self.query_one(ConversationView).last_answer()
@@ -610,7 +750,8 @@ class ChatScreen(Screen[None]):
     def on_source_requested(self, event: DocumentsPanel.SourceRequested) -> None:
         event.stop()
         p = event.passage
-        self.app.push_screen(SourceScreen(p.label(event.n), p.text, p.source))
+        question = self.query_one(DocumentsPanel).question
+        self.app.push_screen(SourceScreen(p.label(event.n), p.text, p.source, question))
 
     @on(DocumentsPanel.CollectionsListed)
     def on_collections_listed(self, event: DocumentsPanel.CollectionsListed) -> None:
@@ -690,6 +831,99 @@ class ChatScreen(Screen[None]):
                 f"Delete the chat “{title}”? This cannot be undone.", yes="Delete", danger=True
             ),
             delete,
+        )
+
+    # --- search and export ---------------------------------------------------------------
+
+    def action_search_questions(self) -> None:
+        """Ctrl+R: search the questions asked before (in every chat); the one picked
+        goes into the input, to edit or send."""
+        box = self.query_one(ChatInput)
+        past = list(box.past_questions)
+
+        def search(query: str) -> list[tuple[str, Any]]:
+            words = query.lower().split()
+            return [(q, q) for q in past if all(w in q.lower() for w in words)]
+
+        def picked(question: str | None) -> None:
+            if question is not None:
+                box.load_text(question)
+                box.move_cursor(box.document.end)
+            box.focus()
+
+        self.app.push_screen(
+            PickerScreen(
+                "Past questions (Enter puts it in the input)",
+                search,
+                empty="No past question matches.",
+            ),
+            picked,
+        )
+
+    def action_search_chats(self) -> None:
+        """Search saved chats by title and content; Enter opens the one picked."""
+        store = self.h2o.store
+        if store is None:
+            self.notify("Chat history is off: there are no saved chats.", severity="warning")
+            return
+
+        def search(query: str) -> list[tuple[str, Any]]:
+            return [
+                (f"{chat.title or 'Untitled chat'} · {chat.model}", chat.id)
+                for chat in store.search_chats(query, kind="chat")
+            ]
+
+        async def picked(chat_id: int | None) -> None:
+            if chat_id is not None:
+                await self.open_chat(chat_id)
+
+        self.app.push_screen(
+            PickerScreen(
+                "Search chats (titles and messages)",
+                search,
+                placeholder="Words to find in a chat's title or messages",
+                empty="No chat matches.",
+            ),
+            picked,
+        )
+
+    def action_export_chat(self, fmt: str = "md") -> None:
+        """Write the current chat as Markdown (``md``) or JSON to a file the user names
+        (the current directory by default); an existing file is never overwritten."""
+        chat_id = self._current_chat()
+        store = self.h2o.store
+        if chat_id is None or store is None:
+            return
+        default = Path.cwd() / f"h2otui-chat-{chat_id}.{fmt}"
+
+        def write(path_text: str | None) -> None:
+            if not path_text:
+                return
+            path = Path(path_text).expanduser()
+            try:
+                export = store.export(chat_id)
+                if fmt == "json":
+                    text = export_json(export) + "\n"
+                else:
+                    text = export_markdown(export, _source_label)
+                fd = open_private(path, os.O_WRONLY | os.O_EXCL)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+            except FileExistsError:
+                self.notify(
+                    f"{path} exists: export again and give another name.",
+                    title="Export",
+                    severity="error",
+                )
+                return
+            except (OSError, ChatStoreError) as exc:
+                self.notify(f"Could not write {path}: {exc}", title="Export", severity="error")
+                return
+            self.notify(f"Exported the chat to {path}", title="Export", timeout=6)
+
+        self.app.push_screen(
+            TextPromptScreen(f"Export this chat ({fmt.upper()}) to the file", str(default)),
+            write,
         )
 
     @on(ChatList.Action)
@@ -784,6 +1018,34 @@ class ChatScreen(Screen[None]):
                 "Open the retrieval inspector on the last question (Collections screen)",
                 self.action_why_sources,
             ),
+            (
+                "Search chats",
+                "Find saved chats by title or message text (/ in the chat list)",
+                self.action_search_chats,
+            ),
+            (
+                "Search past questions",
+                "Put a question asked before into the input (Ctrl+R; Up recalls the last)",
+                self.action_search_questions,
+            ),
+            (
+                "Export this chat as Markdown",
+                "Write it to a .md file, sources included",
+                partial(self.action_export_chat, "md"),
+            ),
+            (
+                "Export this chat as JSON",
+                "Write it to a .json file, exact text and sources",
+                partial(self.action_export_chat, "json"),
+            ),
             ("Rename this chat", "Give the current chat a new title", self.action_rename_chat),
             ("Delete this chat", "Delete the current chat (asks first)", self.action_delete_chat),
         ]
+
+
+def _source_label(n: int, saved: dict[str, Any]) -> str:
+    """A saved source cited as ``ask --show-sources`` cites it (``h2otui chats export``)."""
+    try:
+        return Passage.from_meta(saved).label(n)
+    except (TypeError, ValueError):
+        return f"[{n}] {saved.get('source', '?')}"

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, TextArea
 
 from h2otui.chat.session import ChatOptions
 from h2otui.engines.base import SamplingParams
@@ -43,14 +43,26 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
         Binding("ctrl+s", "save", "Apply"),
     ]
 
-    def __init__(self, options: ChatOptions, models: list[str], default_system_prompt: str) -> None:
+    def __init__(
+        self,
+        options: ChatOptions,
+        models: list[str],
+        default_system_prompt: str,
+        default_note: str = "",
+    ) -> None:
         super().__init__()
         self.options = options
         self.models = models
+        #: what the model's default system prompt is, as text (never the word "auto");
+        #: submitted unchanged it still means "the default", so it follows the model
         self.default_system_prompt = default_system_prompt
+        self.default_note = default_note
 
     def compose(self) -> ComposeResult:
         p = self.options.params
+        # the dialog's own keys: the chat's footer below it would list keys that do
+        # nothing while the dialog is open
+        yield Footer()
         with Vertical(id="dialog"):
             yield Label("Chat options", id="title")
             with VerticalScroll(id="fields"):
@@ -68,6 +80,7 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
                     id="use-default",
                     compact=True,
                 )
+                yield Label(Text(visible(self.default_note)), id="default-note")
                 yield TextArea(
                     self.options.system_prompt
                     if self.options.system_prompt is not None
@@ -137,7 +150,9 @@ class ChatOptionsScreen(ModalScreen[ChatOptions | None]):
             raise ValueError(f"{field.replace('_', ' ')}: {err['msg']}") from None
         model = self.query_one("#model", Select).value
         use_default = self.query_one("#use-default", Checkbox).value
-        system = None if use_default else self.query_one("#system-prompt", TextArea).text
+        system: str | None = self.query_one("#system-prompt", TextArea).text
+        if use_default or system == self.default_system_prompt:
+            system = None  # the default, text unchanged: it still follows the model
         return ChatOptions(
             str(model) if model != Select.NULL else self.options.model, system, params
         )

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 from h2otui.safe_text import visible
 
@@ -31,6 +31,9 @@ class ConfirmScreen(ModalScreen[bool]):
         self.danger = danger
 
     def compose(self) -> ComposeResult:
+        # the dialog's own keys: the chat's footer below it would list keys that do
+        # nothing while the dialog is open
+        yield Footer()
         with Vertical(id="dialog"):
             # questions quote chat titles: plain text, controls made visible
             yield Label(visible(self.question), id="question", markup=False)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Footer, Input, Label
 
 
 class TextPromptScreen(ModalScreen[str | None]):
@@ -22,6 +22,9 @@ class TextPromptScreen(ModalScreen[str | None]):
         self.value = value
 
     def compose(self) -> ComposeResult:
+        # the dialog's own keys: the chat's footer below it would list keys that do
+        # nothing while the dialog is open
+        yield Footer()
         with Vertical(id="dialog"):
             yield Label(self.label)
             yield Input(self.value, id="value")

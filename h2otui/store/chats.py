@@ -333,6 +333,49 @@ class ChatStore:
             ).fetchall()
         return [_chat(r) for r in rows]
 
+    def search_chats(self, query: str, kind: str | None = None) -> list[ChatRecord]:
+        """Chats whose title or any message contains ``query`` (case-insensitive for
+        ASCII, every word of it somewhere in the chat), most recently active first.
+
+        LIKE, not FTS5: exact substrings (code, file names, half words) match as typed,
+        and a store of thousands of chats is searched in milliseconds."""
+        words = query.split()
+        if not words:
+            return self.list_chats(kind)
+        conditions, args = [], []
+        for word in words:
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(
+                "(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+                " WHERE m.chat_id = c.id AND m.content LIKE ? ESCAPE '\\'))"
+            )
+            args += [pattern, pattern]
+        if kind is not None:
+            conditions.append("c.kind = ?")
+            args.append(kind)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS n"
+                f" FROM chats c WHERE {' AND '.join(conditions)}"
+                " ORDER BY c.updated_at DESC, c.id DESC",
+                args,
+            ).fetchall()
+        return [_chat(r) for r in rows]
+
+    def recent_questions(self, limit: int = 500) -> list[str]:
+        """The user's past questions, across chats, newest first, each once (raises
+        :class:`ChatStoreError` when the database cannot be read)."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT content FROM messages WHERE role = 'user' AND content != ''"
+                    " ORDER BY created_at DESC, id DESC LIMIT ?",
+                    (limit * 4,),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise ChatStoreError(f"chat history: cannot read past questions: {exc}") from exc
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
+
     def rename_chat(self, chat_id: int, title: str) -> None:
         title = " ".join(title.split())
         if not title:

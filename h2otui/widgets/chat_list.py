@@ -53,7 +53,8 @@ class ChatListItem(ListItem):
 
 
 class ChatList(ListView):
-    """Enter opens a chat; R renames it; Delete / D deletes it (after confirmation).
+    """Enter opens a chat; R renames it; Delete / D deletes it (after confirmation);
+    / searches every chat's title and messages (the screen's ``search_chats``).
 
     The keys act on the highlighted chat, so a focused list always highlights one: the
     chat the user had highlighted (kept across a rename or a refresh), else the current
@@ -68,6 +69,7 @@ class ChatList(ListView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "rename", "Rename"),
         Binding("delete,d", "delete", "Delete"),
+        Binding("slash", "screen.search_chats", "Search"),
     ]
 
     class Action(Message):

@@ -556,6 +556,28 @@ class Notice(Static):
     """
 
 
+class QueuedNotice(Static):
+    """A question sent while an answer streams: shown as queued until it is sent."""
+
+    DEFAULT_CSS = """
+    QueuedNotice {
+        height: auto;
+        margin: 1 0 0 0;
+        color: $text-muted;
+        text-style: italic;
+    }
+    """
+
+    def __init__(self, question: str) -> None:
+        first = question.strip().splitlines()[0] if question.strip() else ""
+        # the user's own words: plain text, controls made visible, never markup
+        super().__init__(
+            Text(visible(f"Queued (sent when the answer ends; Esc drops it): {first}")),
+            markup=False,
+        )
+        self.question = question
+
+
 class ConversationView(VerticalScroll):
     """Holds the messages and stays scrolled to the newest one while it streams."""
 

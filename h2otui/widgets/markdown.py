@@ -16,8 +16,10 @@ CPU time during the stream fell from 28.7 s to 23 s, key latency p95 from 9.5 ms
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from rich.cells import cell_len
 from textual.content import Content
 from textual.css.styles import RulesMap
@@ -310,8 +312,26 @@ class FlatTable(LaidOutBlock, MarkdownTable):
         await super()._update_from_block(block)
 
 
+def _keep_line_breaks(state: StateCore) -> None:
+    """Make every soft line break a hard one: a model writes an address, a poem or
+    "Step 1 / Step 2" lines one per line, and the CLI prints them that way; CommonMark
+    would join them into one line."""
+    for token in state.tokens:
+        for child in token.children or ():
+            if child.type == "softbreak":
+                child.type = "hardbreak"
+
+
+def answer_parser() -> MarkdownIt:
+    """Textual's "gfm-like" Markdown, keeping single line breaks."""
+    parser = MarkdownIt("gfm-like")
+    parser.core.ruler.push("keep_line_breaks", _keep_line_breaks)
+    return parser
+
+
 class ChatMarkdown(Markdown):
-    """Markdown with one-widget lists and tables (see the module's docstring)."""
+    """Markdown with one-widget lists and tables (see the module's docstring), keeping
+    the answer's single line breaks (:func:`answer_parser`)."""
 
     # no border to draw, and its own content is blank (its blocks are drawn over it):
     # Textual then draws its lines as plain blanks instead of rendering them
@@ -323,3 +343,7 @@ class ChatMarkdown(Markdown):
         "ordered_list_open": FlatOrderedList,
         "table_open": FlatTable,
     }
+
+    def __init__(self, markdown: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("parser_factory", answer_parser)
+        super().__init__(markdown, **kwargs)

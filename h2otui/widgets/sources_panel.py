@@ -27,6 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from h2otui.qa.citations import matched_span
 from h2otui.safe_text import visible
 from h2otui.widgets.textual_compat import show_select_label
 
@@ -129,7 +130,9 @@ class DocumentsPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         #: sources / drops per answer widget, so focusing an answer shows its own
-        self._by_answer: dict[int, tuple[list[Passage], list[Dropped]]] = {}
+        self._by_answer: dict[int, tuple[list[Passage], list[Dropped], str]] = {}
+        #: the question the shown sources answered (what their quotes are matched to)
+        self.question = ""
         self.sources: list[Passage] = []
         self.dropped: list[Dropped] = []
         self._shown_for: int | None = None
@@ -261,15 +264,27 @@ class DocumentsPanel(Vertical):
 
     # --- sources ----------------------------------------------------------------------------
 
-    def record(self, answer_widget: Widget, sources: list[Passage], dropped: list[Dropped]) -> None:
-        """Keep ``sources`` as the answer's own and show them."""
-        self._by_answer[id(answer_widget)] = (list(sources), list(dropped))
-        self.show(sources, dropped, for_answer=id(answer_widget))
+    def record(
+        self,
+        answer_widget: Widget,
+        sources: list[Passage],
+        dropped: list[Dropped],
+        question: str = "",
+    ) -> None:
+        """Keep ``sources`` as the answer's own (to ``question``) and show them."""
+        self._by_answer[id(answer_widget)] = (list(sources), list(dropped), question)
+        self.show(sources, dropped, for_answer=id(answer_widget), question=question)
 
     def show(
-        self, sources: list[Passage], dropped: list[Dropped], *, for_answer: int | None = None
+        self,
+        sources: list[Passage],
+        dropped: list[Dropped],
+        *,
+        for_answer: int | None = None,
+        question: str = "",
     ) -> None:
         self.sources, self.dropped = list(sources), list(dropped)
+        self.question = question
         self._shown_for = for_answer
         options = self.query_one("#qa-sources", OptionList)
         options.clear_options()
@@ -289,11 +304,28 @@ class DocumentsPanel(Vertical):
             )
 
     def _quote(self, index: int) -> None:
-        if 0 <= index < len(self.sources):
-            p = self.sources[index]
-            self.query_one("#qa-quote", Static).update(
-                Text(visible(f"{p.label(index + 1)}\n\n“{p.text.strip()}”"))
-            )
+        """Show source ``index``'s text, the part that matched the question highlighted
+        and scrolled into view (a chunk's start is often not what answered)."""
+        if not 0 <= index < len(self.sources):
+            return
+        p = self.sources[index]
+        quote, at = highlighted_quote(p.text, self.question)
+        text = Text(visible(f"{p.label(index + 1)}\n\n“"))
+        offset = len(text) + at
+        text.append_text(quote)
+        text.append("”")
+        self.query_one("#qa-quote", Static).update(text)
+        box = self.query_one("#qa-quote-box", VerticalScroll)
+        box.scroll_home(animate=False)
+        if quote.spans:  # a match: bring it into view
+
+            def scroll() -> None:
+                width = self.query_one("#qa-quote", Static).content_size.width
+                if width > 0:
+                    lines = text[:offset].wrap(self.app.console, width)
+                    box.scroll_to(y=max(0, len(lines) - 2), animate=False)
+
+            self.call_after_refresh(scroll)
 
     @on(OptionList.OptionHighlighted, "#qa-sources")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -315,5 +347,24 @@ class DocumentsPanel(Vertical):
             return
         key = id(focused)
         if key in self._by_answer and key != self._shown_for:
-            sources, dropped = self._by_answer[key]
-            self.show(sources, dropped, for_answer=key)
+            sources, dropped, question = self._by_answer[key]
+            self.show(sources, dropped, for_answer=key, question=question)
+
+
+#: how the part of a source that matched the question is marked
+MATCH_STYLE = "bold reverse"
+
+
+def highlighted_quote(source_text: str, question: str) -> tuple[Text, int]:
+    """``source_text`` (stripped, controls made visible) with the part matching
+    ``question`` in :data:`MATCH_STYLE`, and where that part starts in it (0: none)."""
+    body = source_text.strip()
+    span = matched_span(body, question) if question else None
+    if span is None:
+        return Text(visible(body)), 0
+    start, end = span
+    before = visible(body[:start])
+    text = Text(before)
+    text.append(visible(body[start:end]), style=MATCH_STYLE)
+    text.append(visible(body[end:]))
+    return text, len(before)

@@ -58,6 +58,7 @@ REQUIRED_ATTRIBUTES: tuple[tuple[type[Any], str], ...] = (
     (Markdown, "_initial_markdown"),
     (App, "_screen_stacks"),
     (App, "_installed_screens"),
+    (App, "_notifications"),
 )
 
 
@@ -113,6 +114,15 @@ def every_screen(app: App[Any]) -> list[Screen[Any]]:
     installed = getattr(app, "_installed_screens", {})
     screens += [s for s in installed.values() if isinstance(s, Screen)]
     return screens
+
+
+def error_toast_shown(app: App[Any]) -> bool:
+    """Whether an error notification is still on screen (not yet timed out).
+
+    Textual keeps the live notifications privately; without them, none is reported
+    shown (so a repeated error is shown again rather than hidden)."""
+    notifications = getattr(app, "_notifications", ())
+    return any(getattr(n, "severity", None) == "error" for n in notifications)
 
 
 def show_select_label(select: Select[Any], label: Any) -> None:

@@ -164,3 +164,22 @@ def test_fit_columns_narrows_the_widest_first_and_keeps_words_whole_if_it_can():
     # floors that cannot all fit are dropped
     assert fit_columns([30, 40, 50], 60, [30, 30, 30]) == [20, 20, 20]
     assert fit_columns([4, 4], 1) == [1, 1]
+
+
+BROKEN_LINES = """Dear team,
+the report is due Friday.
+Regards
+
+- one
+  continued on its own line
+"""
+
+
+async def test_single_line_breaks_are_kept_as_the_cli_keeps_them():
+    """CommonMark joins lines split by one newline; an answer's lines stay lines."""
+    lines = [line.strip() for line in await render(ChatMarkdown(BROKEN_LINES), 60) if line]
+    assert lines[:3] == ["Dear team,", "the report is due Friday.", "Regards"]
+    assert lines[3].endswith("one") and lines[4] == "continued on its own line"
+    # Textual's own Markdown joins them: what this widget changes
+    theirs = [line.strip() for line in await render(Markdown(BROKEN_LINES), 60) if line]
+    assert theirs[0] == "Dear team, the report is due Friday. Regards"
