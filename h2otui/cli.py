@@ -57,7 +57,7 @@ class State:
 
         layered: dict[str, Any] = {}
         if self.model_lock:
-            layered["models"] = parse_model_lock(self.model_lock)
+            layered["models"] = parse_model_lock(self.model_lock)  # never empty
             layered.setdefault("default_model", layered["models"][0]["name"])
         if overrides:
             layered.update({k: v for k, v in overrides.items() if v is not None})
@@ -581,7 +581,12 @@ def main() -> None:
     # assembled models): see h2otui.privacy for why a process-wide umask
     privacy.private_umask()
     privacy.notice_hook = _private_notice
-    app()
+    from h2otui.config import ConfigError
+
+    try:
+        app()
+    except ConfigError as exc:  # a settings problem found outside user_errors()
+        fail(str(exc), EXIT_USAGE)
 
 
 if __name__ == "__main__":
