@@ -265,6 +265,25 @@ class IngestSettings(_Section):
     frames_as_same_doc: bool = Field(
         False, description="Video frame text in the video's document (h2oGPT FRAMES_AS_SAME_DOC)."
     )
+    # limits on hostile or huge files (issue 12): each fails the one file, with its reason
+    max_unpacked_mb: float = Field(
+        512.0, gt=0, description="Zip-based files (.docx): most MB their entries may unpack to."
+    )
+    max_unpack_ratio: float = Field(
+        100.0, gt=1, description="Zip-based files: most an entry may expand (zip-bomb guard)."
+    )
+    max_text_mb: float = Field(
+        32.0, gt=0, description="Most text (MB of characters) one file may yield."
+    )
+    max_seconds_per_file: float = Field(
+        900.0, ge=0, description="Parse time per file before its worker is stopped; 0 = none."
+    )
+    max_worker_mb: int = Field(
+        4096, ge=0, description="Memory (MB) a parser process may allocate; 0 = no cap."
+    )
+    ocr_max_pages: int = Field(
+        500, ge=0, description="Most pages OCRed per PDF; later scanned pages are skipped."
+    )
 
 
 class EmbeddingSettings(_Section):
