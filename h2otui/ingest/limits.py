@@ -46,10 +46,12 @@ def text_budget(opts: IngestSettings) -> int:
     return int(opts.max_text_mb * 1_000_000)
 
 
-def too_much_text(chars: int, opts: IngestSettings) -> ParseError:
+def too_much_text(chars: int, opts: IngestSettings, *, stopped: bool = False) -> ParseError:
+    """The reason a file with ``chars`` characters of text fails (``stopped``: reading
+    stopped there, the file holds more)."""
+    got = f"{'over ' if stopped else ''}{chars / 1e6:.1f} MB"
     return ParseError(
-        f"more than {opts.max_text_mb:g} MB of text (ingest.max_text_mb"
-        f"{'' if chars <= 0 else f'; {chars / 1e6:.1f} MB read so far'}): "
+        f"{got} of text, above ingest.max_text_mb = {opts.max_text_mb:g}: "
         "split the file or raise the limit"
     )
 

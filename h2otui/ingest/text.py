@@ -92,7 +92,7 @@ def _decode_parts(path: Path, encoding: str, budget: int, opts: IngestSettings) 
             piece = decoder.decode(block)
             chars += len(piece)
             if chars > budget:
-                raise too_much_text(chars, opts)
+                raise too_much_text(chars, opts, stopped=True)
             pending += piece
             while len(pending) >= PART_CHARS:
                 cut = pending.rfind("\n", PART_CHARS // 2, PART_CHARS)
