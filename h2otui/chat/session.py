@@ -30,6 +30,8 @@ from h2otui.qa.context import build_messages
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
+    from h2otui.qa.citations import Passage
+    from h2otui.qa.context import Dropped
     from h2otui.store.chats import ChatStore, MessageStatus, StoredMessage
 
 #: how often a streaming answer is written to the history (seconds)
@@ -238,10 +240,13 @@ class AnswerRecord:
         status: MessageStatus,
         stats: dict[str, Any] | None = None,
         error: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         if self._store is None or self.message_id is None:
             return
-        self._store.update_message(self.message_id, text, status=status, stats=stats, error=error)
+        self._store.update_message(
+            self.message_id, text, status=status, stats=stats, error=error, meta=meta
+        )
 
 
 class ChatSession:
@@ -256,6 +261,8 @@ class ChatSession:
         chat_id: int | None = None,
         title: str = "",
         turns: list[Turn] | None = None,
+        collection: str | None = None,
+        action: str = "query",
     ) -> None:
         self.settings = settings
         self.store = store
@@ -263,6 +270,10 @@ class ChatSession:
         self.chat_id = chat_id
         self.title = title
         self.turns: list[Turn] = turns or []
+        #: what the last question was answered from (``None``: plain chat) and how; saved
+        #: in the chat's meta, so a reopened documents chat goes on from its collection
+        self.collection = collection
+        self.action = action
         self._pending_question: str | None = None
 
     @classmethod
@@ -295,6 +306,8 @@ class ChatSession:
         except Exception:  # bad saved params fall back to the defaults, with a warning
             warnings.append("this chat's saved sampling parameters were invalid; using defaults")
             params = default_params(settings)
+        collection = chat.meta.get("collection")
+        action = chat.meta.get("action")
         session = cls(
             settings,
             store,
@@ -302,6 +315,8 @@ class ChatSession:
             chat_id=chat.id,
             title=chat.title,
             turns=turns_from_messages(messages),
+            collection=collection if isinstance(collection, str) and collection else None,
+            action=action if isinstance(action, str) and action else "query",
         )
         return session, messages, warnings
 
@@ -339,6 +354,18 @@ class ChatSession:
         if not self.title:
             self.title = self.store.get_chat(self.chat_id).title
 
+    def answer_from(self, collection: str | None, action: str) -> None:
+        """Remember what questions are answered from (a collection and action, or plain
+        chat) and save it with the chat, once it exists; unchanged, nothing is written."""
+        changed = (collection, action) != (self.collection, self.action)
+        self.collection, self.action = collection, action
+        if self.store is None or self.chat_id is None:
+            return
+        meta = self.store.get_chat(self.chat_id).meta
+        wanted = {**meta, "collection": collection, "action": action}
+        if changed or wanted != meta:
+            self.store.update_chat_meta(self.chat_id, wanted)
+
     def plan(self, engine: Engine, question: str) -> ContextPlan:
         return fit_context(
             engine, self.system_prompt, self.turns, question, self.options.params.max_new_tokens
@@ -370,6 +397,34 @@ class ChatSession:
             self._pending_question = None
         if answer.strip():
             self.turns.append(Turn(question, answer))
+
+
+def sources_meta(
+    collection: str, action: str, sources: Sequence[Passage], dropped: Sequence[Dropped]
+) -> dict[str, Any]:
+    """A documents answer's meta: where it came from, its sources and what was left out."""
+    return {
+        "collection": collection,
+        "action": action,
+        "sources": [p.to_meta() for p in sources],
+        "dropped": [d.to_meta() for d in dropped],
+    }
+
+
+def sources_from_meta(meta: dict[str, Any] | None) -> tuple[list[Passage], list[Dropped]]:
+    """The sources and drops saved by :func:`sources_meta` (empty for a plain answer, and
+    for a save this version cannot read: the answer's text is what matters)."""
+    from h2otui.qa.citations import Passage
+    from h2otui.qa.context import Dropped
+
+    if not meta:
+        return [], []
+    try:
+        sources = [Passage.from_meta(p) for p in meta.get("sources") or []]
+        dropped = [Dropped.from_meta(d) for d in meta.get("dropped") or []]
+    except (TypeError, AttributeError, ValueError):
+        return [], []
+    return sources, dropped
 
 
 def turns_from_messages(messages: Sequence[StoredMessage]) -> list[Turn]:

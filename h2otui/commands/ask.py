@@ -25,6 +25,7 @@ from h2otui.engines.base import (
     Finished,
     FinishReason,
     GenerationRequest,
+    StopWatch,
     TextDelta,
     Usage,
 )
@@ -86,10 +87,12 @@ async def _ask_model(
     finish = Finished(FinishReason.ERROR, "no answer")
     out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
     rejected = False
+    watch = StopWatch()
     try:
         async for event in engine.stream(request):
             match event:
                 case TextDelta(text=text):
+                    watch.mark_token()
                     parts.append(text)
                     if not as_json:
                         out.write(text)
@@ -106,6 +109,10 @@ async def _ask_model(
         # with --collection; --json still gets its object
         finish, rejected = Finished(FinishReason.ERROR, str(exc)), True
     finally:
+        if usage is None and (parts or finish.reason is FinishReason.CANCELLED):
+            # stopped before the engine's own count: what was generated so far (counted
+            # while the model is still open)
+            usage = _usage_so_far(engine, request, "".join(parts), watch)
         await engine.aclose()
 
     answer = "".join(parts)
@@ -129,6 +136,19 @@ async def _ask_model(
     if rejected:
         return EXIT_USAGE
     return EXIT_ERROR if finish.reason is FinishReason.ERROR else EXIT_OK
+
+
+def _usage_so_far(
+    engine: Engine, request: GenerationRequest, answer: str, watch: StopWatch
+) -> Usage | None:
+    """Usage of an answer cut short, counted with the model's tokenizer (None if the
+    engine cannot count: a remote one that is gone)."""
+    try:
+        prompt = engine.count_tokens(engine.render_prompt(request.messages))
+        completion = engine.count_tokens(answer) if answer else 0
+    except Exception:  # counting is best effort; the answer itself is what matters
+        return None
+    return watch.usage(prompt, completion)
 
 
 def _result(

@@ -214,11 +214,11 @@ async def _batch(
     top_k: int | None,
     docs: Sequence[str],
 ) -> int:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from h2otui.chat.session import qa_system_prompt
     from h2otui.commands.ingest import cell
+    from h2otui.commands.ingest import console as output_console
     from h2otui.engines import create_engine
     from h2otui.engines.base import EngineError
     from h2otui.qa.collection import open_collection
@@ -229,7 +229,7 @@ async def _batch(
     done = answered_keys(out)
     todo = [(it, m) for it in items for m in models if (it.id, m) not in done]
     skipped = len(items) * len(models) - len(todo)
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     if not todo:
         console.print(cell(f"all {len(items) * len(models)} answers are already in {out}"))
         return EXIT_OK

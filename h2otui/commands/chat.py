@@ -8,7 +8,8 @@ lists it) and ``--collection`` answers come from documents with numbered sources
 
 Keys: Ctrl-C while an answer streams stops that answer (``[stopped]``; the partial text is
 kept in the history and the store) and gives the prompt back. At the prompt, Ctrl-D,
-Ctrl-C or an empty line quits with exit code 0. Ctrl-C while the model loads at start
+Ctrl-C, ``/quit`` or ``/exit`` quits with exit code 0; an empty line (an Enter pressed by
+accident, a blank line in piped questions) is ignored. Ctrl-C while the model loads at start
 quits with 130 (interrupted).
 
 Each line is read with ``input()`` on the main thread (line editing works, and Ctrl-C
@@ -42,9 +43,11 @@ PROMPT = "you> "
 ANSWER = "bot> "
 #: what the banner and ``--help`` say about the keys (the one place they are worded)
 KEYS_HELP = (
-    "Ctrl-C stops an answer (the partial answer is kept); at the prompt, Ctrl-D, Ctrl-C "
-    "or an empty line quits."
+    "Ctrl-C stops an answer (the partial answer is kept); at the prompt, Ctrl-D, Ctrl-C, "
+    "/quit or /exit quits."
 )
+#: lines that end the chat at the prompt (as typed, surrounding blanks ignored)
+QUIT_COMMANDS = frozenset({"/quit", "/exit", "/bye"})
 
 
 def run_repl(
@@ -97,6 +100,8 @@ def run_repl(
                         out.write("\n")
                         break
                     if not line.strip():
+                        continue
+                    if line.strip().lower() in QUIT_COMMANDS:
                         break
                     try:
                         loop.run(

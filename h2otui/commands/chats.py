@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from h2otui.safe_text import json_dumps, say
 
@@ -59,9 +59,19 @@ def export_chat(
 
     with ChatStore.open(settings.data_path) as store:
         export = store.export(chat_id)
-    text = export_markdown(export) if fmt == "md" else export_json(export) + "\n"
+    text = export_markdown(export, _source_label) if fmt == "md" else export_json(export) + "\n"
     if dest is None:
         (out or sys.stdout).write(text)
     else:
         dest.write_text(text, encoding="utf-8")
     return 0
+
+
+def _source_label(n: int, saved: dict[str, Any]) -> str:
+    """A saved source as ``ask --show-sources`` cites it: ``[1] report.pdf p.3 (score 0.81)``."""
+    from h2otui.qa.citations import Passage
+
+    try:
+        return Passage.from_meta(saved).label(n)
+    except (TypeError, ValueError):
+        return f"[{n}] {saved.get('source', '?')}"

@@ -105,6 +105,6 @@ def remove_document(settings: Settings, name: str, path: str) -> int:
     removed = col.remove_document(target) or col.remove_document(path)
     if not removed:
         console(stderr=True).print(cell(f"error: {path} is not in collection {name!r}", "red"))
-        return EXIT_ERROR
+        return EXIT_USAGE
     console().print(cell(f"removed {path} from {name!r} ({removed} document(s))"))
     return EXIT_OK

@@ -21,10 +21,25 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+#: the width given to tables and lines written to a pipe or a file: wide enough that
+#: they are sized to their content, never wrapped mid-word at an imagined 80 columns
+UNBOUNDED_WIDTH = 10_000
+
+
 def console(stderr: bool = False) -> Any:
+    """A Rich console for command output: the terminal's width on a terminal; on a pipe or
+    a file (``| grep``, ``> out.txt``) the content's own width, unless ``COLUMNS`` says
+    otherwise, so each table row stays on one line."""
+    import os
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if "COLUMNS" not in os.environ and not (hasattr(stream, "isatty") and stream.isatty()):
+        width = UNBOUNDED_WIDTH
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def cell(value: object, style: str = "") -> Any:

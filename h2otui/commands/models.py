@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_OK
 from h2otui.commands.ingest import cell
+from h2otui.commands.ingest import console as output_console
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry, Settings
@@ -64,7 +65,6 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
 
 
 def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
@@ -74,13 +74,12 @@ def print_models(rows: list[dict[str, Any]], *, default: str) -> None:
         name = f"{r['name']} *" if r["name"] == default else r["name"]
         values = (name, r["engine"], r.get("prompt_type", ""), r["location"], r["status"])
         table.add_row(*(cell(v) for v in values))
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print("* default model", style="dim")
 
 
 def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
@@ -108,7 +107,7 @@ def print_check(rows: list[dict[str, Any]], *, default: str) -> None:
             cell(r.get("model_id") or ""),
             ctx_text,
         )
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print("* default model", style="dim")
 
@@ -138,3 +137,61 @@ def run_check(settings: Settings, *, as_json: bool) -> int:
     else:
         print_check(rows, default=settings.default_model)
     return EXIT_OK if all(r.get("reachable") for r in rows) else EXIT_ERROR
+
+
+def describe_prompt_types() -> list[dict[str, Any]]:
+    """Every prompt type: where it comes from, the base models h2oGPT maps to it, its stop
+    sequences and how a one-question conversation renders (no system prompt)."""
+    from h2otui.engines.base import Message
+    from h2otui.engines.prompts import PROMPT_TYPES, base_models_for, render
+
+    example = [Message("system", ""), Message("user", "{question}")]
+    return [
+        {
+            "name": name,
+            "origin": t.origin,
+            "doc": t.doc,
+            "base_models": list(base_models_for(name)),
+            "system_prompt": t.can_handle_system_prompt,
+            "stop": t.stop_sequences(),
+            "example": render(t, example).text,
+        }
+        for name, t in sorted(PROMPT_TYPES.items())
+    ]
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def run_prompt_types(*, as_json: bool) -> int:
+    """``h2otui models --prompt-types``: the names a model's ``prompt_type`` accepts."""
+    rows = describe_prompt_types()
+    if as_json:
+        import json
+
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    from rich.table import Table
+
+    origins = {"h2ogpt": "h2oGPT", "changed": "h2oGPT*", "h2otui": "h2otui"}
+    table = Table(box=None, pad_edge=False)
+    for col in ("prompt type", "from", "one question renders as", "e.g. base_model"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        models = r["base_models"]
+        more = f" (+{len(models) - 1})" if len(models) > 1 else ""
+        table.add_row(
+            cell(r["name"]),
+            cell(origins.get(r["origin"], r["origin"])),
+            cell(_escaped(r["example"])),
+            cell(f"{models[0]}{more}" if models else ""),
+        )
+    console = output_console()
+    console.print(table)
+    console.print(
+        "Also: custom (with prompt_dict), template (the model's chat template).  "
+        "* h2oGPT's name, rendered differently on purpose (README, Prompt types).",
+        style="dim",
+    )
+    return EXIT_OK

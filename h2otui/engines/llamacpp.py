@@ -193,7 +193,8 @@ class LlamaCppEngine(ThreadedEngine):
             )
         except Exception:
             self._bos_text = ""
-        ptype = self.resolve_prompt_type(has_template=bool(template))
+        # no base_model: h2oGPT also tries the GGUF's file name (zephyr-7b-beta.Q5_K_M.gguf)
+        ptype = self.resolve_prompt_type(str(self.model_path), has_template=bool(template))
         if ptype == TEMPLATE:
             if not template:
                 raise EngineError(

@@ -20,7 +20,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from h2otui.engines.base import Engine, GenerationRequest, Message
-from h2otui.engines.prompts import TEMPLATE, get_template, prompt_type_for_model, render
+from h2otui.engines.prompts import (
+    TEMPLATE,
+    UNSET_PROMPT_TYPES,
+    get_template,
+    prompt_type_for_model,
+    render,
+)
 
 if TYPE_CHECKING:
     from h2otui.config import ModelEntry
@@ -50,6 +56,8 @@ class PromptingEngine(Engine):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if prompt_type in UNSET_PROMPT_TYPES:
+            prompt_type = None  # h2oGPT's "unknown": decided as if unset
         self._forced_prompt_type = prompt_type
         self._prompt_dict = prompt_dict
         self.base_model = base_model
@@ -60,7 +68,8 @@ class PromptingEngine(Engine):
     def check_prompt_type(cls, entry: ModelEntry) -> None:
         """Raise the prompt module's clear error now if the entry's prompt type is bad,
         rather than at the first question."""
-        if entry.prompt_type and entry.prompt_type not in cls.unrendered_prompt_types:
+        unchecked = cls.unrendered_prompt_types | UNSET_PROMPT_TYPES
+        if entry.prompt_type and entry.prompt_type not in unchecked:
             get_template(entry.prompt_type, entry.prompt_dict)
 
     @staticmethod

@@ -1,77 +1,124 @@
 """Prompt types: render a conversation into the raw prompt a model was trained on.
 
-Names and formats follow h2oGPT's ``prompter.py`` (``get_prompt`` / ``generate_prompt``),
-with h2oGPT's ``prompt_dict`` keys: ``promptA``, ``promptB``, ``PreInstruct``,
-``PreInput``, ``PreResponse``, ``terminate_response``, ``chat_sep``, ``chat_turn_sep``,
-``humanstr``, ``botstr``. A conversation renders as::
+Every raw-prompt type of h2oGPT's ``PromptType`` is here, by h2oGPT's name, rendered exactly
+as h2oGPT renders it: its fields are h2oGPT's ``get_prompt`` values
+(:mod:`h2otui.engines.prompt_data`), and single-turn and two-turn renderings, with no,
+the default ("auto") and a given system prompt, are pinned against output of h2oGPT's own
+code (``tests/data/h2ogpt_prompts.json``). h2oGPT's ``prompt_dict`` keys work for ``custom``:
+``promptA``, ``promptB``, ``PreInstruct``, ``PreInput``, ``PreResponse``,
+``terminate_response``, ``chat_sep``, ``chat_turn_sep``, ``humanstr``, ``botstr``.
 
-    preamble                                   # promptA, holding the system prompt
-    PreInstruct + user_1 + chat_sep + PreResponse + " "? + assistant_1 + chat_turn_sep
-    ...
+A conversation renders as h2oGPT's ``get_limited_prompt`` builds it::
+
+    preamble                                   # promptB, may hold the system prompt
+    first PreInstruct + user_1 + chat_sep + PreResponse + " "? + assistant_1 (+ chat_turn_sep)
+    PreInstruct + user_2 + ...                 # chat_turn_sep only if the turn does not end with it
     PreInstruct + user_n + chat_sep + PreResponse          # the model continues here
 
-(the space after ``PreResponse`` in past turns is h2oGPT's ``making_context`` rule for
-types whose models emit a leading space).
+The first PreInstruct differs for BOS-bearing types (``<s>[INST] ``, ``<bos>…``) and may hold
+the system prompt (``llama2``); the space after PreResponse in past turns is h2oGPT's
+``making_context`` rule for types whose models emit a leading space.
 
-System prompts: ``"auto"`` picks the type's default system prompt (h2oGPT's rule),
-``""`` means none. A type that has no system role gets the system prompt as an
-initial exchange -- the user asks "Who are you and what do you do?" and the assistant
-answers with the system prompt -- exactly as h2oGPT's
-``user_prompt_for_fake_system_prompt`` does.
+System prompts: ``"auto"`` (or no system message) picks the type's default system prompt,
+``""`` means none. A type that has no system role gets the system prompt as an initial
+exchange -- the user asks "Who are you and what do you do?" and the assistant answers with
+the system prompt -- exactly as h2oGPT's ``user_prompt_for_fake_system_prompt`` does.
+h2oGPT's quirks are kept on purpose, so an h2oGPT user gets the prompts their models were
+tuned with: e.g. ``vicuna11`` with no system prompt starts with a space, ``qwen`` and ``yi``
+always write a (possibly empty) system block, ``mixtral`` writes ``<<SYS>>`` before ``<s>``.
 
-The rendered format of each type for a two-turn conversation is pinned by
-``tests/unit/test_prompts.py``; the README shows them.
+Stop sequences (:meth:`PromptTemplate.stop_sequences`): h2oGPT's ``terminate_response``, its
+``PreResponse`` (h2oGPT's ``Prompter.stop_sequences``, sent to inference servers), the extra
+words of its ``get_stopping`` (the ``### Human:`` family), plus -- ours -- the type's
+user/assistant markers when the format uses them, so that types h2oGPT gives no
+``terminate_response`` (``instruct``, ``quality``, ``mptinstruct``, …) stop at the next turn
+instead of writing the user's part.
 
 Where we differ from h2oGPT, on purpose:
 
-* ``gemma``: h2oGPT writes the system prompt *before* ``<bos>``; Gemma has no system
-  role, so like Google's own chat template we put it at the top of the first user turn.
-* ``plain_qa`` is ours: a ``Question:`` / ``Answer:`` frame with stop sequences, which
-  makes small *base* models (the embedded Gemma 3 270M) answer instead of rambling.
+* ``gemma``: h2oGPT writes the system prompt *before* ``<bos>`` (and "auto" means "I am
+  Gemma, …" there); Gemma has no system role, so like Google's own chat template we put it at
+  the top of the first user turn, and "auto" means none.
+* ``dai_faq``: h2oGPT's ``chat_sep`` for it is a list, and rendering it raises ``TypeError``;
+  we use the ``"\n\n"`` it holds.
+* h2oGPT's Gradio clean-ups of chat history (``<br>`` turned into ``chat_turn_sep``, source
+  lists cut out) and its character-count history truncation are not done here: history is
+  plain text, and :mod:`h2otui.qa` fits the context by tokens.
+* ``plain_qa`` and ``chatml`` are ours: a ``Question:`` / ``Answer:`` frame with stop
+  sequences, which makes small *base* models (the embedded Gemma 3 270M) answer instead of
+  rambling; and standard ChatML, which (unlike h2oGPT's ``qwen``) leaves out an empty system
+  block.
+* Not raw-prompt types, so not here: ``openai_chat``, ``anthropic``, ``google``,
+  ``mistralai``, ``groq`` (the server renders; remote engines treat them as chat), and
+  ``template`` / ``unknown`` (the model's own chat template). h2oGPT has no ``llama3`` or
+  ``phi3`` type: it uses those models' chat templates, and so does h2otui.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from h2otui.engines.base import EngineConfigError, Message
+from h2otui.engines.prompt_data import H2OGPT_BASE_MODELS, H2OGPT_COMMIT, H2OGPT_TEMPLATES
 
 FAKE_SYSTEM_QUESTION = "Who are you and what do you do?"
 
 #: prompt_type value meaning "use the model's own chat template"
 TEMPLATE = "template"
 
+#: h2oGPT's prompt_type values that mean "not set" (the model's chat template, else the
+#: type for its base_model, else the engine's default)
+UNSET_PROMPT_TYPES = frozenset({"", "unknown"})
+
+#: the h2oGPT commit whose prompter.py the h2oGPT types reproduce
+SOURCE_COMMIT = H2OGPT_COMMIT
+
 
 @dataclass(frozen=True, slots=True)
 class PromptTemplate:
     name: str
     preamble: str = ""
-    """promptA: text before the first turn; ``{system}`` is replaced by the system prompt."""
+    """promptB: text before the first turn; ``{system}`` is replaced by the formatted system
+    prompt, ``{date}`` / ``{time}`` by the current date and time (h2oGPT's ``human_bot_orig``)."""
     system_format: str = "{system}"
-    """How a non-empty system prompt is written into the preamble / first instruct."""
+    """How a non-empty system prompt is written where ``{system}`` stands."""
     pre_instruct: str = ""
     first_pre_instruct: str | None = None
     """PreInstruct for the first turn only (BOS-bearing types); may hold ``{system}``."""
     pre_response: str = ""
     context_response_space: bool = False
+    """Past turns get a space after PreResponse (h2oGPT's ``making_context``)."""
     chat_sep: str = "\n"
     chat_turn_sep: str = "\n"
     terminate_response: tuple[str, ...] = ()
+    extra_stops: tuple[str, ...] = ()
+    """More stop words h2oGPT's ``get_stopping`` uses for this type."""
     humanstr: str | None = None
     botstr: str | None = None
     can_handle_system_prompt: bool = True
     default_system_prompt: str = ""
+    stop_at_pre_response: bool = True
+    """PreResponse is a stop sequence too (h2oGPT's ``Prompter.stop_sequences``)."""
     doc: str = ""
+    origin: str = "h2ogpt"
+    """``h2ogpt`` (rendered as h2oGPT does), ``changed`` (h2oGPT's name, rendered differently
+    on purpose: see the module docstring) or ``h2otui`` (ours)."""
 
     def stop_sequences(self) -> list[str]:
-        stops = list(self.terminate_response)
-        for s in (self.humanstr, self.botstr):
-            if s and s.strip() and s not in stops:
-                stops.append(s)
-        return [s for s in stops if s]
+        """Where an answer ends: h2oGPT's stop strings for the type, then its turn markers."""
+        stops = [*self.terminate_response, *self.extra_stops]
+        if self.stop_at_pre_response:
+            stops.append(self.pre_response)
+        used = self.pre_instruct + (self.first_pre_instruct or "") + self.pre_response
+        for marker in (self.humanstr, self.botstr):
+            if marker and marker.strip() and marker.strip() in used:
+                stops.append(marker.strip())
+        return [s for s in dict.fromkeys(stops) if s]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,158 +127,76 @@ class RenderedPrompt:
     stop: list[str] = field(default_factory=list)
 
 
-_VICUNA_SYSTEM = (
-    "A chat between a curious user and an artificial intelligence assistant. The assistant "
-    "gives helpful, detailed, and polite answers to the user's questions."
-)
+def _h2ogpt_types() -> dict[str, PromptTemplate]:
+    types = {t.name: t for t in (PromptTemplate(**fields) for fields in H2OGPT_TEMPLATES)}
+    gemma = types["gemma"]
+    types["gemma"] = replace(
+        gemma,
+        preamble="",
+        first_pre_instruct=f"{gemma.first_pre_instruct}{{system}}",
+        system_format="{system}\n\n",
+        default_system_prompt="",
+        origin="changed",
+        doc="System prompt at the top of the first user turn (Google's template), not before <bos>.",
+    )
+    types["dai_faq"] = PromptTemplate(
+        name="dai_faq",
+        preamble="Answer the following Driverless AI question.\n",
+        pre_instruct="\n### Driverless AI frequently asked question:\n",
+        pre_response="\n### Driverless AI documentation answer:\n",
+        chat_sep="\n\n",
+        chat_turn_sep="\n\n",
+        terminate_response=("\n\n",),
+        humanstr="\n### Driverless AI frequently asked question:\n",
+        botstr="\n### Driverless AI documentation answer:\n",
+        can_handle_system_prompt=False,
+        origin="changed",
+        doc="h2oGPT's chat_sep for it is a list (rendering raises); the '\\n\\n' it holds.",
+    )
+    return types
 
-PROMPT_TYPES: dict[str, PromptTemplate] = {
-    t.name: t
-    for t in [
-        PromptTemplate(
-            name="plain",
-            doc="Text as-is, one turn per line; for base models and completion.",
-            can_handle_system_prompt=False,
-        ),
-        PromptTemplate(
-            name="plain_qa",
-            doc="Question:/Answer: frame for small base models (h2otui's embedded default).",
-            preamble="{system}",
-            system_format="{system}\n\n",
-            pre_instruct="Question: ",
-            pre_response="Answer:",
-            context_response_space=True,
-            chat_sep="\n",
-            chat_turn_sep="\n\n",
-            terminate_response=("\nQuestion:", "\n\n\n"),
-            humanstr="Question:",
-            botstr=None,
-        ),
-        PromptTemplate(
-            name="instruct",
-            doc="Alpaca-style ### Instruction / ### Response.",
-            preamble=(
-                "Below is an instruction that describes a task. Write a response that "
-                "appropriately completes the request.\n"
-            ),
-            pre_instruct="\n### Instruction:\n",
-            pre_response="\n### Response:\n",
-            chat_sep="\n",
-            chat_turn_sep="\n",
-            humanstr="### Instruction:",
-            botstr="### Response:",
-            can_handle_system_prompt=False,
-        ),
-        PromptTemplate(
-            name="human_bot",
-            doc="h2oGPT's own <human>: / <bot>: format.",
-            pre_instruct="<human>: ",
-            pre_response="<bot>:",
-            context_response_space=True,
-            chat_sep="\n",
-            chat_turn_sep="\n",
-            terminate_response=("\n<human>:", "\n<bot>:", "<human>:", "<bot>:"),
-            humanstr="<human>:",
-            botstr="<bot>:",
-            can_handle_system_prompt=False,
-        ),
-        PromptTemplate(
-            name="llama2",
-            doc="Llama 2 chat: <s>[INST] <<SYS>> ... <</SYS>> ... [/INST].",
-            pre_instruct="<s>[INST] ",
-            first_pre_instruct="<s>[INST] {system}",
-            system_format="<<SYS>>\n{system}\n<</SYS>>\n\n",
-            pre_response="[/INST]",
-            context_response_space=True,
-            chat_sep=" ",
-            chat_turn_sep=" </s>",
-            terminate_response=("[INST]", "</s>"),
-            humanstr="[INST]",
-            botstr="[/INST]",
-            default_system_prompt=(
-                "You are a helpful, respectful and honest assistant. Always answer as "
-                "helpfully as possible, while being safe."
-            ),
-        ),
-        PromptTemplate(
-            name="mistral",
-            doc="Mistral instruct: <s>[INST] ... [/INST] (no system role).",
-            pre_instruct="[INST] ",
-            first_pre_instruct="<s>[INST] ",
-            pre_response="[/INST]",
-            chat_sep=" ",
-            chat_turn_sep="</s> ",
-            terminate_response=("[INST]", "</s>"),
-            humanstr="[INST]",
-            botstr="[/INST]",
-            can_handle_system_prompt=False,
-        ),
-        PromptTemplate(
-            name="zephyr",
-            doc="Zephyr: <|system|> / <|user|> / <|assistant|> with </s>.",
-            preamble="{system}",
-            system_format="<|system|>\n{system}</s>\n",
-            pre_instruct="<|user|>\n",
-            pre_response="</s>\n<|assistant|>\n",
-            chat_sep="",
-            chat_turn_sep="</s>\n",
-            terminate_response=("<|assistant|>", "</s>"),
-            humanstr="<|user|>",
-            botstr="<|assistant|>",
-            default_system_prompt=(
-                "You are an AI that follows instructions extremely well and as helpful as possible."
-            ),
-        ),
-        PromptTemplate(
-            name="vicuna11",
-            doc="Vicuna v1.1: SYSTEM USER: ... ASSISTANT: ...</s>.",
-            preamble="{system}",
-            system_format="{system} ",
-            pre_instruct="USER: ",
-            pre_response="ASSISTANT:",
-            context_response_space=True,
-            chat_sep=" ",
-            chat_turn_sep="</s>",
-            terminate_response=("ASSISTANT:", "</s>"),
-            humanstr="USER: ",
-            botstr="ASSISTANT:",
-            default_system_prompt=_VICUNA_SYSTEM,
-        ),
-        PromptTemplate(
-            name="gemma",
-            doc="Gemma instruct: <start_of_turn>user / model <end_of_turn>.",
-            pre_instruct="<start_of_turn>user\n",
-            first_pre_instruct="<bos><start_of_turn>user\n{system}",
-            system_format="{system}\n\n",
-            pre_response="<end_of_turn>\n<start_of_turn>model\n",
-            chat_sep="",
-            chat_turn_sep="<end_of_turn>\n",
-            terminate_response=("<start_of_turn>", "<end_of_turn>", "<bos>"),
-            humanstr="<start_of_turn>user",
-            botstr="<start_of_turn>model",
-        ),
-        PromptTemplate(
-            name="chatml",
-            doc="ChatML (Qwen, Hermes, Yi): <|im_start|>role ... <|im_end|>.",
-            preamble="{system}",
-            system_format="<|im_start|>system\n{system}<|im_end|>\n",
-            pre_instruct="<|im_start|>user\n",
-            pre_response="<|im_end|>\n<|im_start|>assistant\n",
-            chat_sep="",
-            chat_turn_sep="<|im_end|>\n",
-            terminate_response=("<|im_end|>",),
-            humanstr="<|im_start|>user",
-            botstr="<|im_start|>assistant",
-            default_system_prompt=(
-                "A conversation between a user and an LLM-based AI assistant. The assistant "
-                "gives helpful and honest answers."
-            ),
-        ),
-    ]
-}
 
-#: h2oGPT names that render like one of ours
-ALIASES = {"qwen": "chatml"}
+_OURS = [
+    PromptTemplate(
+        name="plain_qa",
+        doc="Question:/Answer: frame for small base models (h2otui's embedded default).",
+        preamble="{system}",
+        system_format="{system}\n\n",
+        pre_instruct="Question: ",
+        pre_response="Answer:",
+        context_response_space=True,
+        chat_sep="\n",
+        chat_turn_sep="\n\n",
+        terminate_response=("\nQuestion:", "\n\n\n"),
+        humanstr="Question:",
+        botstr=None,
+        stop_at_pre_response=False,  # "Answer:" may well appear inside an answer
+        origin="h2otui",
+    ),
+    PromptTemplate(
+        name="chatml",
+        doc="ChatML (Qwen, Hermes, Yi) without h2oGPT's empty system block.",
+        preamble="{system}",
+        system_format="<|im_start|>system\n{system}<|im_end|>\n",
+        pre_instruct="<|im_start|>user\n",
+        pre_response="<|im_end|>\n<|im_start|>assistant\n",
+        chat_sep="",
+        chat_turn_sep="<|im_end|>\n",
+        terminate_response=("<|im_end|>",),
+        humanstr="<|im_start|>user",
+        botstr="<|im_start|>assistant",
+        default_system_prompt=(
+            "A conversation between a user and an LLM-based AI assistant. The assistant "
+            "gives helpful and honest answers."
+        ),
+        origin="h2otui",
+    ),
+]
+
+PROMPT_TYPES: dict[str, PromptTemplate] = {**_h2ogpt_types(), **{t.name: t for t in _OURS}}
+
+#: other names for a type (none today; kept for callers that resolve names through it)
+ALIASES: dict[str, str] = {}
 
 PROMPT_DICT_KEYS = {
     "promptA",
@@ -344,6 +309,14 @@ def resolve_system_prompt(template: PromptTemplate, system: str | None) -> str:
     return system
 
 
+def _fill_clock(text: str) -> str:
+    if "{date}" in text or "{time}" in text:
+        # h2oGPT's human_bot_orig preamble: the date and time the prompt is made
+        text = text.replace("{date}", time.strftime("%Y-%m-%d"))
+        text = text.replace("{time}", time.strftime("%H:%M:%S %p %Z"))
+    return text
+
+
 def render(template: PromptTemplate, messages: Sequence[Message]) -> RenderedPrompt:
     """Render ``messages`` with ``template`` (see the module docstring for the layout)."""
     system_raw, pairs, final = _split(messages)
@@ -352,24 +325,22 @@ def render(template: PromptTemplate, messages: Sequence[Message]) -> RenderedPro
     sys_text = ""
     if system:
         if template.can_handle_system_prompt:
-            sys_text = template.system_format.format(system=system)
+            sys_text = template.system_format.replace("{system}", system)
         else:
             pairs = [(FAKE_SYSTEM_QUESTION, system), *pairs]
-
-    uses_first = template.first_pre_instruct is not None
-    out: list[str] = []
-    if not uses_first or "{system}" not in (template.first_pre_instruct or ""):
-        out.append(template.preamble.replace("{system}", sys_text))
 
     def instruct(i: int) -> str:
         if i == 0 and template.first_pre_instruct is not None:
             return template.first_pre_instruct.replace("{system}", sys_text)
         return template.pre_instruct
 
-    space = " " if template.context_response_space else ""
+    out = [_fill_clock(template.preamble).replace("{system}", sys_text)]
+    past_response = template.pre_response + (" " if template.context_response_space else "")
     for i, (user, assistant) in enumerate(pairs):
-        out.append(instruct(i) + user + template.chat_sep + template.pre_response + space)
-        out.append(assistant + template.chat_turn_sep)
+        turn = instruct(i) + user + template.chat_sep + past_response + assistant
+        if not turn.endswith(template.chat_turn_sep):
+            turn += template.chat_turn_sep
+        out.append(turn)
     out.append(instruct(len(pairs)) + final + template.chat_sep + template.pre_response)
     return RenderedPrompt("".join(out), template.stop_sequences())
 
@@ -386,59 +357,26 @@ def with_stops(template: PromptTemplate, extra: Sequence[str]) -> PromptTemplate
     return replace(template, terminate_response=(*template.terminate_response, *extra))
 
 
-# h2oGPT's prompt_type_to_model_name, for the types we render (prompter.py); used when a
-# model entry names a base_model but no prompt_type.
-_MODEL_PROMPT_TYPES: dict[str, tuple[str, ...]] = {
-    "human_bot": (
-        "h2oai/h2ogpt-oasst1-512-12b",
-        "h2oai/h2ogpt-oasst1-512-20b",
-        "h2oai/h2ogpt-oig-oasst1-512-6_9b",
-        "h2oai/h2ogpt-research-oasst1-llama-65b",
-        "h2oai/h2ogpt-oasst1-falcon-40b",
-    ),
-    "instruct": ("TheBloke/llama-30b-supercot-SuperHOT-8K-fp16", "TheBloke/Nous-Hermes-13B-GPTQ"),
-    "vicuna11": ("lmsys/vicuna-33b-v1.3", "lmsys/vicuna-7b-v1.5", "lmsys/vicuna-13b-v1.5"),
-    "llama2": (
-        "meta-llama/Llama-2-7b-chat-hf",
-        "meta-llama/Llama-2-13b-chat-hf",
-        "meta-llama/Llama-2-70b-chat-hf",
-        "h2oai/h2ogpt-4096-llama2-7b-chat",
-        "h2oai/h2ogpt-4096-llama2-13b-chat",
-        "h2oai/h2ogpt-4096-llama2-70b-chat",
-        "TheBloke/Llama-2-7B-Chat-GGUF",
-        "TheBloke/Llama-2-13B-chat-AWQ",
-        "TheBloke/Llama-2-70B-chat-AWQ",
-    ),
-    "mistral": (
-        "mistralai/Mistral-7B-Instruct-v0.1",
-        "mistralai/Mistral-7B-Instruct-v0.2",
-        "TheBloke/Mistral-7B-Instruct-v0.1-GGUF",
-        "TheBloke/Mistral-7B-Instruct-v0.2-GGUF",
-    ),
-    "zephyr": (
-        "HuggingFaceH4/zephyr-7b-alpha",
-        "HuggingFaceH4/zephyr-7b-beta",
-        "TheBloke/zephyr-7B-beta-GGUF",
-        "TheBloke/zephyr-7B-beta-AWQ",
-    ),
-    "gemma": ("google/gemma-2b-it", "google/gemma-7b-it", "gg-hf/gemma-2b-it", "gg-hf/gemma-7b-it"),
-    "chatml": ("Qwen/Qwen1.5-7B-Chat", "Qwen/Qwen2-7B-Instruct", "01-ai/Yi-34B-Chat"),
-    "plain": (
-        "EleutherAI/gpt-j-6B",
-        "EleutherAI/pythia-12b",
-        "tiiuae/falcon-7b",
-        "meta-llama/Llama-2-7b",
-        "mistralai/Mistral-7B-v0.1",
-        "gpt2",
-    ),
-}
+# h2oGPT's inverse of prompt_type_to_model_name: lower-cased names, a later type wins
 _MODEL_TO_PROMPT = {
-    model.lower(): ptype for ptype, models in _MODEL_PROMPT_TYPES.items() for model in models
+    model.strip().lower(): ptype for ptype, models in H2OGPT_BASE_MODELS.items() for model in models
 }
+
+
+def base_models_for(prompt_type: str) -> tuple[str, ...]:
+    """The base_model names h2oGPT maps to ``prompt_type`` (may be empty)."""
+    return H2OGPT_BASE_MODELS.get(prompt_type, ())
 
 
 def prompt_type_for_model(base_model: str | None) -> str | None:
-    """The prompt type h2oGPT would pick for ``base_model``, or None if unknown."""
-    if not base_model:
+    """The prompt type h2oGPT would pick for ``base_model``, or None if unknown.
+
+    Like h2oGPT, a model id matches case-insensitively, and a local file path matches by its
+    file name (``zephyr-7b-beta.Q5_K_M.gguf``)."""
+    if not base_model or not base_model.strip():
         return None
-    return _MODEL_TO_PROMPT.get(base_model.strip().lower())
+    name = base_model.strip().lower()
+    found = _MODEL_TO_PROMPT.get(name)
+    if found is None and os.sep in name:
+        found = _MODEL_TO_PROMPT.get(os.path.basename(name))
+    return found

@@ -7,7 +7,7 @@ video frame. Pages are 1-based, as a reader counts them; times are seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,23 @@ class Passage:
         if with_score and self.score is not None:
             parts.append(f"(score {self.score:.2f})")
         return " ".join(parts)
+
+    def to_meta(self) -> dict[str, Any]:
+        """Every field, JSON-ready: kept with a saved answer so a reopened chat shows the
+        same sources (:meth:`from_meta` reads it back)."""
+        out = asdict(self)
+        out["found_by"] = list(self.found_by)
+        return out
+
+    @classmethod
+    def from_meta(cls, data: dict[str, Any]) -> Passage:
+        """A passage saved by :meth:`to_meta`; unknown keys (a later version's) are
+        ignored and missing ones take their defaults, so old saves stay readable."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["found_by"] = tuple(values.get("found_by") or ())
+        values["chunk_ids"] = list(values.get("chunk_ids") or [])
+        return cls(**values)
 
     def as_source(self, n: int) -> dict[str, Any]:
         """The ``sources`` item of ``ask --json``."""

@@ -39,10 +39,18 @@ def check_docs(collection: Any, docs: Sequence[str]) -> None:
     """Each ``--doc`` must name a document of the collection (by path, relative or absolute)."""
     missing = collection.missing_documents(docs)
     if missing:
-        listed = ", ".join(collection.document_paths()[:10])
+        paths = collection.document_paths()  # the ones that can be asked, not failed ones
+        listed = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
         raise QAError(
             f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
-            f"(its documents: {listed or 'none'})"
+            f"(documents you can ask: {listed or 'none'})"
+        )
+    unanswerable = collection.unanswerable_documents(docs)
+    if unanswerable:
+        why = "; ".join(f"{doc} ({reason})" for doc, reason in unanswerable.items())
+        raise QAError(
+            f"--doc {why}: nothing to answer from in collection '{collection.name}'; "
+            "fix the file and run `h2otui ingest` again"
         )
 
 

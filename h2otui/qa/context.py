@@ -51,6 +51,27 @@ class Dropped:
             out["turn"] = self.turn
         return out
 
+    def to_meta(self) -> dict[str, Any]:
+        """Every field, JSON-ready (the passage whole), for a saved answer."""
+        return {
+            "kind": self.kind,
+            "reason": self.reason,
+            "tokens": self.tokens,
+            "passage": None if self.passage is None else self.passage.to_meta(),
+            "turn": self.turn,
+        }
+
+    @classmethod
+    def from_meta(cls, data: dict[str, Any]) -> Dropped:
+        passage = data.get("passage")
+        return cls(
+            kind=str(data.get("kind", "chunk")),
+            reason=str(data.get("reason", "context")),
+            tokens=data.get("tokens"),
+            passage=None if not isinstance(passage, dict) else Passage.from_meta(passage),
+            turn=data.get("turn"),
+        )
+
     def describe(self) -> str:
         what = self.passage.label() if self.passage else f"history turn {self.turn}"
         size = f" ({self.tokens} tokens)" if self.tokens is not None else ""

@@ -22,4 +22,11 @@ class NavEntry:
 
 NAVIGATION: list[NavEntry] = [
     NavEntry("chat", "h2otui.screens.chat:ChatScreen", "f2", "Chat", "Chat with a model"),
+    NavEntry(
+        "settings",
+        "h2otui.screens.settings:SettingsScreen",
+        "f5",
+        "Settings",
+        "See and change every setting and model (saved to the user config)",
+    ),
 ]

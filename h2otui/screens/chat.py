@@ -56,7 +56,7 @@ from h2otui.chat.events import (
     TextDelta,
 )
 from h2otui.chat.runner import AnswerRunner
-from h2otui.chat.session import ChatOptions, ChatSession, format_stats
+from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_from_meta
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
 from h2otui.messages import SettingsChanged
@@ -439,6 +439,8 @@ class ChatScreen(Screen[None]):
         if self.session.options.model not in {m.name for m in self.settings.models}:
             self.session = ChatSession.new(self.settings, app.store)
         await self.query_one(ConversationView).clear(EMPTY_HINT)
+        # the collection stays selected for the new chat; the old answers' sources go
+        self.query_one(DocumentsPanel).forget_sources()
         self._update_toolbar()
         await self.refresh_chat_list()
         self.query_one(ChatInput).focus()
@@ -457,6 +459,8 @@ class ChatScreen(Screen[None]):
         self.session = session
         view = self.query_one(ConversationView)
         await view.clear()
+        documents = self.query_one(DocumentsPanel)
+        documents.forget_sources()
         widgets: list[Static | ChatMessage] = []
         for m in messages:
             if m.role == "user":
@@ -465,11 +469,15 @@ class ChatScreen(Screen[None]):
                 line = format_stats(m.stats) if m.content else ""
                 if m.error:
                     line = (line + " · " if line else "") + m.error
-                widgets.append(
-                    AssistantMessage(
-                        m.model or session.options.model, m.content, status=m.status, stats=line
-                    )
+                answer = AssistantMessage(
+                    m.model or session.options.model, m.content, status=m.status, stats=line
                 )
+                sources, dropped = sources_from_meta(m.meta)
+                if sources or dropped:
+                    documents.record(answer, sources, dropped)
+                widgets.append(answer)
+        # follow-ups go to the collection (and action) the chat was answering from
+        documents.restore(session.collection, session.action)
         if widgets:
             await view.mount_all(widgets)
         else:

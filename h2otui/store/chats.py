@@ -479,22 +479,34 @@ def export_json(export: ChatExport) -> str:
     return json_dumps(export.as_dict(), indent=2)
 
 
-def export_markdown(export: ChatExport) -> str:
+#: writes one saved source (an answer's ``meta["sources"]`` item) as a citation line;
+#: given by the caller, which knows the source format (the store does not)
+SourceLabel = Callable[[int, dict[str, Any]], str]
+
+
+def export_markdown(export: ChatExport, source_label: SourceLabel | None = None) -> str:
     """The chat as Markdown for people: always sanitised (:func:`h2otui.safe_text.visible`),
     since a Markdown file is read with ``cat`` or a pager as often as with an editor; the
-    store keeps the exact text."""
+    store keeps the exact text. A documents answer lists its sources after it."""
     from h2otui.safe_text import visible
 
-    return visible(_markdown(export))
+    return visible(_markdown(export, source_label or _plain_source_label))
 
 
-def _markdown(export: ChatExport) -> str:
+def _plain_source_label(n: int, source: dict[str, Any]) -> str:
+    return f"[{n}] {source.get('source', '?')}"
+
+
+def _markdown(export: ChatExport, source_label: SourceLabel) -> str:
     chat = export.chat
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(chat.created_at))
+    header = f"*Model: {chat.model} · started {when}"
+    if chat.meta.get("collection"):
+        header += f" · documents: {chat.meta['collection']} ({chat.meta.get('action', 'query')})"
     lines = [
         f"# {chat.title or 'Untitled chat'}",
         "",
-        f"*Model: {chat.model} · started {when}*",
+        header + "*",
         "",
     ]
     if chat.system_prompt:
@@ -509,6 +521,11 @@ def _markdown(export: ChatExport) -> str:
             lines += [heading, "", m.content, ""]
             if m.error:
                 lines += [f"> error: {m.error}", ""]
+            sources = (m.meta or {}).get("sources") or []
+            if sources:
+                lines += ["**Sources**", ""]
+                lines += [f"- {source_label(n, s)}" for n, s in enumerate(sources, 1)]
+                lines.append("")
         else:
             lines += ["## System", "", m.content, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -525,10 +525,29 @@ class Collection:
             r.setdefault("frame_time", None)
         return rows
 
-    def document_paths(self) -> list[str]:
-        """The path (or source) of every document, sorted."""
-        rows = self.documents.search().select(["path", "source"]).limit(None).to_arrow()
-        return sorted(str(r["path"] or r["source"]) for r in rows.to_pylist())
+    def document_paths(self, status: str | None = "ok") -> list[str]:
+        """The path (or source) of every document with ``status`` (``ok``: the ones that
+        can be asked; ``None``: all, failed and skipped ones too), sorted."""
+        rows = self.documents.search().select(["path", "source", "status"]).limit(None)
+        return sorted(
+            str(r["path"] or r["source"])
+            for r in rows.to_arrow().to_pylist()
+            if status is None or r["status"] == status
+        )
+
+    def unanswerable_documents(self, docs: Sequence[str]) -> dict[str, str]:
+        """The ``--doc`` values that name a document of the collection that holds nothing
+        to answer from (it failed or was skipped at ingest), with its status and reason."""
+        columns = ["path", "source", "doc_id", "status", "error"]
+        out: dict[str, str] = {}
+        for r in self.documents.search().select(columns).limit(None).to_arrow().to_pylist():
+            if r["status"] == "ok":
+                continue
+            names = {str(r[k]) for k in ("path", "source", "doc_id") if r[k]}
+            for d in docs:
+                if set(document_names([d])) & names:
+                    out[d] = f"{r['status']}: {r['error']}" if r["error"] else str(r["status"])
+        return out
 
     def missing_documents(self, docs: Sequence[str]) -> list[str]:
         """The ``--doc`` values that name no document of the collection (by path,

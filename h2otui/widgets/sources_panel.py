@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 NO_COLLECTION = "__none__"
 PLAIN_CHAT = "No collection (plain chat)"
 LOADING = "Loading collections…"
+NO_ANSWER_YET = "Sources of the selected answer appear here."
 
 
 class CollectionSelect(Select[str]):
@@ -84,6 +85,13 @@ class CollectionSelect(Select[str]):
         label = Text(LOADING if current == NO_COLLECTION else f"{current} · {LOADING}")
         self.listing = True
         self._show([(label, current)], current)
+
+    def expect(self, name: str) -> None:
+        """Select ``name`` before the list is read (a reopened chat's collection): shown
+        with :data:`LOADING` until :meth:`end_listing`, which keeps it if it exists."""
+        self.listing = True
+        label = LOADING if name == NO_COLLECTION else f"{name} · {LOADING}"
+        self._show([(Text(label), name)], name)
 
     def end_listing(self, choices: list[tuple[RenderableType, str]] | None) -> bool:
         """Show ``choices`` (``None``: listing failed, keep the ones from before) and
@@ -134,7 +142,7 @@ class DocumentsPanel(Vertical):
         yield OptionList(id="qa-sources")
         yield Static("", id="qa-dropped")
         with VerticalScroll(id="qa-quote-box"):
-            yield Static("Sources of the selected answer appear here.", id="qa-quote", markup=False)
+            yield Static(NO_ANSWER_YET, id="qa-quote", markup=False)
 
     def on_mount(self) -> None:
         # the collection list is read when the panel is opened (Ctrl+G), not at start-up:
@@ -206,6 +214,30 @@ class DocumentsPanel(Vertical):
 
     def select_collection(self, name: str | None) -> None:
         self.query_one("#qa-collection", Select).value = name or NO_COLLECTION
+
+    def restore(self, collection: str | None, action: str) -> None:
+        """Answer from ``collection`` with ``action`` again (a reopened chat): shown at
+        once, and checked against the collections on disk in the background; if it is
+        gone, the selector falls back to plain chat and says so."""
+        if action in {value for _, value in ACTIONS}:
+            self.query_one("#qa-action", Select).value = action
+        select = self.query_one("#qa-collection", CollectionSelect)
+        if collection is None and not select.listing:
+            select.value = NO_COLLECTION  # always one of the options
+            return
+        # while a listing is on its way, its end keeps the value set here
+        was_listing = select.listing
+        select.expect(collection or NO_COLLECTION)
+        if collection is not None or not was_listing:
+            self._list_collections(self.settings)
+
+    def forget_sources(self) -> None:
+        """Drop every answer's sources (the conversation was cleared)."""
+        self._by_answer.clear()
+        self.sources, self.dropped, self._shown_for = [], [], None
+        self.query_one("#qa-sources", OptionList).clear_options()
+        self.query_one("#qa-dropped", Static).update("")
+        self.query_one("#qa-quote", Static).update(NO_ANSWER_YET)
 
     @on(Select.Changed)
     def _selection_changed(self, event: Select.Changed) -> None:

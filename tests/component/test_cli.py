@@ -123,6 +123,28 @@ def test_models_lists_configured_models(tmp_path) -> None:
     assert "gemma3-270m" in table.stdout and "big" in table.stdout
 
 
+def test_models_lists_prompt_types() -> None:
+    proc = h2otui("models", "--prompt-types", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert {"mixtral", "open_chat", "falcon_chat", "llama2", "plain_qa"} <= set(rows)
+    assert "mistralai/Mixtral-8x7B-Instruct-v0.1" in rows["mixtral"]["base_models"]
+    assert rows["mixtral"]["example"] == "<s> [INST] {question} [/INST]"
+    assert "</s>" in rows["mixtral"]["stop"] and rows["gemma"]["origin"] == "changed"
+    table = subprocess.run(
+        [sys.executable, "-m", "h2otui", "models", "--prompt-types"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert table.returncode == 0, table.stderr
+    line = next(x for x in table.stdout.splitlines() if x.startswith("zephyr "))
+    # newlines in a format are shown escaped, on the type's own line
+    assert "<|user|>\\n{question}</s>\\n<|assistant|>\\n" in line
+    assert "HuggingFaceH4/zephyr-7b-alpha" in line
+
+
 @pytest.mark.slow
 def test_ctrl_c_keeps_partial_answer() -> None:
     proc = subprocess.Popen(
@@ -147,3 +169,43 @@ def test_ctrl_c_keeps_partial_answer() -> None:
     assert proc.returncode == 130
     assert len(first + rest) > 20
     assert b"[stopped]" in err and b"Traceback" not in err
+
+
+@pytest.mark.slow
+async def test_json_of_an_answer_stopped_midway_reports_its_usage(capsys, monkeypatch) -> None:
+    """Ctrl-C during ``ask --json``: the answer so far with its token counts and timings,
+    not ``usage: null`` (the engine's own count never came)."""
+    import asyncio
+
+    from h2otui.commands.ask import _ask_model
+    from h2otui.config import load_settings
+    from h2otui.engines.base import StopWatch
+
+    settings = load_settings(overrides={"generation": {"max_new_tokens": 2000}})
+    streaming = asyncio.Event()
+    tokens = 0
+    mark = StopWatch.mark_token
+
+    def counting_mark(self: StopWatch) -> None:
+        nonlocal tokens
+        tokens += 1
+        mark(self)
+        if tokens >= 10:
+            streaming.set()
+
+    monkeypatch.setattr(StopWatch, "mark_token", counting_mark)
+    task = asyncio.create_task(
+        _ask_model(
+            settings, "Write a very long story about a dragon.", model=None, system=None,
+            as_json=True,
+        )
+    )  # fmt: skip
+    await streaming.wait()
+    task.cancel()  # what Ctrl-C does to asyncio.run's main task
+    assert await task == 130
+    result = json.loads(capsys.readouterr().out)
+    assert result["finish_reason"] == "cancelled" and result["answer"]
+    usage = result["usage"]
+    assert usage["prompt_tokens"] > 5 and usage["completion_tokens"] > 0
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert result["timings"]["total_s"] > 0

@@ -39,6 +39,18 @@ def test_ingest_json_summary_and_partial_exit_code(folder):
     assert summary["failed"][0]["path"].endswith("broken.pdf")
     assert "not a valid PDF" in summary["failed"][0]["reason"]
 
+    # --doc: a failed document is not offered as one to ask, and naming it says why
+    from h2otui.config import load_settings
+    from h2otui.qa.collection import open_collection
+    from h2otui.qa.retrieval import QAError
+
+    with pytest.raises(QAError) as unknown:
+        open_collection(load_settings(), "Birds", ["nope.txt"])
+    assert "a.txt" in str(unknown.value) and "broken.pdf" not in str(unknown.value)
+    with pytest.raises(QAError) as failed:
+        open_collection(load_settings(), "Birds", [str(folder / "broken.pdf")])
+    assert "failed: " in str(failed.value) and "not a valid PDF" in str(failed.value)
+
     (folder / "broken.pdf").unlink()
     again = h2otui("ingest", str(folder), "--collection", "Birds", "--exclude", "*.xyz")
     assert again.returncode == 0, again.stderr
@@ -56,6 +68,8 @@ def test_ingest_json_summary_and_partial_exit_code(folder):
 
     removed = h2otui("collections", "remove-doc", "Birds", str(folder / "a.txt"))
     assert removed.returncode == 0, removed.stderr
+    again = h2otui("collections", "remove-doc", "Birds", str(folder / "a.txt"))
+    assert again.returncode == 2 and "is not in collection 'Birds'" in again.stderr
     shown = json.loads(h2otui("collections", "show", "Birds", "--json").stdout)
     assert "a.txt" not in {Path(d["path"]).name for d in shown["documents_list"]}
 
@@ -67,8 +81,12 @@ def test_ingest_json_summary_and_partial_exit_code(folder):
 
 
 def test_unknown_collection_and_bad_settings_are_clear(tmp_path):
-    missing = h2otui("collections", "show", "Nope")
-    assert missing.returncode == 1 and "no collection named 'Nope'" in missing.stderr
+    # one error, one exit code, whichever command meets it: a name that is not there is
+    # bad usage (2), as is a document that is not in the collection
+    for args in (("collections", "show", "Nope"), ("ask", "hi", "-c", "Nope")):
+        missing = h2otui(*args)
+        assert missing.returncode == 2, args
+        assert "no collection named 'Nope'" in missing.stderr
     (tmp_path / "x.txt").write_text("x")
     bad = h2otui("ingest", str(tmp_path / "x.txt"), "--collection", "a__b")
     assert bad.returncode == 2 and "invalid collection name" in bad.stderr

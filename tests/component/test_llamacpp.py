@@ -253,6 +253,26 @@ async def test_gguf_chat_template_is_used_when_no_prompt_type(templated_gguf: Pa
     await engine.aclose()
 
 
+async def test_gguf_file_name_picks_h2ogpt_prompt_type(settings, tmp_path: Path) -> None:
+    # no chat template, no prompt_type, no base_model: h2oGPT's map by the file's name
+    from h2otui.engines.embedded import resolve_model_path
+
+    src = resolve_model_path(settings.model().model_path, settings.data_path, model_name="g")
+    named = tmp_path / "zephyr-7b-beta.Q5_K_M.gguf"
+    named.symlink_to(src)
+    entry = {"name": "z", "model_path": str(named)}
+    zephyr = load_settings(overrides={"models": [entry]})
+    engine = create_engine(zephyr.model("z"), zephyr)
+    await engine.load()
+    try:
+        assert engine.prompt_type == "zephyr"
+        assert engine.render_prompt([Message("system", ""), Message("user", "Hi")]) == (
+            "<|user|>\nHi</s>\n<|assistant|>\n"
+        )
+    finally:
+        await engine.aclose()
+
+
 async def test_closing_a_half_read_stream_stops_generation(embedded_engine) -> None:
     story = GenerationRequest(
         [], SamplingParams(max_new_tokens=2000), prompt="Chapter 1.\n\nIt was"

@@ -20,6 +20,7 @@ import h2otui
 PKG = Path(h2otui.__file__).parent
 DOMAIN = (
     "h2otui.config",
+    "h2otui.user_config",
     "h2otui.engines",
     "h2otui.ingest",
     "h2otui.store",
