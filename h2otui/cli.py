@@ -60,7 +60,7 @@ class State:
 
         layered: dict[str, Any] = {}
         if self.model_lock:
-            layered["models"] = parse_model_lock(self.model_lock)
+            layered["models"] = parse_model_lock(self.model_lock)  # never empty
             layered.setdefault("default_model", layered["models"][0]["name"])
         if overrides:
             layered.update({k: v for k, v in overrides.items() if v is not None})
@@ -741,11 +741,15 @@ def main() -> None:
     # assembled models): see h2otui.privacy for why a process-wide umask
     privacy.private_umask()
     privacy.notice_hook = _private_notice
+    from h2otui.config import ConfigError
+
     stdout = sys.stdout
     try:
         app()
     except BrokenPipeError:
         _closed_pipe()
+    except ConfigError as exc:  # a settings problem found outside user_errors()
+        fail(str(exc), EXIT_USAGE)
     except SystemExit:
         # typer/click handle EPIPE themselves: they wrap stdout to silence its flush and
         # exit 1, which a script cannot tell from a real error

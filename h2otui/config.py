@@ -56,6 +56,21 @@ EMBEDDED_MODEL_PATH = "embedded:gemma3-270m-q4_k_m"
 _SECRET_KEY = re.compile(r"key|password|passwd|secret|token|auth", re.IGNORECASE)
 
 
+#: a value that may carry credentials: a URL or server string, or user@host
+_SERVER_VALUE = re.compile(r"://|@")
+#: a long token-like word (API keys: sk-..., hf_..., base64 of user:password)
+_TOKEN_VALUE = re.compile(r"^[A-Za-z0-9_+/=.-]{20,}$")
+
+
+def _looks_secret(value: Any, unknown_key: bool) -> bool:
+    """Whether an invalid ``value`` must not be echoed. Any server string is masked;
+    under a mistyped key (whose meaning we cannot know) a key-like word is too."""
+    if not isinstance(value, str):
+        return False
+    v = value.strip()
+    return bool(_SERVER_VALUE.search(v) or (unknown_key and _TOKEN_VALUE.match(v)))
+
+
 class ConfigError(Exception):
     """A settings problem, with a message naming the key and where it came from."""
 
@@ -348,6 +363,38 @@ class IngestSettings(_Section):
             '"<video>#frames" document (h2oGPT FRAMES_AS_SAME_DOC).'
         ),
     )
+    # limits on hostile or huge files (issue 12): each fails the one file, with its reason
+    max_unpacked_mb: float = Field(
+        512.0,
+        gt=0,
+        description="Zip-based files (.docx): the most MB their entries may unpack to; "
+        "more fails the file.",
+    )
+    max_unpack_ratio: float = Field(
+        100.0, gt=1, description="Zip-based files: the most one entry may expand (zip bombs)."
+    )
+    max_text_mb: float = Field(
+        32.0,
+        gt=0,
+        description="The most text (MB of characters) one file may yield; more fails the file.",
+    )
+    max_seconds_per_file: float = Field(
+        900.0,
+        ge=0,
+        description="Seconds a parser process may spend on one file before it is stopped; "
+        "0 = no limit.",
+    )
+    max_worker_mb: int = Field(
+        4096,
+        ge=0,
+        description="Memory (MB) each parser process may allocate (RLIMIT_DATA); 0 = no cap.",
+    )
+    ocr_max_pages: int = Field(
+        500,
+        ge=0,
+        description="The most pages of one PDF that are OCRed; later scanned pages are "
+        "skipped, with a warning.",
+    )
 
 
 class EmbeddingSettings(_Section):
@@ -475,6 +522,17 @@ class StorageSettings(_Section):
     )
 
 
+#: Textual's built-in theme names, listed here because settings never import Textual
+TEXTUAL_THEMES = frozenset(
+    """
+    ansi-dark ansi-light atom-one-dark atom-one-light catppuccin-frappe catppuccin-latte
+    catppuccin-macchiato catppuccin-mocha dracula flexoki gruvbox monokai nord rose-pine
+    rose-pine-dawn rose-pine-moon solarized-dark solarized-light textual-dark
+    textual-light tokyo-night
+    """.split()  # noqa: SIM905
+)
+
+
 class UiSettings(_Section):
     """The terminal UI (``h2otui`` with no command)."""
 
@@ -497,6 +555,21 @@ class UiSettings(_Section):
             "Save conversations to the chat history (<data dir>/chats.sqlite3) as they happen."
         ),
     )
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, value: str) -> str:
+        """Only Textual's built-in themes exist (a test keeps this list equal to
+        Textual's), so a typo fails at load like any other setting, naming the choices."""
+        if value not in TEXTUAL_THEMES:
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError(
+                "unknown_theme",
+                "unknown theme (one of: {names})",
+                {"names": ", ".join(sorted(TEXTUAL_THEMES))},
+            )
+        return value
 
 
 # --- compare (issue #14) -----------------------------------------------------------------
@@ -833,7 +906,19 @@ def data_dir(settings: Settings | None = None) -> Path:
     # chat history and document text live here: owner-only whatever the umask (mkdir's
     # mode is masked by the umask, never widened), and an install from before that rule
     # is tightened once per process (see h2otui.privacy)
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    where = f"${ENV_PREFIX}HOME" if env else "data_dir"
+    try:
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(
+            f"data directory {path} (from {where}) exists and is not a directory; "
+            "point it at a folder"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"data directory {path} (from {where}) cannot be created: {exc.strerror}; "
+            "point it at a folder you can write"
+        ) from None
     secure_data_dir(path)
     return path
 
@@ -908,6 +993,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text (a binary file?)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -1184,6 +1271,8 @@ def _build(layers: list[_Layer]) -> Settings:
             )
             if _SECRET_KEY.search(dotted):
                 shown = ""  # never echo an API key, password or token
+            elif _looks_secret(value, err.get("type") == "extra_forbidden"):
+                shown = " = '***'"  # a mistyped key may hold a server string or a key
             detail = err["msg"] if not expected else f"{err['msg']} (expected {expected})"
             if err.get("type") == "extra_forbidden":
                 detail = "unknown setting (see config.toml for every setting)"
@@ -1198,17 +1287,28 @@ def parse_model_lock(text: str, source: str = "--model-lock") -> list[dict[str, 
     """Parse h2oGPT's ``--model_lock`` literal (Python or JSON list of dicts)."""
     import ast
 
+    too_deep = f"{source}: nested too deeply; expected a list of dicts"
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as ast_exc:
+        # a deeply nested literal overflows the parser's stack: an error like any other
+        deep = not isinstance(ast_exc, ValueError) and (
+            not isinstance(ast_exc, SyntaxError) or "nested" in str(ast_exc)
+        )
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
+            if deep:
+                raise ConfigError(too_deep) from None
             raise ConfigError(f"{source}: not a Python/JSON list of dicts: {exc}") from None
+        except RecursionError:
+            raise ConfigError(too_deep) from None
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
         raise ConfigError(f"{source}: expected a list of dicts, got {type(value).__name__}")
+    if not value:
+        raise ConfigError(f"{source}: an empty list; give at least one model dict")
     return _dedupe_names(
         [_model_entry_from_literal(item, i, source) for i, item in enumerate(value)]
     )

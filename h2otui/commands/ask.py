@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from h2otui.commands.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from h2otui.engines.base import (
     EngineError,
+    EngineRequestError,
     Finished,
     FinishReason,
     GenerationRequest,
@@ -85,6 +86,7 @@ async def _ask_model(
     usage: Usage | None = None
     finish = Finished(FinishReason.ERROR, "no answer")
     out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
+    rejected = False
     watch = StopWatch()
     try:
         async for event in engine.stream(request):
@@ -102,6 +104,10 @@ async def _ask_model(
     except asyncio.CancelledError:
         # Ctrl-C: keep what was printed, report it as cancelled
         finish = Finished(FinishReason.CANCELLED)
+    except EngineRequestError as exc:
+        # the question does not fit (or the server refused it): bad input, exit 2 as
+        # with --collection; --json still gets its object
+        finish, rejected = Finished(FinishReason.ERROR, str(exc)), True
     finally:
         if usage is None and (parts or finish.reason is FinishReason.CANCELLED):
             # stopped before the engine's own count: what was generated so far (counted
@@ -116,15 +122,19 @@ async def _ask_model(
             + "\n"
         )
     else:
-        if not answer.endswith("\n"):
+        if not answer.endswith("\n") and not rejected:
             out.write("\n")
-        if finish.reason is FinishReason.ERROR:
+        if rejected:
+            say(sys.stderr, f"error: {finish.error}\n")
+        elif finish.reason is FinishReason.ERROR:
             say(sys.stderr, f"error: generation stopped: {finish.error}\n")
         elif finish.reason is FinishReason.CANCELLED:
             say(sys.stderr, "[stopped]\n")
     out.flush()
     if finish.reason is FinishReason.CANCELLED:
         return EXIT_INTERRUPTED
+    if rejected:
+        return EXIT_USAGE
     return EXIT_ERROR if finish.reason is FinishReason.ERROR else EXIT_OK
 
 
@@ -256,6 +266,7 @@ async def _ask_collection(
         return EXIT_USAGE
 
     t_cli = time.perf_counter()
+    params = settings.generation.to_sampling().for_request()
     entry = settings.model(model)
     engine = create_engine(entry, settings)
     system_prompt = qa_system_prompt(settings, model, system)
@@ -292,6 +303,8 @@ async def _ask_collection(
     except QAError as exc:
         await _cancel(load_task, embed_task)
         say(sys.stderr, f"error: {exc}\n")
+        if as_json:
+            _json_error(collection_name, action, entry.name, str(exc), params.seed)
         return EXIT_USAGE
     except BaseException:
         await _cancel(load_task, embed_task)
@@ -308,7 +321,6 @@ async def _ask_collection(
     out: TextIO = sys.stdout if as_json else visible_stream(sys.stdout)
     result: QAResult | None = None
     interrupted = False
-    params = settings.generation.to_sampling().for_request()
     try:
         async for event in run_qa(
             engine,
@@ -335,10 +347,14 @@ async def _ask_collection(
                     result.timings = {**startup, **result.timings}
     except QAError as exc:
         say(sys.stderr, f"error: {exc}\n")
+        if as_json:
+            _json_error(collection_name, action, entry.name, str(exc), params.seed)
         return EXIT_USAGE
     except EngineError as exc:
         say(sys.stderr, f"error: {exc}\n")
-        return EXIT_ERROR
+        if as_json:
+            _json_error(collection_name, action, entry.name, str(exc), params.seed)
+        return EXIT_USAGE if isinstance(exc, EngineRequestError) else EXIT_ERROR
     except asyncio.CancelledError:
         interrupted = True
     finally:
@@ -355,6 +371,16 @@ async def _ask_collection(
         say(sys.stderr, f"error: generation stopped: {result.error}\n")
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _json_error(collection: str, action: str, model: str, error: str, seed: int | None) -> None:
+    """``ask -c --json`` that failed before an answer: the usual object, ``error`` set,
+    so a script reading stdout always gets one JSON line."""
+    from h2otui.qa.pipeline import QAResult
+
+    result = QAResult("", action, collection, model, finish_reason="error", error=error)
+    sys.stdout.write(json_dumps({**result.as_json(), "seed": seed}) + "\n")
+    sys.stdout.flush()
 
 
 def _warm_embedder(settings: Settings, collection: str) -> Any:

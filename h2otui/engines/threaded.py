@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from h2otui.engines.base import (
     EngineError,
+    EngineRequestError,
     Event,
     Finished,
     FinishReason,
@@ -157,7 +158,8 @@ class ThreadedEngine(PromptingEngine):
         tokens = self.tokenize_prompt(prompt_text)
         n_ctx = self.context_length
         if len(tokens) >= n_ctx:
-            raise EngineError(
+            # the request is at fault, as when a server answers 400: ask exits 2 for it
+            raise EngineRequestError(
                 f"the prompt is {len(tokens)} tokens but model '{self.model_name}' has a context "
                 f"of {n_ctx}; shorten the input or raise {self.context_option}"
             )

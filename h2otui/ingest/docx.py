@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from h2otui.ingest.base import ParsedDoc, ParseError, ParseResult, Part
+from h2otui.ingest.limits import check_zip
 
 if TYPE_CHECKING:
     from h2otui.config import IngestSettings
@@ -16,6 +17,7 @@ def parse(path: Path, opts: IngestSettings) -> ParseResult:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_zip(path, opts)  # a zip bomb fails here, before anything is unpacked
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises zipfile / KeyError / ValueError variants

@@ -2,7 +2,8 @@
 
 Pages without a text layer (scans) are OCRed according to ``pdf_ocr`` (h2oGPT's
 ``enable_pdf_ocr``): ``auto`` OCRs pages with fewer than ``pdf_ocr_min_chars`` text
-characters that show an image; ``on`` OCRs every page; ``off`` never does.
+characters that show an image; ``on`` OCRs every page; ``off`` never does. At most ``ocr_max_pages`` pages of one PDF
+are OCRed; the others are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def parse(path: Path, opts: IngestSettings) -> ParseResult:
         if doc.page_count == 0:
             raise ParseError("PDF has no pages")
         parts: list[Part] = []
-        ocr_pages = 0
+        ocr_pages = ocr_skipped = 0
         warnings: list[str] = []
         for index in range(doc.page_count):
             try:
@@ -54,6 +55,9 @@ def parse(path: Path, opts: IngestSettings) -> ParseResult:
                 and len(stripped) < opts.pdf_ocr_min_chars
                 and (page.get_images(full=False) or page.get_drawings())
             )
+            if want_ocr and ocr_pages >= opts.ocr_max_pages:
+                ocr_skipped += 1
+                want_ocr = False
             if want_ocr:
                 from h2otui.ingest.ocr import ocr_image
 
@@ -63,8 +67,16 @@ def parse(path: Path, opts: IngestSettings) -> ParseResult:
                     text = ocr_text
             if text.strip():
                 parts.append(Part(text=text.strip(), kind="page", page=index + 1))
+        if ocr_skipped:
+            # OCR costs about half a second a page: a 5,000-page scan would take an hour
+            warnings.append(
+                f"{ocr_skipped} page(s) past ingest.ocr_max_pages = {opts.ocr_max_pages} "
+                "were not OCRed"
+            )
         if not parts:
             hint = " (pdf_ocr = off: scanned pages are not read)" if opts.pdf_ocr == "off" else ""
+            if ocr_skipped:
+                hint = f" ({warnings[-1]})"
             raise ParseError(f"no text found on any of {doc.page_count} pages{hint}")
         parser = "pymupdf" + (f"+{opts.ocr_engine}" if ocr_pages else "")
         return ParseResult(

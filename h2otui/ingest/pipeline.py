@@ -318,11 +318,13 @@ class IngestPipeline:
                     yield from self.report_progress()
                 yield from self.report_progress(force=True)
         finally:
-            self.pool.shutdown()
+            self.pool.close()
 
     def submit_work(self) -> None:
         """Keep a window of files in flight, unless the embedding backlog is full. While
         crash suspects are pending, files go one at a time to find the culprit."""
+        from concurrent.futures.process import BrokenProcessPool
+
         assert self.pool is not None
         limit = 1 if self.suspects else max(2, self.n_workers * 2)
         while self.todo and len(self.in_flight) < limit and self.backlog_texts < self.max_backlog:
@@ -331,7 +333,15 @@ class IngestPipeline:
             k = self._writer.stored(path)
             known_sha = k.sha256 if k and k.has_ok else None
             task = FileTask(path, cand.kind, known_sha, self.force, self.max_bytes)
-            self.in_flight[self.pool.submit(task)] = task
+            try:
+                self.in_flight[self.pool.submit(task)] = task
+            except BrokenProcessPool:
+                # a worker died since the last look: the files in flight report it and
+                # restart the pool; with none in flight, restart it here
+                self.todo.appendleft(cand)
+                if self.in_flight:
+                    return
+                self.pool.restart()
 
     def _wait_for_results(self) -> set[Future[FileResult]]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -355,31 +365,46 @@ class IngestPipeline:
                 result: FileResult = fut.result()
                 self.suspects.discard(task.path)
             except BrokenProcessPool:
-                crashed = self._worker_crashed(task)
-                if crashed is None:
-                    return  # the files in flight were queued again
-                result = crashed
+                failed = self._worker_crashed(task)
+                for result in failed:
+                    yield from self._take_result(result)
+                return  # the other files in flight were queued again
             except Exception as exc:  # a bug in our worker code: report per file
                 result = FileResult(
                     task.path, "failed", error=f"internal error: {type(exc).__name__}: {exc}"
                 )
             yield from self._take_result(result)
 
-    def _worker_crashed(self, task: FileTask) -> FileResult | None:
-        """A parser process died (a native library fault, the OOM killer) and took the
-        pool with it. Every file then in flight is a suspect: they are retried one at a
-        time, and one that kills a worker alone fails (its result is returned)."""
+    def _worker_crashed(self, task: FileTask) -> list[FileResult]:
+        """A parser process died (a native library fault, the OOM killer, a file past its
+        deadline) and took the pool with it. A worker stopped at a deadline names its
+        file, which fails; otherwise every file then in flight is a suspect: they are
+        retried one at a time, and one that kills a worker alone fails. Returns the
+        failed files' results."""
         assert self.pool is not None
         crashed = [task, *self.in_flight.values()]
         self.in_flight.clear()
         self.pool.restart()
+        # a worker that stopped at a file's deadline said which file: it fails now, the
+        # others in flight were innocent and go back to the queue as they were
+        timed_out = {t.path: r for t in crashed if (r := self.pool.take_reason(t.path))}
+        if timed_out:
+            for t in reversed(crashed):
+                if t.path not in timed_out:
+                    self.todo.appendleft(
+                        Candidate(Path(t.path), t.kind, self.sizes.get(t.path, 0), 0.0)
+                    )
+            self.suspects.difference_update(timed_out)
+            return [FileResult(p, "failed", error=r) for p, r in timed_out.items()]
         if len(crashed) == 1 and task.path in self.suspects:
             self.suspects.discard(task.path)
-            return FileResult(task.path, "failed", error=CRASHED_PARSER)
+            cap = self.opts.max_worker_mb
+            hint = f" (ingest.max_worker_mb = {cap})" if cap else ""
+            return [FileResult(task.path, "failed", error=CRASHED_PARSER + hint)]
         for t in reversed(crashed):
             self.suspects.add(t.path)
             self.todo.appendleft(Candidate(Path(t.path), t.kind, self.sizes.get(t.path, 0), 0.0))
-        return None
+        return []
 
     def _take_result(self, result: FileResult) -> Iterator[IngestEvent]:
         summary = self.summary

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from h2otui.ingest.worker import FileResult, FileTask, init_worker, process_file
+from h2otui.ingest.worker import FileResult, FileTask, init_worker, process_file, reason_file
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -41,19 +41,45 @@ class WorkerPool:
         self.opts = settings.ingest
         self.executor: Any = None
         self.threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+        #: where a worker stopped at a file's deadline says why (see take_reason)
+        self.reasons_dir: str | None = None
 
     def start(self) -> None:
         if self.workers <= 0:
             return
         import multiprocessing
+        import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
+        if self.reasons_dir is None:
+            self.reasons_dir = tempfile.mkdtemp(prefix="h2otui-ingest-")
         self.executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
-            initargs=(self.opts, self.threads, os.getpid()),
+            initargs=(self.opts, self.threads, os.getpid(), self.reasons_dir),
         )
+
+    def take_reason(self, path: str) -> str | None:
+        """Why a worker stopped itself on ``path`` (its deadline), if it did; once."""
+        if self.reasons_dir is None:
+            return None
+        file = reason_file(self.reasons_dir, path)
+        try:
+            reason = file.read_text()
+        except OSError:
+            return None
+        file.unlink(missing_ok=True)
+        return reason or None
+
+    def close(self) -> None:
+        """:meth:`shutdown`, and remove the reasons folder."""
+        self.shutdown()
+        if self.reasons_dir is not None:
+            import shutil
+
+            shutil.rmtree(self.reasons_dir, ignore_errors=True)
+            self.reasons_dir = None
 
     def submit(self, task: FileTask) -> Future[FileResult]:
         if self.executor is None:

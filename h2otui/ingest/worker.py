@@ -5,6 +5,7 @@ Results are plain data; embedding and writing happen in the main process.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from h2otui.ingest.base import ModelUnavailableError, ParseError, Part
 from h2otui.ingest.chunking import chunk_spans
+from h2otui.ingest.limits import clean_text, text_budget, too_much_text
 
 if TYPE_CHECKING:
     from h2otui.config import IngestSettings
@@ -66,13 +68,30 @@ PARENT_WATCH_S = 0.5
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def init_worker(opts: IngestSettings, threads: int, parent_pid: int | None = None) -> None:
+#: the file this worker process is parsing, and when it must be done (monotonic time)
+_CURRENT: tuple[str, float] | None = None
+#: where a worker stopped by its deadline leaves the reason for the ingesting process
+_REASONS_DIR: str | None = None
+#: a worker's exit status when it stopped itself at a file's deadline
+DEADLINE_EXIT = 75
+
+
+def init_worker(
+    opts: IngestSettings,
+    threads: int,
+    parent_pid: int | None = None,
+    reasons_dir: str | None = None,
+) -> None:
     """Process-pool initializer: exit with the parent, remember the settings, share the
-    cores fairly."""
-    global _OPTS
+    cores fairly, cap this process's memory and the time it may spend on one file."""
+    global _OPTS, _REASONS_DIR
     if parent_pid is not None:
         exit_with_parent(parent_pid)
     _OPTS = opts
+    _REASONS_DIR = reasons_dir
+    limit_memory(opts.max_worker_mb)
+    if opts.max_seconds_per_file > 0 and reasons_dir is not None:
+        threading.Thread(target=_watch_deadline, name="h2otui-deadline", daemon=True).start()
     from h2otui.ingest import base
 
     base.set_worker_threads(threads)
@@ -119,6 +138,51 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
+def limit_memory(max_mb: int) -> None:
+    """Cap what this process may allocate (``RLIMIT_DATA``: heap and anonymous maps, not
+    the shared libraries it maps), so a file that balloons a parser fails alone instead
+    of taking the machine: Python raises MemoryError, a native parser dies, and the
+    pipeline reports the file either way."""
+    if max_mb <= 0:
+        return
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        cap = max_mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    except (ImportError, ValueError, OSError):  # no such limit on this platform
+        pass
+
+
+def reason_file(reasons_dir: str, path: str) -> Path:
+    """Where a worker leaves the reason it stopped on ``path`` (see :func:`_watch_deadline`)."""
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return Path(reasons_dir) / digest
+
+
+def _watch_deadline() -> None:
+    """Stop this worker when the file it parses passes ``ingest.max_seconds_per_file``.
+
+    A parser busy in native code (PyMuPDF, OCR, a regex on a huge line) cannot be
+    interrupted from Python, so the process ends itself, leaving the reason where the
+    ingesting process finds it; the pool restarts and the run goes on."""
+    assert _OPTS is not None and _REASONS_DIR is not None
+    while True:
+        time.sleep(0.2)
+        current = _CURRENT
+        if current is not None and time.monotonic() > current[1]:
+            path = current[0]
+            with contextlib.suppress(OSError):
+                reason_file(_REASONS_DIR, path).write_text(
+                    f"took longer than ingest.max_seconds_per_file = "
+                    f"{_OPTS.max_seconds_per_file:g} s; stopped"
+                )
+            os._exit(DEADLINE_EXIT)
+
+
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "file vanished during the run"
@@ -138,8 +202,19 @@ def sha256_file(path: Path) -> str:
 
 
 def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResult:
+    global _CURRENT
+    in_worker = opts is None
     opts = opts or _OPTS
     assert opts is not None, "init_worker was not called"
+    if in_worker and opts.max_seconds_per_file > 0:
+        _CURRENT = (task.path, time.monotonic() + opts.max_seconds_per_file)
+    try:
+        return _process_file(task, opts)
+    finally:
+        _CURRENT = None
+
+
+def _process_file(task: FileTask, opts: IngestSettings) -> FileResult:
     path = Path(task.path)
     crash_marker = os.environ.get(CRASH_TEST_ENV)
     if crash_marker and crash_marker in path.name and _OPTS is not None:
@@ -196,7 +271,9 @@ def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResu
         result.error = _os_reason(exc)
         return result
     except MemoryError:
-        result.error = "out of memory while parsing"
+        result.error = "out of memory while parsing" + (
+            f" (ingest.max_worker_mb = {opts.max_worker_mb})" if opts.max_worker_mb else ""
+        )
         return result
     except Exception as exc:  # a parser bug or an exotic file: report it, keep going
         result.error = f"parser error ({type(exc).__name__}): {exc}"
@@ -205,6 +282,16 @@ def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResu
     result.pages = parsed.pages
     result.media_seconds = parsed.media_seconds
     result.warnings = list(parsed.warnings)
+    chars = 0
+    for doc in parsed.docs:
+        # NUL, ESC and other controls are noise in the index and a hazard when shown
+        for part in doc.parts:
+            part.text = clean_text(part.text)
+            chars += len(part.text)
+        doc.parts = [p for p in doc.parts if p.text.strip()]
+    if chars > text_budget(opts):
+        result.error = str(too_much_text(chars, opts))
+        return result
     for doc in parsed.docs:
         spans: list[tuple[int, int, int, int]] = []
         for pi, part in enumerate(doc.parts):

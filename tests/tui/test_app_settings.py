@@ -15,7 +15,7 @@ from textual.widgets import Static
 from tui_fakes import ScriptedEngine
 
 from h2otui.app import make_app
-from h2otui.config import Settings, load_settings
+from h2otui.config import TEXTUAL_THEMES, ConfigError, Settings, load_settings
 from h2otui.engines.pool import EnginePool
 from h2otui.messages import SettingsChanged
 
@@ -181,11 +181,12 @@ async def test_apply_settings_updates_the_pool_and_tells_every_screen(two_models
         await pilot.pause()
         assert len(on_top.seen) == 1
 
-        # an unknown theme is reported, not applied
-        app.apply_settings(new.replace("ui.theme", "no-such-theme"))
-        await pilot.pause()
+        # an unknown theme never gets this far: settings reject it, naming the choices
+        with pytest.raises(ConfigError, match=r"unknown theme .*nord"):
+            new.replace("ui.theme", "no-such-theme")
         assert app.theme == "nord"
-        assert any("no-such-theme" in n.message for n in app._notifications)
+        # the settings know exactly the themes the app has
+        assert set(app.available_themes) == TEXTUAL_THEMES
 
 
 async def test_turning_chat_history_on_opens_the_store(isolated_env) -> None:
