@@ -84,7 +84,12 @@ def local_status(entry: ModelEntry, settings: Settings) -> tuple[str, str]:
     if not path:
         return entry.base_model or "", "no model_path"
     p = Path(path).expanduser()
-    return str(p), "ready" if p.exists() else f"missing: {p} does not exist"
+    if not p.exists():
+        return str(p), f"missing: {p} does not exist"
+    if p.is_dir() and not (p / "config.json").is_file():
+        # a Hugging Face checkpoint (transformers, ct2) always has one
+        return str(p), f"not a model directory: {p} has no config.json"
+    return str(p), "ready"
 
 
 def _check_local(entry: ModelEntry, settings: Settings) -> list[dict[str, Any]]:

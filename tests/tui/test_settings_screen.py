@@ -483,7 +483,7 @@ async def test_a_gguf_picked_from_the_disk_is_added(user_file: Path, tmp_path: P
         ]
         assert app.settings.model("tiny").resolved_engine() == "llamacpp"
 
-        # a model directory: there is no in-process engine for it yet, and Test says so
+        # a model directory: Test says when it is not a checkpoint
         await pilot.press("a")
         await pilot.pause()
         dialog = app.screen
@@ -498,4 +498,4 @@ async def test_a_gguf_picked_from_the_disk_is_added(user_file: Path, tmp_path: P
         await pilot.press("ctrl+t")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "no 'transformers' engine" in str(dialog.query_one("#result", Static).render())
+        assert "has no config.json" in str(dialog.query_one("#result", Static).render())
