@@ -79,6 +79,8 @@ class GradioOptions(RemoteOptions):
 
 
 _DONE = object()
+#: how often a job's new outputs are read (and a stop is noticed) by its worker thread
+_POLL_S = 0.01
 
 
 class GradioEngine(RemoteEngine):
@@ -281,10 +283,20 @@ class GradioEngine(RemoteEngine):
             try:
                 job = client.submit(payload, api_name=self.options.api_name)
                 job_box["job"] = job
-                for output in job:
-                    if cancel.is_set():
+                # polled here rather than by iterating the job: gradio_client's iterator
+                # spins (1 ms sleeps) until the job reports FINISHED, which a cancelled job
+                # on a forgotten client never does, so every stopped answer left a thread
+                # burning CPU for the life of the process
+                seen = 0
+                while not cancel.is_set():
+                    done = job.done()
+                    outputs = job.outputs()
+                    for output in outputs[seen:]:
+                        put(("partial", output))
+                    seen = len(outputs)
+                    if done:
                         break
-                    put(("partial", output))
+                    cancel.wait(_POLL_S)
                 if not cancel.is_set():
                     put(("final", job.result()))
             except Exception as exc:
@@ -341,9 +353,8 @@ class GradioEngine(RemoteEngine):
                 # in 4 hung until its timeout): the next request gets a fresh client
                 self._forget_client(endpoint, client)
             # no waiting for the worker: after a normal end it has nothing left to do, and
-            # after a cancel it may be blocked inside the job's iterator until the server's
-            # next output -- waiting would break the 0.5 s cancel bound. It stops at that
-            # output (``cancel`` is set), holds nothing of ours, and is a daemon thread.
+            # after a cancel it may be inside a call to the client; it sees ``cancel`` within
+            # _POLL_S of that call's return, holds nothing of ours, and is a daemon thread.
         if not finished_ok and not scanner.stopped:
             raise TransientError(f"{where}: the answer ended before it was complete")
         rest = scanner.flush()

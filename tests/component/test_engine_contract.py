@@ -410,8 +410,21 @@ async def test_cancel_stops_generation_promptly(contract: Harness) -> None:
         # the engine is usable right away (for llama.cpp: the same greedy answer as ever)
         again = await asyncio.wait_for(collect(engine, follow_up), 60)
         assert expected in again.text
+        if contract.name == "gradio":
+            # the stopped job's reader thread ends too: gradio_client's own iterator spun
+            # forever on a cancelled job, burning CPU for the life of the process
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and _gradio_threads():
+                await asyncio.sleep(0.05)
+            assert not _gradio_threads()
     finally:
         await engine.aclose()
+
+
+def _gradio_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("gradio-")]
 
 
 # --- (d) secrets --------------------------------------------------------------------------
