@@ -15,7 +15,9 @@ import pytest
 from paths import PYTHONPATH
 
 
-@pytest.fixture(scope="session")
+# module scope: a running Ray keeps threads busy in this process, and Textual's Pilot
+# waits for the whole process to be idle after each key, so later tests would crawl
+@pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray", reason="--ray needs the [scale] extra")
     pytest.importorskip("lance_ray", reason="--ray needs the [scale] extra")
