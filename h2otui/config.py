@@ -1140,7 +1140,9 @@ def _model_entry_from_literal(item: Any, index: int, source: str) -> dict[str, A
         options.setdefault("context_length", entry.pop("max_seq_len"))
     if "h2ogpt_key" in entry:
         options.setdefault("h2ogpt_key", entry.pop("h2ogpt_key"))
-    for key in _H2OGPT_LOAD_KEYS:  # in-process loading keys (issue 17): engine options
+    # in-process loading keys (issue 17) become engine options; on a server entry they
+    # mean nothing, and stay where the unknown-key check names them
+    for key in _H2OGPT_LOAD_KEYS if not server else ():
         if key in entry:
             options.setdefault(key, entry.pop(key))
     if options:
