@@ -37,7 +37,7 @@ def open_collection(settings: Settings, name: str, docs: Sequence[str] = ()) -> 
 
 def check_docs(collection: Any, docs: Sequence[str]) -> None:
     """Each ``--doc`` must name a document of the collection (by path, relative or absolute)."""
-    missing = collection.missing_documents(docs)
+    missing, unanswerable = collection.named_documents(docs)
     if missing:
         paths = collection.document_paths()  # the ones that can be asked, not failed ones
         listed = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
@@ -45,7 +45,6 @@ def check_docs(collection: Any, docs: Sequence[str]) -> None:
             f"--doc {', '.join(missing)}: not in collection '{collection.name}' "
             f"(documents you can ask: {listed or 'none'})"
         )
-    unanswerable = collection.unanswerable_documents(docs)
     if unanswerable:
         why = "; ".join(f"{doc} ({reason})" for doc, reason in unanswerable.items())
         raise QAError(

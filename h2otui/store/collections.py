@@ -682,29 +682,31 @@ class Collection:
             if status is None or r["status"] == status
         )
 
-    def unanswerable_documents(self, docs: Sequence[str]) -> dict[str, str]:
-        """The ``--doc`` values that name a document of the collection that holds nothing
-        to answer from (it failed or was skipped at ingest), with its status and reason."""
-        columns = ["path", "source", "doc_id", "status", "error"]
-        out: dict[str, str] = {}
-        for r in self.documents.search().select(columns).limit(None).to_arrow().to_pylist():
-            if r["status"] == "ok":
-                continue
-            names = {str(r[k]) for k in ("path", "source", "doc_id") if r[k]}
-            for d in docs:
-                if set(document_names([d])) & names:
-                    out[d] = f"{r['status']}: {r['error']}" if r["error"] else str(r["status"])
-        return out
-
     def missing_documents(self, docs: Sequence[str]) -> list[str]:
         """The ``--doc`` values that name no document of the collection (by path,
         relative or absolute, source or doc id) -- the names :meth:`vector_search`'s
         ``docs`` filter matches."""
-        rows = self.documents.search().select(["path", "source", "doc_id"]).limit(None)
+        return self.named_documents(docs)[0]
+
+    def named_documents(self, docs: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """For ``--doc`` values, in one read of the documents table: those that name no
+        document (as :meth:`missing_documents`), and those that name one holding nothing
+        to answer from (it failed or was skipped at ingest), with its status and reason."""
+        wanted = {d: set(document_names([d])) for d in docs}
         known: set[str] = set()
-        for r in rows.to_arrow().to_pylist():
-            known.update(str(v) for v in r.values() if v)
-        return [d for d in docs if not set(document_names([d])) & known]
+        unanswerable: dict[str, str] = {}
+        columns = ["path", "source", "doc_id", "status", "error"]
+        for r in self.documents.search().select(columns).limit(None).to_arrow().to_pylist():
+            names = {str(r[k]) for k in ("path", "source", "doc_id") if r[k]}
+            known |= names
+            if r["status"] == "ok":
+                continue
+            reason = f"{r['status']}: {r['error']}" if r["error"] else str(r["status"])
+            for d, forms in wanted.items():
+                if forms & names:
+                    unanswerable[d] = reason
+        missing = [d for d, forms in wanted.items() if not forms & known]
+        return missing, unanswerable
 
     def set_meta(self, key: str, value: str) -> None:
         (
