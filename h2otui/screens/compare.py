@@ -19,9 +19,11 @@ tab strip naming every model and its state, F6 / Shift+F6 switch (usable at 80x2
 Below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT` a "too small" notice replaces the widgets.
 
 **Answers** run through :class:`~h2otui.chat.compare.CompareSession`, one worker per
-model. Text arrives as events; each column keeps its text and a dirty flag, and a
-20 Hz timer repaints only dirty columns, so four fast streams cost four repaints per
-tick, not one per token. Esc stops every answer, Ctrl+K the focused one; an error shows
+model. Text arrives as events; each column gathers it, and a 10 Hz timer hands it to
+the column's :class:`~h2otui.widgets.stream_text.StreamText`, which re-wraps only the
+last lines and repaints only that column (no layout of the screen), so four fast
+streams cost four small repaints per tick, not one per token
+(``benchmarks/bench_compare.py``). Esc stops every answer, Ctrl+K the focused one; an error shows
 in its own column while the others go on. In-process models beyond
 ``compare.local_concurrency`` show "queued" until a slot frees.
 
@@ -49,7 +51,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static
 from textual.worker import Worker, WorkerState
@@ -73,6 +75,7 @@ from h2otui.screens.compare_merge import MergeScreen
 from h2otui.screens.compare_models import ModelPickerScreen
 from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.widgets.chat_input import ChatInput
+from h2otui.widgets.stream_text import StatusLine, StreamText
 
 if TYPE_CHECKING:
     from h2otui.app import H2oTuiApp
@@ -88,8 +91,6 @@ MIN_HEIGHT = 8
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 #: live text and stats are repainted at most this often (seconds)
 REFRESH_S = 0.1
-#: an answer is shown in Statics of about this many characters; only the last repaints
-CHUNK_CHARS = 800
 #: a column consuming a burst of tokens lets the event loop run at least this often
 YIELD_EVERY_S = 0.004
 ARENA_LABELS = ("A", "B")
@@ -106,7 +107,12 @@ HINT = (
 
 
 class AnswerColumn(Vertical):
-    """One model's column: its name, live stats, and every round of its answers."""
+    """One model's column: its name, live stats, and every round of its answers.
+
+    The rounds are shown by one :class:`~h2otui.widgets.stream_text.StreamText`: text
+    written while streaming is gathered and handed to it by :meth:`render_now` (the
+    screen's timer), which re-wraps only the last lines and repaints only this column.
+    """
 
     can_focus = False
 
@@ -118,13 +124,10 @@ class AnswerColumn(Vertical):
         self.index = index
         self.state = "idle"
         self.worker: Worker[None] | None = None
-        self._history = Text()
-        self._history_dirty = False
-        self._stats_shown = ""
-        #: the current answer is shown in chunks: sealed ones never repaint, only the
-        #: last (a Static per :data:`CHUNK_CHARS`), so a long answer stays cheap
-        self._sealed = 0
-        self._chunks: list[Static] = []
+        #: what the view has yet to show, in order: new paragraphs (text, style) and
+        #: streamed text (a str), handed over at the next :meth:`render_now`
+        self._pending: list[tuple[str, str] | str] = []
+        self._has_rounds = False
         self._question = ""
         self._parts: list[str] = []
         self._started: float | None = None
@@ -136,13 +139,13 @@ class AnswerColumn(Vertical):
         #: the current round's answer ended (in any way)
         self.done = False
         self.dirty = False
+        #: the repaint timer leaves the column alone until then (perf_counter seconds)
+        self.next_paint = 0.0
 
     def compose(self) -> ComposeResult:
         yield Label(self._header(), classes="col-header", markup=False)
-        yield Static("", classes="col-stats", markup=False)
-        with VerticalScroll(classes="col-body"):
-            yield Static("", classes="col-history", markup=False)
-            yield Static("", classes="col-text", markup=False)
+        yield StatusLine(classes="col-stats")
+        yield StreamText(classes="col-body")
 
     # --- state -----------------------------------------------------------------------
 
@@ -150,6 +153,12 @@ class AnswerColumn(Vertical):
     def text(self) -> str:
         """The current answer's text so far."""
         return "".join(self._parts)
+
+    @property
+    def shown(self) -> str:
+        """What the column shows once repainted: every round, then the stats."""
+        view = self.query_one(StreamText)
+        return f"{view.plain}\n{self.query_one(StatusLine).plain}"
 
     @property
     def busy(self) -> bool:
@@ -167,43 +176,47 @@ class AnswerColumn(Vertical):
         self.label = f"{self.label} · {self.model}"
         self.query_one(".col-header", Label).update(self._header())
 
-    def add_round(self, question: str, answer: str, status: str, stats: str = "") -> None:
-        """A finished round (a reopened compare's, or the last one when a new one starts)."""
-        t = self._history
-        if t.plain:
-            t.append("\n\n")
-        t.append("› " + visible(question), style="bold")
-        t.append("\n")
-        t.append(visible(answer))
-        if status != "complete":
-            t.append(f"\n[{status}]", style="italic")
-        if stats:
-            t.append("\n" + visible(stats), style="dim")
-        self._history_dirty = True
+    def _paragraph(self, text: str, style: str = "") -> None:
+        self._pending.append((text, style))
         self.dirty = True
+
+    def _show_question(self, question: str) -> None:
+        if self._has_rounds:
+            self._paragraph("")
+        self._has_rounds = True
+        self._paragraph("› " + question, "bold")
+
+    def _show_outcome(self, status: str, stats: str) -> None:
+        if status != "complete":
+            self._paragraph(f"[{status}]", "italic")
+        if stats:
+            self._paragraph(stats, "dim")
+
+    def add_round(self, question: str, answer: str, status: str, stats: str = "") -> None:
+        """A finished round of a reopened compare."""
+        self._show_question(question)
+        self._paragraph(answer)
+        self._show_outcome(status, stats)
 
     def restore_current(self, question: str, answer: str, status: str, stats: str) -> None:
         """A reopened compare's last round: current, so diff, merge and copy work on it."""
+        self._show_question(question)
+        self._paragraph(answer)
         self._question, self._parts = question, [answer]
         self._restored = (status, stats)
         self.done = True
         self.set_state(status)
 
     def begin(self, question: str) -> None:
-        if self._question:
+        if self._question:  # the round shown so far becomes an earlier one
             f = self._final
             status, stats = self._restored
-            self.add_round(
-                self._question,
-                self.text,
-                f.status if f else status,
-                f.stats_line() if f else stats,
-            )
+            self._show_outcome(f.status if f else status, f.stats_line() if f else stats)
         self._restored = ("stopped", "")
         self._question = question
+        self._show_question(question)
+        self._paragraph("")
         self._parts = []
-        self._sealed = 0
-        self._reset_chunks()
         self._started = time.perf_counter()
         self._first = None
         self._tokens = 0
@@ -221,6 +234,7 @@ class AnswerColumn(Vertical):
             self._first = time.perf_counter()
             self.set_state("streaming")
         self._parts.append(text)
+        self._pending.append(text)
         self._tokens += 1
         self.dirty = True
 
@@ -259,58 +273,27 @@ class AnswerColumn(Vertical):
         tps = (self._tokens - 1) / gen if self._tokens > 1 and gen > 0 else 0.0
         return f"streaming · first token {ttft:.2f} s · {tps:.1f} tok/s · {self._tokens} tokens"
 
-    def _reset_chunks(self) -> None:
-        if not self.is_mounted:
-            return
-        chunks = list(self.query(".col-text").results(Static))
-        for extra in chunks[1:]:
-            extra.remove()
-        if chunks:
-            chunks[0].update("")
-        self._chunks = chunks[:1]
-
-    def _chunk_text(self, first: bool, text: str) -> Text:
-        out = Text()
-        if first and self._question:
-            if self._history.plain:
-                out.append("\n")
-            out.append("› " + visible(self._question), style="bold")
-            out.append("\n")
-        out.append(visible(text))
-        return out
-
     def render_now(self) -> None:
-        """Repaint what changed (called by the screen's timer): the stats line, the
-        current answer's last chunk, and the earlier rounds when a round ended."""
+        """Repaint what changed (called by the screen's timer): the stats line, and the
+        text written since the last call (handed to the view in one piece)."""
         text_changed = self.dirty
         self.dirty = False
-        stats = visible(self.stats_line())
-        if stats != self._stats_shown:  # unchanged text costs no repaint
-            self._stats_shown = stats
-            self.query_one(".col-stats", Static).update(stats)
-        if not text_changed:
+        self.query_one(StatusLine).show(self.stats_line())
+        if not text_changed or not self._pending:
             return
-        body = self.query_one(".col-body", VerticalScroll)
-        at_end = body.scroll_y >= body.max_scroll_y - 1
-        if self._history_dirty:
-            self._history_dirty = False
-            self.query_one(".col-history", Static).update(self._history)
-        if not self._chunks:
-            self._chunks = list(self.query(".col-text").results(Static))[:1]
-        text = self.text
-        tail = text[self._sealed :]
-        while len(tail) > CHUNK_CHARS:
-            cut = tail.rfind("\n", 0, CHUNK_CHARS) + 1 or tail.rfind(" ", 0, CHUNK_CHARS) + 1
-            cut = cut or CHUNK_CHARS
-            self._chunks[-1].update(self._chunk_text(len(self._chunks) == 1, tail[:cut]))
-            self._sealed += cut
-            chunk = Static("", classes="col-text", markup=False)
-            body.mount(chunk)
-            self._chunks.append(chunk)
-            tail = text[self._sealed :]
-        self._chunks[-1].update(self._chunk_text(len(self._chunks) == 1, tail))
-        if at_end:
-            body.scroll_end(animate=False, immediate=False)
+        view = self.query_one(StreamText)
+        pending, self._pending = self._pending, []
+        streamed: list[str] = []
+        for item in pending:
+            if isinstance(item, str):
+                streamed.append(item)
+                continue
+            if streamed:
+                view.append("".join(streamed))
+                streamed = []
+            view.add_paragraph(*item)
+        if streamed:
+            view.append("".join(streamed))
 
 
 class CompareScreen(Screen[None]):
@@ -345,6 +328,9 @@ class CompareScreen(Screen[None]):
         self._sources_shown = False
         self.collection: str | None = None
         self.action = "query"
+        self._columns: list[AnswerColumn] = []
+        #: the column the repaint timer looked at last
+        self._turn = 0
 
     @property
     def h2o(self) -> H2oTuiApp:
@@ -375,7 +361,7 @@ class CompareScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.query_one("#empty-hint", Static).update(HINT)
         await self._start(self._initial_models())
-        self.set_interval(REFRESH_S, self._repaint)
+        self.set_interval(REFRESH_S / 4, self._repaint_next)
         self.query_one(ChatInput).focus()
 
     def _initial_models(self) -> list[str]:
@@ -393,7 +379,7 @@ class CompareScreen(Screen[None]):
         self._apply_layout()
 
     def columns(self) -> list[AnswerColumn]:
-        return list(self.query(AnswerColumn))
+        return list(self._columns)
 
     @property
     def stacked(self) -> bool:
@@ -465,6 +451,7 @@ class CompareScreen(Screen[None]):
             except CompareError as exc:
                 self.session = None
                 self.models = []
+                self._columns = []
                 await self.query_one("#columns").remove_children()
                 self.query_one("#empty-hint", Static).update(
                     f"{exc}.\nAdd [[models]] entries to your config or start with "
@@ -478,10 +465,12 @@ class CompareScreen(Screen[None]):
         self.models = list(session.models)
         self.current = 0
         holder = self.query_one("#columns")
+        self._columns = []
         await holder.remove_children()
         labels = labels or {m: m for m in self.models}
         cols = [AnswerColumn(m, labels[m], i) for i, m in enumerate(self.models)]
         await holder.mount_all(cols)
+        self._columns = cols
         for i, r in enumerate(rounds or []):
             last = i == len(rounds or []) - 1
             for col in cols:
@@ -610,6 +599,7 @@ class CompareScreen(Screen[None]):
         self.set_class(True, "-sources")
 
     def _repaint(self) -> None:
+        """Repaint every column that changed, now."""
         changed = False
         for col in self.columns():
             if col.dirty or col.busy:
@@ -617,6 +607,24 @@ class CompareScreen(Screen[None]):
                 changed = True
         if changed:
             self._update_tabs()
+
+    def _repaint_next(self) -> None:
+        """The timer's tick: repaint the next column that changed, in turn.
+
+        Every column is repainted once per :data:`REFRESH_S` at most, but never two in
+        the same frame: four columns repainted at once make a frame (and a key pressed
+        during it) wait four times as long."""
+        cols = self._columns
+        if not cols:
+            return
+        for _ in range(len(cols)):
+            self._turn = (self._turn + 1) % len(cols)
+            col = cols[self._turn]
+            if (col.dirty or col.busy) and time.perf_counter() >= col.next_paint:
+                col.next_paint = time.perf_counter() + REFRESH_S * 0.9
+                col.render_now()
+                self._update_tabs()
+                return
 
     # --- stopping -------------------------------------------------------------------
 
