@@ -3,6 +3,7 @@
 Layout (``compare.tcss``)::
 
     ┌ #toolbar: title · collection/action · mode ───────────────────────────────┐
+    │ #docs-bar: collection picker · action picker                              │
     │ #tabs (stacked layout only): 1 model-a ● │ 2 model-b ◌ │ ...              │
     │ ┌ AnswerColumn ──┐┌ AnswerColumn ──┐┌ ...                                 │
     │ │ name           ││ name           │                                      │
@@ -73,8 +74,8 @@ from h2otui.screens.arena_board import LeaderboardScreen
 from h2otui.screens.compare_diff import DiffScreen
 from h2otui.screens.compare_merge import MergeScreen
 from h2otui.screens.compare_models import ModelPickerScreen
-from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.widgets.chat_input import ChatInput
+from h2otui.widgets.collection_bar import CollectionBar
 from h2otui.widgets.stream_text import StatusLine, StreamText
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
     from h2otui.chat.runner import AnswerRunner
     from h2otui.config import Settings
     from h2otui.qa.citations import Passage
+    from h2otui.store.chats import StoredMessage
 
 #: below this each column gets too narrow to read: the layout stacks
 COLUMN_MIN_WIDTH = 34
@@ -102,7 +104,7 @@ VERDICT_BUTTONS = (
 )
 HINT = (
     "Ask once, every model answers. Enter sends · Esc stops all · Ctrl+K stops this one · "
-    "F6 next column · Ctrl+O models · Ctrl+B arena · Ctrl+P all commands"
+    "F6 next column · Ctrl+O models · Ctrl+T collection · Ctrl+B arena · Ctrl+P all commands"
 )
 
 
@@ -192,16 +194,41 @@ class AnswerColumn(Vertical):
         if stats:
             self._paragraph(stats, "dim")
 
-    def add_round(self, question: str, answer: str, status: str, stats: str = "") -> None:
-        """A finished round of a reopened compare."""
+    def show_merge(self, by: str, text: str, status: str) -> None:
+        """The merged answer (Ctrl+G) to the current round, under this column's answer."""
+        self._paragraph("")
+        heading = f"⇒ Merged by {by}" + ("" if status == "complete" else f" [{status}]")
+        self._paragraph(heading, "bold")
+        self._paragraph(text)
+
+    def add_round(
+        self,
+        question: str,
+        answer: str,
+        status: str,
+        stats: str = "",
+        merged: StoredMessage | None = None,
+    ) -> None:
+        """A finished round of a reopened compare (with the merge this model made)."""
         self._show_question(question)
         self._paragraph(answer)
+        if merged is not None:
+            self.show_merge(self.model, merged.content, merged.status)
         self._show_outcome(status, stats)
 
-    def restore_current(self, question: str, answer: str, status: str, stats: str) -> None:
+    def restore_current(
+        self,
+        question: str,
+        answer: str,
+        status: str,
+        stats: str,
+        merged: StoredMessage | None = None,
+    ) -> None:
         """A reopened compare's last round: current, so diff, merge and copy work on it."""
         self._show_question(question)
         self._paragraph(answer)
+        if merged is not None:
+            self.show_merge(self.model, merged.content, merged.status)
         self._question, self._parts = question, [answer]
         self._restored = (status, stats)
         self.done = True
@@ -298,6 +325,8 @@ class AnswerColumn(Vertical):
 
 class CompareScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    #: the question box, not the collection picker (focusing it reads the collections)
+    AUTO_FOCUS = "#input"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop_all", "Stop all", priority=True),
@@ -312,6 +341,7 @@ class CompareScreen(Screen[None]):
         Binding("ctrl+g", "merge", "Merge"),
         Binding("ctrl+l", "leaderboard", "Leaderboard", show=False),
         Binding("ctrl+y", "copy_last", "Copy", show=False),
+        Binding("ctrl+t", "choose_collection", "Collection", show=False),
     ]
 
     def __init__(self) -> None:
@@ -347,6 +377,7 @@ class CompareScreen(Screen[None]):
             with Horizontal(id="toolbar"):
                 yield Label("Compare", id="compare-title", markup=False)
                 yield Static("", id="compare-info", markup=False)
+            yield CollectionBar(id="docs-bar")
             yield Static("", id="tabs", markup=False)
             yield Horizontal(id="columns")
             yield Static("", id="empty-hint", markup=False)
@@ -478,10 +509,12 @@ class CompareScreen(Screen[None]):
                 content = msg.content if msg is not None else ""
                 status = msg.status if msg is not None else "no answer"
                 stats = format_stats(msg.stats) if msg is not None else ""
+                # a merge shows in the column of the model that wrote it
+                merged = r.merged if r.merged is not None and r.merged.model == col.model else None
                 if last:
-                    col.restore_current(r.question, content, status, stats)
+                    col.restore_current(r.question, content, status, stats, merged)
                 else:
-                    col.add_round(r.question, content, status, stats)
+                    col.add_round(r.question, content, status, stats, merged)
             if last:
                 self._last_question = r.question
         self.set_class(not rounds, "-empty")
@@ -520,6 +553,8 @@ class CompareScreen(Screen[None]):
             await self._new_arena_round()
         session = self.session
         assert session is not None
+        # the collection and action the bar shows now, whatever was picked while answering
+        session.collection, session.action = self.collection, self.action
         try:
             runners = session.ask(
                 self.h2o.engines, question, view_closing=lambda: bool(self.app.return_code)
@@ -839,7 +874,32 @@ class CompareScreen(Screen[None]):
         runner = merge_runner(
             self.settings, self.h2o.engines, col.model, self._last_question, answers
         )
-        self.app.push_screen(MergeScreen(runner))
+        done = partial(self._merged, col, list(answers))
+        self.app.push_screen(MergeScreen(runner, on_finished=done))
+
+    def _merged(
+        self, col: AnswerColumn, merged_from: list[str], text: str, f: AnswerFinished | None
+    ) -> None:
+        """Keep the merged answer: saved with the compare, shown under the merging model's
+        answer (a merge stopped before any text is dropped)."""
+        if not text:
+            return
+        status = f.status if f is not None else "stopped"
+        session = self.session
+        if session is not None:
+            try:
+                session.save_merge(
+                    col.model,
+                    merged_from,
+                    text,
+                    status,
+                    stats=f.stats if f is not None else None,
+                    error=f.error if f is not None else None,
+                )
+            except Exception as exc:  # shown, not lost: it is still on screen
+                self.notify(f"The merged answer was not saved: {exc}", severity="error")
+        if col.is_attached:
+            col.show_merge(col.model, text, status)
 
     def action_copy_last(self) -> None:
         col = self.focused_column()
@@ -849,22 +909,22 @@ class CompareScreen(Screen[None]):
 
     # --- documents and saved compares ------------------------------------------------
 
-    def choose_collection(self) -> None:
-        async def chosen(name: str | None) -> None:
-            self.collection = name or None
-            self._update_toolbar()
-            if self.session is not None and not self.generating:
-                self.session.collection = self.collection
+    def action_choose_collection(self) -> None:
+        self.choose_collection()
 
-        self.app.push_screen(
-            TextPromptScreen("Collection to answer from (empty: none)", self.collection or ""),
-            chosen,
-        )
+    def choose_collection(self) -> None:
+        """Open the collection picker (the list is read first if need be)."""
+        self.query_one(CollectionBar).pick()
 
     def set_action(self, action: str) -> None:
-        self.action = action
-        if self.session is not None:
-            self.session.action = action
+        self.query_one(CollectionBar).set_action(action)
+
+    @on(CollectionBar.Changed)
+    def _docs_changed(self, event: CollectionBar.Changed) -> None:
+        bar = self.query_one(CollectionBar)
+        self.collection, self.action = bar.collection, bar.action
+        if self.session is not None and not self.generating:
+            self.session.collection, self.session.action = self.collection, self.action
         self._update_toolbar()
 
     async def open_compare(self, chat_id: int) -> None:
@@ -880,6 +940,7 @@ class CompareScreen(Screen[None]):
             self.notify(w, severity="warning")
         self.arena = False
         self.collection, self.action = session.collection, session.action
+        self.query_one(CollectionBar).restore(session.collection, session.action)
         await self._start(session.models, session=session, rounds=rounds)
 
     def on_settings_changed(self, event: SettingsChanged) -> None:
@@ -902,7 +963,7 @@ class CompareScreen(Screen[None]):
              self.action_continue_with),
             ("Compare: word diff", "This answer against the next column's (Ctrl+D)",
              self.action_diff),
-            ("Compare: answer from a collection", "Every model gets the same sources",
+            ("Compare: answer from a collection", "Every model gets the same sources (Ctrl+T)",
              self.choose_collection),
             ("Arena leaderboard", "Models ranked by your arena votes (Ctrl+L)",
              self.action_leaderboard),
