@@ -617,8 +617,9 @@ class CompareScreen(Screen[None]):
                 self.notify(runner.finished.save_error, title="Chat history", severity="error")
             self._update_tabs()
             if all(c.done for c in self.columns()):
-                # the footer recomposes on every refresh: once a round, not once a column
-                self.refresh_bindings()
+                # the footer recomposes on every refresh: once a round, not once a column,
+                # and after the frame that shows the answers' ends (it costs a layout)
+                self.call_after_refresh(self.refresh_bindings)
             self._maybe_vote()
 
     def _show_sources(self, passages: list[Passage]) -> None:
