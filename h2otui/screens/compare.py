@@ -30,7 +30,8 @@ in its own column while the others go on. In-process models beyond
 
 **Arena** (Ctrl+B): two of the models answer as A and B, randomly assigned, names hidden;
 when both are done the vote bar asks A / B / tie / both bad; the vote is saved
-(:class:`~h2otui.store.arena.ArenaStore`) and the names revealed.
+(:class:`~h2otui.store.arena.ArenaStore`) and the names revealed. Questions asked before
+the vote are follow-ups to the same hidden pair, in the same compare.
 
 Untrusted text (answers, model names, file names) is shown as rich ``Text`` through
 :func:`~h2otui.safe_text.visible`, never parsed as markup.
@@ -464,8 +465,10 @@ class CompareScreen(Screen[None]):
         rounds: list[Round] | None = None,
         labels: dict[str, str] | None = None,
     ) -> None:
-        """Show a fresh (or reopened) compare of ``models``."""
+        """Show a fresh (or reopened) compare of ``models`` (an arena round: ``labels``)."""
         await self._stop_all_and_wait()
+        if labels is None:  # names shown: no blind pair to vote on
+            self._arena_pairs = {}
         self._sources_shown = False
         self.query_one("#sources", Static).update("")
         self.set_class(False, "-sources")
@@ -548,9 +551,14 @@ class CompareScreen(Screen[None]):
         await self.ask(question)
 
     async def ask(self, question: str) -> None:
-        """Send ``question`` to every model; each answers in its own worker."""
-        if self.arena:
+        """Send ``question`` to every model; each answers in its own worker.
+
+        In the arena, a question after the vote starts a new blind pair; one before it is
+        a follow-up: the same hidden pair answers in the same compare, each with its own
+        history, and the vote that follows is on the whole conversation."""
+        if self.arena and not self._arena_pairs:
             await self._new_arena_round()
+        self.set_class(False, "-voting")
         session = self.session
         assert session is not None
         # the collection and action the bar shows now, whatever was picked while answering
@@ -758,8 +766,8 @@ class CompareScreen(Screen[None]):
     async def _new_arena_round(self) -> None:
         pool = self.models if len(self.models) >= 2 else [m.name for m in self.settings.models]
         pair = random.sample(pool, 2)
-        self._arena_pairs = dict(zip(ARENA_LABELS, pair, strict=True))
-        labels = {model: label for label, model in self._arena_pairs.items()}
+        pairs = dict(zip(ARENA_LABELS, pair, strict=True))
+        labels = {model: label for label, model in pairs.items()}
         try:
             session = CompareSession(
                 self.settings,
@@ -772,6 +780,7 @@ class CompareScreen(Screen[None]):
             self.notify(str(exc), severity="error")
             return
         models_before = self.models
+        self._arena_pairs = pairs
         await self._start(pair, session=session, labels=labels)
         self.models = models_before  # the pool the next round draws from
 

@@ -1,7 +1,8 @@
 """The compare screen's collection and action pickers: the list loads in the background
 with a visible loading state, the selection stays put when it arrives or reloads, and a
 question goes with the collection and action the bar shows. The merged answer (Ctrl+G)
-is saved with the compare, shown again on reopen and exported."""
+is saved with the compare, shown again on reopen and exported. An arena question before
+the vote is a follow-up to the same hidden pair, in the same compare."""
 
 from __future__ import annotations
 
@@ -143,3 +144,45 @@ async def test_a_merged_answer_is_saved_reopened_and_exported(isolated_env, tmp_
     assert f"## Merged by {REMOTE[1]}\n\n{merged}" in md.getvalue()
     (saved,) = [m for m in json.loads(js.getvalue())["messages"] if (m["meta"] or {}).get("merged")]
     assert saved["content"] == merged and saved["meta"]["merged_from"] == names
+
+
+async def test_an_arena_follow_up_goes_to_the_same_hidden_pair_in_the_same_compare(
+    isolated_env,
+) -> None:
+    from h2otui.store.arena import ArenaStore
+
+    names = [REMOTE[0], REMOTE[1]]
+    engines = engines_for(names)
+    settings = compare_settings(compare={"models": names})
+    app = make_app(settings, engine_factory=factory(engines))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_compare(pilot)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        pairs = dict(screen._arena_pairs)
+        for question in ("First?", "And then?"):
+            screen.query_one(ChatInput).focus()
+            await pilot.press(*question, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert screen._arena_pairs == pairs and screen.has_class("-voting")
+            if question == "First?":
+                chat_id = screen.session.chat_id
+        assert screen.session.chat_id == chat_id  # one compare, not two
+        headers = [str(c.query_one(".col-header").render()) for c in screen.columns()]
+        assert headers == ["A", "B"]  # still blind
+        for model in names:  # each answered the follow-up with its own first answer
+            prompt = " ".join(m.content for m in engines[model].requests[-1].messages)
+            assert f"{model} says hi." in prompt and "First?" in prompt
+        screen.vote("tie")
+        await pilot.pause()
+        assert not screen.has_class("-voting")
+        # after the vote, the next question is a new blind round
+        screen.query_one(ChatInput).focus()
+        await pilot.press(*"New one", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.session.chat_id != chat_id and screen._arena_pairs
+    with ArenaStore.open(settings.data_path) as store:
+        (vote,) = store.votes()
+    assert (vote.verdict, vote.question, vote.chat_id) == ("tie", "And then?", chat_id)
