@@ -20,10 +20,11 @@ tab strip naming every model and its state, F6 / Shift+F6 switch (usable at 80x2
 Below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT` a "too small" notice replaces the widgets.
 
 **Answers** run through :class:`~h2otui.chat.compare.CompareSession`, one worker per
-model. Text arrives as events; each column gathers it, and a 10 Hz timer hands it to
-the column's :class:`~h2otui.widgets.stream_text.StreamText`, which re-wraps only the
-last lines and repaints only that column (no layout of the screen), so four fast
-streams cost four small repaints per tick, not one per token
+model. Text arrives as events; each column gathers it, and a timer hands it to the
+column's :class:`~h2otui.widgets.stream_text.StreamText` at most every
+:data:`REFRESH_S`, one column per tick, which re-wraps only the last lines and repaints
+only that column (no layout of the screen): four fast streams cost four small repaints
+per :data:`REFRESH_S`, never one per token nor four in one frame
 (``benchmarks/bench_compare.py``). Esc stops every answer, Ctrl+K the focused one; an error shows
 in its own column while the others go on. In-process models beyond
 ``compare.local_concurrency`` show "queued" until a slot frees.
