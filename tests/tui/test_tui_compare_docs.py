@@ -102,7 +102,7 @@ async def test_the_collection_picker_loads_keeps_its_choice_and_decides_the_mode
     assert not [e for e in engines.values() if e.requests], "answered without the collection"
 
 
-async def test_a_merged_answer_is_saved_reopened_and_exported(isolated_env, tmp_path) -> None:
+async def test_a_merged_answer_is_saved_reopened_and_exported(isolated_env) -> None:
     names = [REMOTE[0], REMOTE[1]]
     engines = engines_for(names)
     settings = compare_settings(compare={"models": names})
@@ -122,14 +122,14 @@ async def test_a_merged_answer_is_saved_reopened_and_exported(isolated_env, tmp_
         assert f"Merged by {REMOTE[1]}" in screen.columns()[1].shown  # shown at once
         chat_id = screen.session.chat_id
         assert chat_id is not None
-    merged = f"{REMOTE[1]} says hi."  # the scripted merge model's answer
-    with ChatStore.open(settings.data_path) as store:
-        kept = [m for m in store.messages(chat_id) if (m.meta or {}).get("merged")]
+        merged = f"{REMOTE[1]} says hi."  # the scripted merge model's answer
+        with ChatStore.open(settings.data_path) as store:
+            kept = [m for m in store.messages(chat_id) if (m.meta or {}).get("merged")]
         assert [(m.model, m.content, m.status) for m in kept] == [(REMOTE[1], merged, "complete")]
-    # reopened: the merge shows under its round
-    app = make_app(settings, engine_factory=factory(engines_for(names)))
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_compare(pilot)
+        # reopened (after a new compare): the merge shows under its round
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert not any("Merged" in c.shown for c in screen.columns())
         await screen.open_compare(chat_id)
         await pilot.pause()
         screen._repaint()
