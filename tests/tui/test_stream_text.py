@@ -10,6 +10,8 @@ import random
 from hostile import HOSTILE_TEXT, MARKUP, assert_literal, assert_terminal_safe
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
+from textual.geometry import Offset
+from textual.selection import Selection
 
 from h2otui.widgets.stream_text import StatusLine, StreamText, wrap_offsets
 
@@ -97,8 +99,14 @@ async def test_hostile_text_is_shown_literally_and_selection_copies_it() -> None
         status = app.query_one(StatusLine).plain
         assert status == "stats ␛[2J [bold]x"
         assert_terminal_safe("".join(s.text for s in app.screen._compositor.render_strips()))
-        from textual.selection import Selection
-
         chosen = view.get_selection(Selection(None, None))
         assert chosen is not None and "Quarterly churn fell." in chosen[0]
         assert_terminal_safe(chosen[0])
+        # a mouse selection of the first word is drawn in the selection style
+        app.screen.selections = {view: Selection(Offset(0, 0), Offset(6, 0))}
+        await pilot.pause()
+        strip = view.render_line(0)
+        selected = app.screen.get_component_rich_style("screen--selection")
+        styled = [seg.text for seg in strip if seg.style and selected.bgcolor == seg.style.bgcolor]
+        assert "".join(styled) == "answer"
+        assert view.get_selection(Selection(Offset(0, 0), Offset(6, 0))) == ("answer", "\n")
