@@ -562,6 +562,8 @@ def _markdown(export: ChatExport, source_label: SourceLabel) -> str:
             lines += ["## You", "", m.content, ""]
         elif m.role == "assistant":
             heading = f"## {m.model or chat.model}"
+            if (m.meta or {}).get("merged"):  # compare's merged answer (Ctrl+G)
+                heading = f"## Merged by {m.model or chat.model}"
             if m.status != "complete":
                 heading += f" ({m.status})"
             lines += [heading, "", m.content, ""]

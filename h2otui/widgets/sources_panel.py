@@ -111,6 +111,16 @@ class CollectionSelect(Select[str]):
         return current in values
 
 
+def collection_choices(found: list[tuple[str, int]]) -> list[tuple[RenderableType, str]]:
+    """:class:`CollectionSelect` options for ``list_collections``'s (name, chunks): plain
+    chat first, each name with its size (a Text: names are never read as markup)."""
+    options: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
+    for name, chunks in found:
+        label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
+        options.append((Text(visible(label)), name))
+    return options
+
+
 ACTIONS = [("Ask (query)", "query"), ("Summarize", "summarize"), ("Extract", "extract")]
 
 
@@ -203,11 +213,7 @@ class DocumentsPanel(Vertical):
     def _set_collections(self, found: list[tuple[str, int]]) -> None:
         select = self.query_one("#qa-collection", CollectionSelect)
         before = self.collection
-        options: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
-        for name, chunks in found:
-            label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
-            options.append((Text(visible(label)), name))
-        if not select.end_listing(options) and before is not None:
+        if not select.end_listing(collection_choices(found)) and before is not None:
             self.notify(
                 visible(f"The collection {before} is gone: questions go to plain chat."),
                 severity="warning",

@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Markdown, Select, TextArea
 from textual.widgets.markdown import MarkdownBlock
 
 if TYPE_CHECKING:
     from textual.content import Content
+    from textual.geometry import Size
 
 
 def _common_base(a: type[Any], b: type[Any]) -> type[Any]:
@@ -50,6 +52,7 @@ REQUIRED_METHODS: tuple[tuple[type[Any], str], ...] = (
     (MarkdownTable, "_get_headers_and_rows"),
     (TextArea, "_on_key"),
     (TextArea, "_replace_via_keyboard"),
+    (Widget, "_scroll_update"),
 )
 #: (class, attribute) of every internal instance attribute read here
 REQUIRED_ATTRIBUTES: tuple[tuple[type[Any], str], ...] = (
@@ -149,3 +152,19 @@ def clear_line_cache_retention() -> None:
     clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
     if clear is not None:
         clear()
+
+
+def set_virtual_size_without_layout(widget: Widget, size: Size) -> None:
+    """Give a Line API widget a new scrollable size without a layout of its screen.
+
+    Setting ``virtual_size`` asks for a layout of the whole screen, and that repaints far
+    more than the widget (the compare screen's four streaming columns grow every tick).
+    A fixed-size widget only needs its scrollbars updated, which the internal
+    ``_scroll_update`` does (a scrollbar appearing still asks for a layout). Without it,
+    the public path: a layout."""
+    update = getattr(widget, "_scroll_update", None)
+    if not callable(update):
+        widget.virtual_size = size
+        return
+    widget.set_reactive(Widget.virtual_size, size)
+    update(size)
