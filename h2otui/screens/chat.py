@@ -61,6 +61,7 @@ from h2otui.chat.runner import AnswerRunner
 from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_from_meta
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
+from h2otui.engines.threaded import run_in_daemon_thread
 from h2otui.messages import SettingsChanged
 from h2otui.privacy import open_private
 from h2otui.qa.citations import Passage
@@ -472,8 +473,9 @@ class ChatScreen(Screen[None]):
     async def _load_engine(self, model: str) -> Any:
         pool = self.h2o.engines
         # building the engine imports its library (llama.cpp: a second or more): in a
-        # thread, so the event loop keeps drawing meanwhile (the first frame included)
-        engine = await asyncio.to_thread(pool.get, model)
+        # thread, so the event loop keeps drawing meanwhile (the first frame included);
+        # a daemon one, which a quit does not wait for (asyncio.to_thread's is joined)
+        engine = await asyncio.wrap_future(run_in_daemon_thread(pool.get, model))
         if pool.is_loaded(model):
             return engine
         progress = self.query_one(LoadProgress)
