@@ -30,6 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
+import subprocess
+import tempfile
 from collections.abc import Callable
 from contextlib import aclosing
 from functools import partial
@@ -38,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -928,6 +931,65 @@ class ChatScreen(Screen[None]):
             write,
         )
 
+    def action_open_in_editor(self) -> None:
+        """Show the current chat, as Markdown, in ``$VISUAL`` / ``$EDITOR``: the app
+        hands the terminal over until the editor exits. The file is a private temporary
+        copy (0600, in the data dir's ``tmp``), deleted afterwards; edits are not read
+        back (Export keeps a copy)."""
+        chat_id = self._current_chat()
+        store = self.h2o.store
+        if chat_id is None or store is None:
+            return
+        var = "VISUAL" if os.environ.get("VISUAL", "").strip() else "EDITOR"
+        command = os.environ.get(var, "").strip()
+        if not command:
+            self.notify(
+                "Set $VISUAL or $EDITOR to your editor (e.g. export EDITOR=vim) to open "
+                "chats in it; Export writes one to a file.",
+                title="Editor",
+                severity="warning",
+            )
+            return
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            self.notify(f"${var} is not a command line ({exc}): {command}", severity="error")
+            return
+        try:
+            text = export_markdown(store.export(chat_id), _source_label)
+            tmp_dir = self.settings.data_path / "tmp"
+            tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f"chat-{chat_id}-", suffix=".md", dir=tmp_dir)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp: 0600
+                out.write(text)
+        except (OSError, ChatStoreError) as exc:
+            self.notify(f"Could not write the chat for the editor: {exc}", severity="error")
+            return
+        path = Path(name)
+        try:
+            with self.app.suspend():
+                returncode = subprocess.run([*argv, str(path)], check=False).returncode
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot be handed to an editor; use Export instead.",
+                title="Editor",
+                severity="error",
+            )
+            return
+        except OSError as exc:
+            self.notify(
+                f"Could not run ${var} ({argv[0]}): {exc}", title="Editor", severity="error"
+            )
+            return
+        finally:
+            path.unlink(missing_ok=True)
+        if returncode != 0:
+            self.notify(
+                f"The editor ({argv[0]}) exited with status {returncode}.",
+                title="Editor",
+                severity="warning",
+            )
+
     @on(ChatList.Action)
     async def on_chat_list_action(self, event: ChatList.Action) -> None:
         event.stop()
@@ -1034,6 +1096,11 @@ class ChatScreen(Screen[None]):
                 "Export this chat as Markdown",
                 "Write it to a .md file, sources included",
                 partial(self.action_export_chat, "md"),
+            ),
+            (
+                "Open this chat in $EDITOR",
+                "Read it as Markdown in $VISUAL / $EDITOR (a private temporary copy)",
+                self.action_open_in_editor,
             ),
             (
                 "Export this chat as JSON",
