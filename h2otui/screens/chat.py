@@ -70,11 +70,6 @@ from h2otui.privacy import open_private
 from h2otui.qa.citations import Passage
 from h2otui.qa.collection import CollectionCache
 from h2otui.safe_text import visible
-from h2otui.screens.chat_options import ChatOptionsScreen
-from h2otui.screens.confirm import ConfirmScreen
-from h2otui.screens.picker import PickerScreen
-from h2otui.screens.source_view import SourceScreen
-from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.store.chats import ChatStoreError, export_json, export_markdown
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_list import ChatList
@@ -124,6 +119,8 @@ FOOTER_DROP_FIRST = (
     "rename",
     "delete",
 )
+#: seconds between the first refresh and the start-up model preload (see on_mount)
+PRELOAD_DELAY = 0.5
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 
@@ -207,10 +204,13 @@ class ChatScreen(Screen[None]):
             with contextlib.suppress(ChatStoreError):  # Up then recalls this session's
                 box.past_questions = app.store.recent_questions()
         box.focus()
-        # after the first frame is on the terminal: building the engine imports its
-        # library (llama.cpp: a second or more) on the event loop, which held the
-        # first paint back until it was done (benchmarks/bench_first_paint.py)
-        self.call_after_refresh(self.preload_model, self.session.options.model)
+        # once the first frame is on the terminal: loading imports the model library
+        # (llama.cpp: a second or more, much of it holding the GIL) in a thread, and
+        # started right after the first refresh it still held the frame back by
+        # 0.3-0.6 s (benchmarks/bench_first_paint.py): the refresh is computed before
+        # it is written. A question asked sooner loads the model itself.
+        model = self.session.options.model
+        self.call_after_refresh(self.set_timer, PRELOAD_DELAY, partial(self._preload_once, model))
 
     def on_resize(self) -> None:
         self._apply_layout()
@@ -488,6 +488,11 @@ class ChatScreen(Screen[None]):
         finally:
             progress.end()
 
+    def _preload_once(self, model: str) -> None:
+        """The start-up preload, unless a question or a model switch got there first."""
+        if not self.generating and not self.h2o.engines.is_loaded(model):
+            self.preload_model(model)
+
     @work(group="load", exit_on_error=False)
     async def preload_model(self, model: str) -> None:
         """Load the chat's model in the background so the first answer starts quickly."""
@@ -623,6 +628,8 @@ class ChatScreen(Screen[None]):
         self.preload_model(session.options.model)
 
     def action_options(self) -> None:
+        from h2otui.screens.chat_options import ChatOptionsScreen
+
         session = self.session
         if session is None:
             return
@@ -753,6 +760,8 @@ class ChatScreen(Screen[None]):
 
     @on(DocumentsPanel.SourceRequested)
     def on_source_requested(self, event: DocumentsPanel.SourceRequested) -> None:
+        from h2otui.screens.source_view import SourceScreen
+
         event.stop()
         p = event.passage
         question = self.query_one(DocumentsPanel).question
@@ -782,6 +791,8 @@ class ChatScreen(Screen[None]):
         return self.session.chat_id
 
     def action_rename_chat(self, chat_id: int | None = None) -> None:
+        from h2otui.screens.text_prompt import TextPromptScreen
+
         chat_id = chat_id if chat_id is not None else self._current_chat()
         store = self.h2o.store
         if chat_id is None or store is None:
@@ -808,6 +819,8 @@ class ChatScreen(Screen[None]):
         self.app.push_screen(TextPromptScreen("Rename chat", current), rename)
 
     def action_delete_chat(self, chat_id: int | None = None) -> None:
+        from h2otui.screens.confirm import ConfirmScreen
+
         chat_id = chat_id if chat_id is not None else self._current_chat()
         store = self.h2o.store
         if chat_id is None or store is None:
@@ -843,6 +856,8 @@ class ChatScreen(Screen[None]):
     def action_search_questions(self) -> None:
         """Ctrl+R: search the questions asked before (in every chat); the one picked
         goes into the input, to edit or send."""
+        from h2otui.screens.picker import PickerScreen
+
         box = self.query_one(ChatInput)
         past = list(box.past_questions)
 
@@ -867,6 +882,8 @@ class ChatScreen(Screen[None]):
 
     def action_search_chats(self) -> None:
         """Search saved chats by title and content; Enter opens the one picked."""
+        from h2otui.screens.picker import PickerScreen
+
         store = self.h2o.store
         if store is None:
             self.notify("Chat history is off: there are no saved chats.", severity="warning")
@@ -895,6 +912,8 @@ class ChatScreen(Screen[None]):
     def action_export_chat(self, fmt: str = "md") -> None:
         """Write the current chat as Markdown (``md``) or JSON to a file the user names
         (the current directory by default); an existing file is never overwritten."""
+        from h2otui.screens.text_prompt import TextPromptScreen
+
         chat_id = self._current_chat()
         store = self.h2o.store
         if chat_id is None or store is None:
