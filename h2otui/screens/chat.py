@@ -210,7 +210,11 @@ class ChatScreen(Screen[None]):
         # 0.3-0.6 s (benchmarks/bench_first_paint.py): the refresh is computed before
         # it is written. A question asked sooner loads the model itself.
         model = self.session.options.model
-        self.call_after_refresh(self.set_timer, PRELOAD_DELAY, partial(self._preload_once, model))
+        if self.app.is_headless:  # no terminal, no frame to wait for (tests)
+            self.call_after_refresh(self.preload_model, model)
+        else:
+            preload = partial(self._preload_once, model)
+            self.call_after_refresh(self.set_timer, PRELOAD_DELAY, preload)
 
     def on_resize(self) -> None:
         self._apply_layout()
