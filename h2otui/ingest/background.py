@@ -1,10 +1,15 @@
 """Ingest in the background of a long-lived process (the TUI), with a queue that
 survives a quit or a crash.
 
-:class:`IngestQueue` runs queued jobs one after another in a thread, each through the
-same :class:`~h2otui.ingest.pipeline.IngestPipeline` as ``h2otui ingest`` (same worker
-processes, same writer lock, same errors), and keeps what a view needs to show: each
-file's state and reason, overall progress with rate and ETA, the run's summary.
+:class:`IngestQueue` runs queued jobs one after another, each in a child process
+(:mod:`h2otui.ingest.child`) that runs the same
+:class:`~h2otui.ingest.pipeline.IngestPipeline` as ``h2otui ingest`` (same parser
+processes, same writer lock, same errors) at a lower priority: embedding and LanceDB
+writes never compete with the app for its interpreter. A thread of the app reads the
+child's events and keeps what a view needs to show: each file's phase (waiting,
+parsing, OCR, ASR, embedding) and outcome with its reason, overall progress with rate
+and ETA, the run's summary. Cancelling sends the child SIGTERM: the files already
+written stay, the others are left for a rerun.
 
 The queue is persisted as ``<data_dir>/ingest-queue.json`` (0600): a job is written
 when it is queued and removed when it finishes or is cancelled. A job still in the
@@ -30,23 +35,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from h2otui.ingest.events import (
+    FILE_PHASES,
     FileDone,
+    FilePhase,
     IngestFinished,
     IngestPhase,
     IngestProgress,
     IngestStarted,
     IngestSummary,
+    event_from_json,
 )
 from h2otui.privacy import open_private
 
 if TYPE_CHECKING:
+    import subprocess
+
     from h2otui.config import Settings
-    from h2otui.ingest.pipeline import IngestPipeline
 
 QUEUE_FILE = "ingest-queue.json"
 
-#: a file's states, in the order a file goes through them
-WAITING, PARSING, EMBEDDING = "waiting", "parsing", "embedding"
+#: a file's first state (then FILE_PHASES' others, then a FileDone outcome)
+WAITING = "waiting"
 #: a job's states
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
 
@@ -54,7 +63,7 @@ PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "faile
 @dataclass(slots=True)
 class QueuedFile:
     path: str
-    state: str = WAITING  # waiting | parsing | embedding | FileDone outcomes
+    state: str = WAITING  # waiting | parsing | ocr | asr | embedding | a FileDone outcome
     reason: str = ""
     chunks: int = 0
 
@@ -110,6 +119,7 @@ class IngestQueue:
         self._cancel = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._proc: subprocess.Popen[bytes] | None = None  # the running job's child
         self.changes = 0  # bumped on every change: a view redraws when it moved
 
     # --- what a view uses -----------------------------------------------------------
@@ -166,6 +176,7 @@ class IngestQueue:
                     job.message = "cancelled before it started"
             if running is not None:
                 self._cancel.set()
+                self._signal_child()
                 running.message = "cancelling..."
             self._save()
             self.changes += 1
@@ -209,8 +220,10 @@ class IngestQueue:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop (the app is quitting): the running job stops at its next event and stays
         in the queue file, so the next start resumes it."""
-        self._stopping.set()
-        self._cancel.set()
+        with self._lock:
+            self._stopping.set()
+            self._cancel.set()
+            self._signal_child()
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -241,51 +254,114 @@ class IngestQueue:
             self._run(job)
 
     def _run(self, job: IngestJob) -> None:
-        from h2otui.ingest.pipeline import IngestPipeline
+        """Run ``job`` in a child process (:mod:`h2otui.ingest.child`) and take its
+        events as they come. The app keeps only this thread, mostly asleep on a pipe."""
+        import pickle
+        import subprocess
+        import tempfile
 
-        try:
-            ensure_resource_tracker()
-            pipeline = IngestPipeline(
-                job.paths,
-                job.collection,
-                self.settings(),
-                exclude=job.exclude,
-                workers=self.workers,
-                data_dir=self.data_dir,
-            )
-            events = pipeline.run()
+        from h2otui.ingest.child import EXIT_CANCELLED, ChildRequest, child_command
+
+        request = ChildRequest(
+            collection=job.collection,
+            paths=job.paths,
+            settings=self.settings(),
+            exclude=job.exclude,
+            workers=self.workers,
+            data_dir=self.data_dir,
+            parent_pid=os.getpid(),
+        )
+        error = ""
+        with tempfile.TemporaryFile() as stderr:
             try:
-                for event in events:
-                    self._take(job, pipeline, event)
-                    if self._cancel.is_set():
-                        break
-            finally:
-                events.close()  # stops the workers and releases the writer lock
-        except Exception as exc:  # a job-level error: the message the CLI would print
-            self._finish(job, FAILED, _describe(exc))
-            return
-        if self._cancel.is_set():
-            if self._stopping.is_set():
-                with self._lock:  # quitting: stays in the queue file for the next start
-                    job.state = PENDING
-                    job.message = "stopped with the app: resumes next start"
-                    self.changes += 1
+                proc = subprocess.Popen(
+                    child_command(),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                self._finish(job, FAILED, f"cannot start the ingest process: {exc}")
                 return
-            self._finish(job, CANCELLED, "cancelled: the files already written are kept")
-            return
-        failed = job.summary is not None and not job.summary.ok
+            assert proc.stdin is not None and proc.stdout is not None
+            with self._lock:
+                self._proc = proc
+                if self._cancel.is_set():  # cancelled while it started
+                    self._signal_child()
+            try:
+                proc.stdin.write(pickle.dumps(request))
+                proc.stdin.flush()
+            except OSError:
+                pass  # it died at once: its stderr says why
+            for line in proc.stdout:
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    continue
+                kind = data.get("type") if isinstance(data, dict) else None
+                if kind == "error":
+                    error = str(data.get("message", ""))
+                elif kind != "cancelled":
+                    try:
+                        event = event_from_json(data)
+                    except (TypeError, ValueError):
+                        continue
+                    self._take(job, event)
+            code = proc.wait()
+            with self._lock:
+                self._proc = None
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            proc.stdout.close()
+            if error:  # a job-level error: the message the CLI would print
+                self._finish(job, FAILED, error)
+                return
+            if job.summary is None and (self._cancel.is_set() or code == EXIT_CANCELLED):
+                if self._stopping.is_set():
+                    with self._lock:  # quitting: stays in the queue file for the next start
+                        job.state = PENDING
+                        job.message = "stopped with the app: resumes next start"
+                        self.changes += 1
+                    return
+                self._finish(job, CANCELLED, "cancelled: the files already written are kept")
+                return
+            if job.summary is None:
+                stderr.seek(0)
+                tail = stderr.read()[-2000:].decode("utf-8", "replace").strip()
+                last = tail.splitlines()[-1] if tail else ""
+                self._finish(
+                    job,
+                    FAILED,
+                    f"the ingest process ended unexpectedly (exit status {code})"
+                    + (f": {last}" if last else ""),
+                )
+                return
+        failed = not job.summary.ok
         self._finish(job, FAILED if failed else DONE, "")
 
-    def _take(self, job: IngestJob, pipeline: IngestPipeline, event: object) -> None:
+    def _signal_child(self) -> None:
+        """SIGTERM the running child: it kills its parsers and stops; written files stay."""
+        import signal
+
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.send_signal(signal.SIGTERM)
+
+    def _take(self, job: IngestJob, event: object) -> None:
         with self._lock:
             self.changes += 1
             if isinstance(event, IngestStarted):
-                assert pipeline.found is not None
-                for cand in pipeline.found.files:
-                    job.files.setdefault(str(cand.path), QueuedFile(str(cand.path)))
+                for path in event.paths:
+                    job.files.setdefault(path, QueuedFile(path))
                 job.message = f"{event.files_total} files, {event.workers} parser processes"
             elif isinstance(event, IngestPhase):  # a step, or IngestWaiting for the lock
                 job.message = event.name
+            elif isinstance(event, FilePhase):
+                f = job.files.setdefault(event.path, QueuedFile(event.path))
+                if f.state in FILE_PHASES:  # a late report never undoes a FileDone
+                    f.state = event.phase
             elif isinstance(event, FileDone):
                 f = job.files.setdefault(event.path, QueuedFile(event.path))
                 f.state = event.outcome
@@ -297,15 +373,6 @@ class IngestQueue:
                     job.message = ""
             elif isinstance(event, IngestFinished):
                 job.summary = event.summary
-            # what is in flight now: parsing in a worker, or parsed and being embedded
-            for task in list(pipeline.in_flight.values()):
-                f = job.files.get(task.path)
-                if f is not None and f.state in (WAITING, PARSING):
-                    f.state = PARSING
-            for parsed in list(pipeline.backlog):
-                f = job.files.get(parsed.result.path)
-                if f is not None and f.state in (WAITING, PARSING):
-                    f.state = EMBEDDING
 
     def _finish(self, job: IngestJob, state: str, message: str) -> None:
         with self._lock:
@@ -340,38 +407,3 @@ class IngestQueue:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump({"version": 1, "jobs": keep}, out, indent=1)
         os.replace(tmp, self.path)
-
-
-_tracker_lock = threading.Lock()
-
-
-def ensure_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker with a real stderr.
-
-    The worker pool needs the tracker, which is spawned with ``sys.stderr.fileno()``
-    among the fds it keeps. Inside a Textual app stderr is a capture whose fileno is
-    -1, and spawning fails with "bad value(s) in fds_to_keep"; so the tracker is
-    started here with stderr pointing at /dev/null for the moment."""
-    import sys
-    from multiprocessing import resource_tracker
-
-    with _tracker_lock:
-        current = sys.stderr
-        try:
-            usable = current is not None and current.fileno() >= 0
-        except (AttributeError, OSError, ValueError):
-            usable = False
-        if usable:
-            resource_tracker.ensure_running()
-            return
-        # not the terminal's fd either: the tracker's warnings would garble the screen
-        with open(os.devnull, "w") as devnull:
-            sys.stderr = devnull
-            try:
-                resource_tracker.ensure_running()
-            finally:
-                sys.stderr = current
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__

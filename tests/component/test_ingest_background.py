@@ -56,23 +56,22 @@ def _assert_whole(col) -> None:  # type: ignore[no-untyped-def]
 
 def _stop_after_first_file(monkeypatch, queue: IngestQueue, *, quitting: bool) -> list[bool]:  # type: ignore[no-untyped-def]
     """Cancel (or quit) right after the first file is written: a deterministic midway.
-    Files are embedded two chunks at a time and committed one by one, so the first
-    written file comes well before the last."""
-    from h2otui.ingest import writer
-
-    monkeypatch.setattr(writer, "FLUSH_SECONDS", 0.0)
+    Files are embedded two chunks at a time and committed one by one (in the child
+    process: the flush threshold travels in its environment), so the first written file
+    comes well before the last."""
+    monkeypatch.setenv("_H2OTUI_TEST_FLUSH_ROWS", "1")
     small = queue.settings().replace("embedding.batch_size", 1)
     queue.settings = lambda: small
     real_take = IngestQueue._take
     armed = [True]  # clear it to let the next runs finish
 
-    def take(self, job, pipeline, event):  # type: ignore[no-untyped-def]
-        real_take(self, job, pipeline, event)
+    def take(self, job, event):  # type: ignore[no-untyped-def]
+        real_take(self, job, event)
         if armed[0] and getattr(event, "outcome", None) == "added":
             armed[0] = False
             if quitting:
                 self._stopping.set()
-            self._cancel.set()
+            self.cancel()
 
     monkeypatch.setattr(IngestQueue, "_take", take)
     return armed
