@@ -260,7 +260,7 @@ class IngestQueue:
         import subprocess
         import tempfile
 
-        from h2otui.ingest.child import EXIT_CANCELLED, ChildRequest, child_command
+        from h2otui.ingest.child import EXIT_CANCELLED, ChildRequest, child_command, child_env
 
         request = ChildRequest(
             collection=job.collection,
@@ -279,6 +279,7 @@ class IngestQueue:
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr,
+                    env=child_env(),
                     close_fds=True,
                 )
             except OSError as exc:

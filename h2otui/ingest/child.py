@@ -62,6 +62,18 @@ def child_command() -> list[str]:
     return [sys.executable, "-m", "h2otui.ingest.child"]
 
 
+def child_env() -> dict[str, str]:
+    """The app's environment, with this very h2otui first on the path: the child runs
+    the code the app runs (a checkout, not whichever h2otui the interpreter has)."""
+    import h2otui
+
+    root = str(Path(h2otui.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = root + (os.pathsep + path if path else "")
+    return env
+
+
 def main() -> int:
     # the event channel is the real stdout; fd 1 becomes stderr so that nothing a
     # library prints can garble it

@@ -51,6 +51,8 @@ STATE_STYLE = {
     "skipped": "yellow",
     "removed": "yellow",
     "parsing": "cyan",
+    "ocr": "magenta",
+    "asr": "magenta",
     "embedding": "cyan",
     "waiting": "dim",
 }
