@@ -51,13 +51,20 @@ if TYPE_CHECKING:
     import subprocess
 
     from h2otui.config import Settings
+    from h2otui.locking import FileLock
 
 QUEUE_FILE = "ingest-queue.json"
+#: held (flock) by the one process that runs the queue, for as long as it lives
+OWNER_LOCK = "ingest-queue.lock"
+#: held for each read-modify-write of the queue file, by whichever process edits it
+EDIT_LOCK = "ingest-queue.edit.lock"
 
 #: a file's first state (then FILE_PHASES' others, then a FileDone outcome)
 WAITING = "waiting"
 #: a job's states
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+#: a job queued in the data dir's file that another h2otui (the queue's owner) runs
+ELSEWHERE = "in another h2otui"
 
 
 @dataclass(slots=True)
@@ -91,7 +98,24 @@ class IngestJob:
             "collection": self.collection,
             "paths": self.paths,
             "exclude": self.exclude,
+            "state": self.state,  # what another h2otui shows while this one runs it
         }
+
+    @classmethod
+    def from_saved(cls, item: dict[str, Any]) -> IngestJob | None:
+        """A job from the queue file; None for a damaged entry."""
+        try:
+            paths, exclude = item["paths"], item.get("exclude", [])
+            if not isinstance(paths, list) or not isinstance(exclude, list) or not paths:
+                return None
+            return cls(
+                str(item["collection"]),
+                [str(p) for p in paths],
+                [str(p) for p in exclude],
+                id=str(item["id"]),
+            )
+        except (KeyError, TypeError):
+            return None
 
     def copy(self) -> IngestJob:
         return replace(self, files={p: replace(f) for p, f in self.files.items()})
@@ -121,6 +145,15 @@ class IngestQueue:
         self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen[bytes] | None = None  # the running job's child
         self.changes = 0  # bumped on every change: a view redraws when it moved
+        #: one process per data dir runs the queue: True here once this one owns it,
+        #: False while another does (see :meth:`sync`)
+        self.owner = False
+        #: the other h2otui that owns the queue (when known)
+        self.owner_pid: int | None = None
+        #: the jobs the owner runs, as read from the queue file (shown, not run, here)
+        self.elsewhere: list[IngestJob] = []
+        self._owner_lock: FileLock | None = None
+        self._file_seen: tuple[int, int] | None = None
 
     # --- what a view uses -----------------------------------------------------------
 
@@ -133,6 +166,15 @@ class IngestQueue:
         if not paths:
             raise ValueError("nothing to ingest: give at least one file or folder")
         job = IngestJob(collection, [str(p) for p in paths], list(exclude or []))
+        if not self._claim():
+            # another h2otui runs the queue: the job joins its file (and its run)
+            with self._editing():
+                saved = self._read()
+                saved.append(job.to_saved())
+                self._write(saved)
+            with self._lock:
+                self._refresh_elsewhere(force=True)
+            return job
         with self._lock:
             self.jobs.append(job)
             self._save()
@@ -142,28 +184,35 @@ class IngestQueue:
 
     def resume_saved(self) -> list[IngestJob]:
         """Queue the jobs left in the data dir by a process that quit or crashed
-        mid-ingest, and start them. Returns them (empty when there were none)."""
-        saved = self._read()
-        known = {j.id for j in self.jobs}
-        resumed = []
-        for item in saved:
-            try:
-                job = IngestJob(
-                    str(item["collection"]),
-                    [str(p) for p in item["paths"]],
-                    [str(p) for p in item.get("exclude", [])],
-                    id=str(item["id"]),
-                )
-            except (KeyError, TypeError):
-                continue  # a damaged entry: dropped when the file is next written
-            if job.id not in known:
-                resumed.append(job)
-        if resumed:
-            with self._lock:
-                self.jobs.extend(resumed)
-                self.changes += 1
+        mid-ingest, and start them. Returns them (empty when there were none, or when
+        another h2otui runs the queue: then they are shown as running there)."""
+        return self.sync(force=True)
+
+    def sync(self, *, force: bool = False) -> list[IngestJob]:
+        """Meet the other h2otui processes on this data dir (a view calls it now and
+        then; cheap when nothing changed). The owner takes the jobs others added to the
+        queue file and runs them; another process shows the owner's jobs read-only and
+        becomes the owner when the owner quits. Returns the jobs taken on."""
+        with self._lock:
+            if not self._claim():
+                self._refresh_elsewhere(force=force)
+                return []
+            if not (force or self.elsewhere or self._file_changed()):
+                return []
+            self.elsewhere = []
+            known = {j.id for j in self.jobs}
+            taken = []
+            for item in self._read():
+                job = IngestJob.from_saved(item)
+                if job is not None and job.id not in known:
+                    taken.append(job)
+                    known.add(job.id)
+            if taken:
+                self.jobs.extend(taken)
+            self.changes += 1
+        if taken:
             self._start()
-        return resumed
+        return taken
 
     def cancel(self) -> IngestJob | None:
         """Cancel the running job (and the queued ones): the files already written stay.
@@ -205,8 +254,9 @@ class IngestQueue:
             return any(j.active for j in self.jobs)
 
     def snapshot(self) -> list[IngestJob]:
+        """This process's jobs, then those another h2otui runs (state ELSEWHERE)."""
         with self._lock:
-            return [j.copy() for j in self.jobs]
+            return [j.copy() for j in [*self.jobs, *self.elsewhere]]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running (tests, the benchmark)."""
@@ -227,6 +277,11 @@ class IngestQueue:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        with self._lock:
+            if self._owner_lock is not None and self.owner and not self.busy:
+                self._owner_lock.release()  # the next h2otui to look takes it over
+                self._owner_lock = None
+                self.owner = False
 
     # --- the thread -------------------------------------------------------------------
 
@@ -250,6 +305,7 @@ class IngestQueue:
                 job.state = RUNNING
                 job.started_at = time.monotonic()
                 self._cancel.clear()
+                self._save()  # (others show it as running)
                 self.changes += 1
             self._run(job)
 
@@ -385,6 +441,52 @@ class IngestQueue:
 
     # --- the file ---------------------------------------------------------------------
 
+    def _claim(self) -> bool:
+        """Own the queue if nobody else does (kept until :meth:`shutdown`)."""
+        if self.owner:
+            return True
+        from h2otui.locking import FileLock
+
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self._owner_lock is None:
+            self._owner_lock = FileLock(self.data_dir / OWNER_LOCK)
+        if self._owner_lock.acquire(blocking=False):
+            self.owner, self.owner_pid = True, None
+            return True
+        self.owner_pid = self._owner_lock.holder_pid()
+        return False
+
+    def _editing(self) -> FileLock:
+        from h2otui.locking import FileLock
+
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return FileLock(self.data_dir / EDIT_LOCK, record_pid=False)
+
+    def _file_changed(self) -> bool:
+        try:
+            st = self.path.stat()
+            seen: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        changed, self._file_seen = seen != self._file_seen, seen
+        return changed
+
+    def _refresh_elsewhere(self, *, force: bool = False) -> None:
+        """Show the owner's jobs (from the queue file) as running in another h2otui."""
+        if not (self._file_changed() or force):
+            return
+        pid = f" (pid {self.owner_pid})" if self.owner_pid else ""
+        shown = []
+        for item in self._read():
+            job = IngestJob.from_saved(item)
+            if job is not None:
+                job.state = ELSEWHERE
+                what = "running" if item.get("state") == RUNNING else "queued"
+                job.message = f"{what} in another h2otui{pid}: its progress shows there"
+                shown.append(job)
+        self.elsewhere = shown
+        self.changes += 1
+
     def _read(self) -> list[dict[str, Any]]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -396,8 +498,15 @@ class IngestQueue:
         return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
 
     def _save(self) -> None:
-        """Write the active jobs (0600, atomically); remove the file when none is left."""
-        keep = [j.to_saved() for j in self.jobs if j.active]
+        """Write the active jobs (0600, atomically), merged under the edit lock with the
+        jobs another h2otui added since this one last looked (they are kept, and taken on
+        at the next :meth:`sync`); remove the file when none is left."""
+        with self._editing():
+            known = {j.id for j in self.jobs}
+            added_elsewhere = [item for item in self._read() if str(item.get("id")) not in known]
+            self._write([j.to_saved() for j in self.jobs if j.active] + added_elsewhere)
+
+    def _write(self, keep: list[dict[str, Any]]) -> None:
         if not keep:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()

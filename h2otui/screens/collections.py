@@ -615,6 +615,10 @@ class CollectionsScreen(Screen[None]):
 
 def describe_job(job: IngestJob) -> Text:
     """One line: collection, state, files done / total, rate, ETA, and the message."""
+    from h2otui.ingest.background import ELSEWHERE
+
+    if job.state == ELSEWHERE:  # another h2otui runs it: all this one knows is where
+        return plain(f"ingest → {job.collection}: {job.message}", "dim")
     p = job.progress
     total = len(job.files) or (p.files_total if p else 0)
     done = p.files_done if p else 0
