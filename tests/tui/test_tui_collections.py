@@ -251,6 +251,9 @@ async def test_inspector_ranks_match_ask_json(settings, facts):
         assert table.row_count == len(inspection.chunks) > 3
         header = str(screen.query_one("#inspect-settings", Static).render())
         assert "hybrid search" in header and "top_k_docs 3" in header and "cut_distance" in header
+        # the chat model's context budget was applied (nothing to drop at this size)
+        assert "budget of gemma3-270m: context 4096" in header, header
+        assert inspection.settings["prompt_tokens"] > 0
         # the sources rows, in order, are those marked used
         used = [c for c in inspection.chunks if c.verdict == "used"]
         assert used and used[0].fused_rank == 1
