@@ -61,7 +61,9 @@ class WorkerPool:
         if self.reasons_dir is None:
             self.reasons_dir = tempfile.mkdtemp(prefix="h2otui-ingest-")
         if self.phases is None:
-            self.phases = context.Queue()
+            # simple: a put writes in the calling thread, no feeder thread that a worker
+            # stopped mid-file (its deadline, a crash) would leave holding the lock
+            self.phases = context.SimpleQueue()
         self.executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
@@ -71,16 +73,14 @@ class WorkerPool:
 
     def take_phases(self) -> list[tuple[str, str]]:
         """The ``(path, phase)`` the workers reported since the last call."""
-        import queue
-
         out: list[tuple[str, str]] = []
-        if self.phases is None:
-            return out
-        while True:
-            try:
-                out.append(self.phases.get_nowait())
-            except (queue.Empty, OSError, ValueError):  # empty, or closed at shutdown
-                return out
+        phases = self.phases
+        try:
+            while phases is not None and not phases.empty():  # (the only reader)
+                out.append(phases.get())
+        except (OSError, ValueError, EOFError):  # closed at shutdown
+            pass
+        return out
 
     def take_reason(self, path: str) -> str | None:
         """Why a worker stopped itself on ``path`` (its deadline), if it did; once."""
@@ -98,8 +98,7 @@ class WorkerPool:
         """:meth:`shutdown`, and remove the reasons folder."""
         self.shutdown()
         phases, self.phases = self.phases, None
-        if phases is not None and hasattr(phases, "cancel_join_thread"):
-            phases.cancel_join_thread()  # what a worker still says is not waited for
+        if phases is not None and hasattr(phases, "close"):
             phases.close()
         if self.reasons_dir is not None:
             import shutil

@@ -122,9 +122,15 @@ def use_phase_queue(phases: Any) -> None:
     base.set_phase_hook(_put_phase if phases is not None else None)
 
 
+_LAST_PHASE: tuple[str, str] | None = None
+
+
 def _put_phase(phase: str) -> None:
-    if _PHASES is not None and _PATH is not None:
-        _PHASES.put((_PATH, phase))
+    """Report ``phase`` of the file in hand, once (OCR is reported by every page)."""
+    global _LAST_PHASE
+    if _PHASES is not None and _PATH is not None and (_PATH, phase) != _LAST_PHASE:
+        _LAST_PHASE = (_PATH, phase)
+        _PHASES.put(_LAST_PHASE)
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -226,13 +232,13 @@ def sha256_file(path: Path) -> str:
 
 
 def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResult:
-    global _CURRENT, _PATH
+    global _CURRENT, _PATH, _LAST_PHASE
     in_worker = opts is None
     opts = opts or _OPTS
     assert opts is not None, "init_worker was not called"
     if in_worker and opts.max_seconds_per_file > 0:
         _CURRENT = (task.path, time.monotonic() + opts.max_seconds_per_file)
-    _PATH = task.path
+    _PATH, _LAST_PHASE = task.path, None
     _put_phase("parsing")
     try:
         return _process_file(task, opts)
