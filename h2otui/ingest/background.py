@@ -216,7 +216,8 @@ class IngestQueue:
 
     def cancel(self) -> IngestJob | None:
         """Cancel the running job (and the queued ones): the files already written stay.
-        The run stops at its next event -- a file being parsed is finished first."""
+        The child process is sent SIGTERM: its parsers are killed at once, mid-file; an
+        index being built is finished first. Jobs another h2otui runs are not touched."""
         with self._lock:
             running = self.running_job()
             for job in self.jobs:

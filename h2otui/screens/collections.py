@@ -468,7 +468,10 @@ class CollectionsScreen(Screen[None]):
 
     def action_cancel_ingest(self) -> None:
         job = self.queue.cancel()
-        if job is None:
+        if job is None and self.queue.elsewhere:
+            pid = f" (pid {self.queue.owner_pid})" if self.queue.owner_pid else ""
+            self.notify(f"The ingest runs in another h2otui{pid}: cancel it there.", timeout=4)
+        elif job is None:
             self.notify("No ingest is running.", timeout=3)
         else:
             self.notify(
