@@ -89,7 +89,7 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=10)
     ap.add_argument("--pages", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--nice", default="5",
+    ap.add_argument("--nice", default="0",
                     help="the app's ingest child's niceness; a comma list runs one app side "
                          "per value (e.g. 0,5)")  # fmt: skip
     args = ap.parse_args()
@@ -132,6 +132,9 @@ def main() -> int:
                     busy[nice] += lat
                     print(f"  app ingest (child nice {nice}): {app['chunks_written']} chunks "
                           f"in {app['elapsed_s']:.1f}s = {rate(app):.1f} chunks/s")  # fmt: skip
+        load = os.getloadavg()[0]
+        print(f"machine load average now {load:.1f} on {os.cpu_count()} CPUs (a shared machine "
+              "slows keys even when idle: compare with the idle line)")  # fmt: skip
         print(f"key latency idle:            {stats(idle)}")
         for nice in nices:
             ratio = statistics.median(app_rates[nice]) / statistics.median(cli_rates)

@@ -4,8 +4,8 @@ survives a quit or a crash.
 :class:`IngestQueue` runs queued jobs one after another, each in a child process
 (:mod:`h2otui.ingest.child`) that runs the same
 :class:`~h2otui.ingest.pipeline.IngestPipeline` as ``h2otui ingest`` (same parser
-processes, same writer lock, same errors) at a lower priority: embedding and LanceDB
-writes never compete with the app for its interpreter. A thread of the app reads the
+processes, same writer lock, same errors): embedding and LanceDB writes never compete
+with the app for its interpreter. A thread of the app reads the
 child's events and keeps what a view needs to show: each file's phase (waiting,
 parsing, OCR, ASR, embedding) and outcome with its reason, overall progress with rate
 and ETA, the run's summary. Cancelling sends the child SIGTERM: the files already
