@@ -73,6 +73,14 @@ async def app_run(corpus: Path, name: str) -> tuple[dict, list[float], list[floa
         return done.summary.to_dict(), idle, latencies
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's waited-for children and theirs."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
 def rate(summary: dict) -> float:
     return summary["chunks_written"] / summary["elapsed_s"]
 
@@ -108,30 +116,37 @@ def main() -> int:
         corpus.mkdir()
         pages = make_corpus(corpus, args.files, args.pages)
         print(f"corpus: {args.files} PDFs, {pages} pages; {args.rounds} rounds, interleaved")
+        cpu: dict[int | None, list[float]] = {n: [] for n in [None, *nices]}
         cli_rates: list[float] = []
         app_rates: dict[int, list[float]] = {n: [] for n in nices}
         idle: list[float] = []
         busy: dict[int, list[float]] = {n: [] for n in nices}
         sides: list[int | None] = [None, *nices]  # None: the CLI
+
+        def run_side(nice: int | None, r: int) -> None:
+            if nice is None:
+                cli = cli_run(corpus, dict(os.environ), f"CliRun{r}")
+                cli_rates.append(rate(cli))
+                print(f"  h2otui ingest: {cli['chunks_written']} chunks in "
+                      f"{cli['elapsed_s']:.1f}s = {rate(cli):.1f} chunks/s")  # fmt: skip
+            else:
+                os.environ[NICE_ENV] = str(nice)
+                app, idle_lat, lat = asyncio.run(app_run(corpus, f"AppRun{r}n{nice}"))
+                app_rates[nice].append(rate(app))
+                idle.extend(idle_lat)
+                busy[nice].extend(lat)
+                print(f"  app ingest (child nice {nice}): {app['chunks_written']} chunks "
+                      f"in {app['elapsed_s']:.1f}s = {rate(app):.1f} chunks/s")  # fmt: skip
+
         for r in range(args.rounds):
             shift = r % len(sides)
             order = sides[shift:] + sides[:shift]
             if r % 2:
                 order.reverse()
             for nice in order:
-                if nice is None:
-                    cli = cli_run(corpus, dict(os.environ), f"CliRun{r}")
-                    cli_rates.append(rate(cli))
-                    print(f"  h2otui ingest: {cli['chunks_written']} chunks in "
-                          f"{cli['elapsed_s']:.1f}s = {rate(cli):.1f} chunks/s")  # fmt: skip
-                else:
-                    os.environ[NICE_ENV] = str(nice)
-                    app, idle_lat, lat = asyncio.run(app_run(corpus, f"AppRun{r}n{nice}"))
-                    app_rates[nice].append(rate(app))
-                    idle += idle_lat
-                    busy[nice] += lat
-                    print(f"  app ingest (child nice {nice}): {app['chunks_written']} chunks "
-                          f"in {app['elapsed_s']:.1f}s = {rate(app):.1f} chunks/s")  # fmt: skip
+                before = children_cpu()
+                run_side(nice, r)
+                cpu[nice].append(children_cpu() - before)
         load = os.getloadavg()[0]
         print(f"machine load average now {load:.1f} on {os.cpu_count()} CPUs (a shared machine "
               "slows keys even when idle: compare with the idle line)")  # fmt: skip
@@ -143,6 +158,12 @@ def main() -> int:
                   f"round {', '.join(f'{x:.2f}' for x in pairs)}; target >= 0.95)")  # fmt: skip
             if busy[nice]:
                 print(f"  key latency while ingesting: {stats(busy[nice])} (target p95 < 20 ms)")
+            # CPU seconds spent by the ingest processes (the CLI and its parsers, or the
+            # app's child and its parsers): independent of how loaded the machine is
+            cpu_ratio = statistics.median(cpu[None]) / statistics.median(cpu[nice])
+            print(f"  CPU efficiency app child / CLI {cpu_ratio:.2f} (CPU s per run: CLI "
+                  f"{statistics.median(cpu[None]):.0f}, app child "
+                  f"{statistics.median(cpu[nice]):.0f}; > 1: the child needs less)")  # fmt: skip
     return 0
 
 
