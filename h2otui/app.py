@@ -129,6 +129,8 @@ class H2oTuiApp(App[int]):
 
             self._ingests = IngestQueue(self.settings.data_path, lambda: self.settings)
             self.set_interval(0.5, self._show_ingest_badge)
+            # another h2otui on this data dir: take on the jobs it queues, or show its own
+            self.set_interval(1.0, self._ingests.sync)
         return self._ingests
 
     def _show_ingest_badge(self) -> None:
