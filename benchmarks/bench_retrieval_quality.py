@@ -93,8 +93,7 @@ def chunk_index(col) -> dict[str, tuple[str, str]]:
     """chunk id -> (document name, whitespace-collapsed text)."""
     rows = col.chunks.search().select(["chunk_id", "source", "text"]).limit(None).to_arrow()
     return {
-        r["chunk_id"]: (Path(r["source"]).stem, norm(r["text"] or ""))
-        for r in rows.to_pylist()
+        r["chunk_id"]: (Path(r["source"]).stem, norm(r["text"] or "")) for r in rows.to_pylist()
     }
 
 

@@ -636,18 +636,25 @@ class Collection:
         return rows
 
     def text_search(
-        self, query: str, limit: int, docs: Sequence[str] | None = None
+        self,
+        query: str,
+        limit: int,
+        docs: Sequence[str] | None = None,
+        *,
+        vectors: bool = True,
     ) -> list[dict[str, Any]]:
         """The ``limit`` best full-text (BM25) matches of ``query``, optionally only of
-        ``docs``; each row has the chunk columns, ``vector`` (to score it by cosine) and
-        ``_score``. Raises when the collection has no full-text index."""
+        ``docs``; each row has the chunk columns, ``vector`` (to score it by cosine; not
+        read without ``vectors``) and ``_score``. Raises when the collection has no
+        full-text index."""
         q = self.chunks.search(query, query_type="fts")
         where = documents_filter(docs)
         if where:
             q = q.where(where, prefilter=True)
-        rows: list[dict[str, Any]] = (
-            q.select([*self._columns(), "vector", "_score"]).limit(limit).to_arrow().to_pylist()
+        columns = (
+            [*self._columns(), "vector", "_score"] if vectors else [*self._columns(), "_score"]
         )
+        rows: list[dict[str, Any]] = q.select(columns).limit(limit).to_arrow().to_pylist()
         return rows
 
     def read_parts(self, docs: Sequence[str] | None = None) -> list[dict[str, Any]]:

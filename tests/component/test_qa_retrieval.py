@@ -31,7 +31,64 @@ def test_each_fact_is_found_with_its_page_or_time(facts, mode, question, name, p
     assert Path(best.source).name == name
     assert best.page == page
     assert best.start_time == start
-    assert best.score is not None and 0.3 < best.score <= 1.0
+    if mode == "text":  # text mode embeds nothing: no cosine score unless asked for
+        assert best.score is None
+    else:
+        assert best.score is not None and 0.3 < best.score <= 1.0
+
+
+def test_text_mode_embeds_nothing_unless_scores_are_asked_for(facts) -> None:
+    r = Retriever(facts)
+    found = r.search("Zephyr project leadership", mode="text", top_k=3)
+    assert r._embedder is None  # never loaded
+    assert found.embed_s == 0.0 and found.passages
+    assert all(p.score is None and p.found_by == ("text",) for p in found.passages)
+    scored = r.search("Zephyr project leadership", mode="text", top_k=3, scores=True)
+    assert r._embedder is not None
+    assert [p.chunk_ids for p in scored.passages] == [p.chunk_ids for p in found.passages]
+    assert all(p.score is not None and 0.0 < p.score <= 1.0 for p in scored.passages)
+
+
+def test_ask_in_text_mode_loads_no_embedder(tmp_path: Path) -> None:
+    """``ask --search text``: no query embedder is loaded or run (nor onnxruntime or
+    tokenizers imported); the answer still cites its sources, without cosine scores."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    home = Path(os.environ["H2OTUI_HOME"])
+    write_collection(home, "Facts", facts_corpus())
+    # the CLI ends with os._exit (skipping interpreter teardown): report the modules there
+    probe = (
+        "import atexit, os, sys, runpy\n"
+        "def report():\n"
+        "    loaded = sorted(m for m in ('onnxruntime', 'tokenizers') if m in sys.modules)\n"
+        "    print('LOADED', loaded, file=sys.stderr, flush=True)\n"
+        "real_exit = os._exit\n"
+        "def _exit(code):\n"
+        "    report()\n"
+        "    real_exit(code)\n"
+        "os._exit = _exit\n"
+        "atexit.register(report)\n"
+        "sys.argv = ['h2otui', *sys.argv[1:]]\n"
+        "runpy.run_module('h2otui', run_name='__main__')\n"
+    )
+    question = "How many electric vans are in the delivery fleet?"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "ask", question, "-c", "Facts", "--search", "text",
+         "--max-new-tokens", "8", "--json"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED []" in proc.stderr, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["retrieval"]["mode"] == "text"
+    assert out["timings"]["load_embedder_s"] is None
+    assert out["timings"]["embed_s"] == 0.0
+    assert out["sources"][0]["source"] == "/docs/fleet.txt"
+    assert out["sources"][0]["score"] is None  # no cosine without an embedding
+    assert Passage(text="t", source="/docs/fleet.txt").label(1) == "[1] fleet.txt"
 
 
 def test_hybrid_finds_a_rare_exact_term_that_vector_search_misses(tmp_path: Path) -> None:
