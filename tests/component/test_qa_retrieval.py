@@ -225,3 +225,59 @@ def test_citation_labels() -> None:
         "score": 0.8312,
         "text": "t",
     }
+
+
+QUESTIONS = [q for q, *_ in FACTS] + ["Rotterdam depot vans", "pricing change churn"]
+
+
+def _lancedb_only(col, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(col, "_memory_chunks", lambda: None)
+
+
+def test_in_memory_search_returns_what_lancedb_returns(facts, monkeypatch) -> None:
+    """Small collections are searched on an in-memory copy: same rows, same order, same
+    distances as LanceDB's exact search; full-text rows identical too."""
+    import numpy as np
+
+    col = facts
+    assert col.prepare_search()
+    embed = Retriever(col).embed
+    fast = {
+        q: (col.vector_search(embed(q), 8), col.text_search(q, 8, vectors=True)) for q in QUESTIONS
+    }
+    _lancedb_only(col, monkeypatch)
+    for q, (vec_rows, text_rows) in fast.items():
+        ref = col.vector_search(embed(q), 8)
+        assert [r["chunk_id"] for r in vec_rows] == [r["chunk_id"] for r in ref]
+        for mine, theirs in zip(vec_rows, ref, strict=True):
+            assert mine["_distance"] == pytest.approx(theirs.pop("_distance"), abs=1e-5)
+            assert {k: v for k, v in mine.items() if k != "_distance"} == theirs
+        ref_text = col.text_search(q, 8, vectors=True)
+        assert [r["chunk_id"] for r in text_rows] == [r["chunk_id"] for r in ref_text]
+        for mine, theirs in zip(text_rows, ref_text, strict=True):
+            assert np.allclose(np.asarray(mine.pop("vector")), np.asarray(theirs.pop("vector")))
+            assert mine == theirs
+
+
+def test_in_memory_copy_follows_writes_and_size_limit(tmp_path: Path, monkeypatch) -> None:
+    import h2otui.store.collections as collections
+
+    col = write_collection(tmp_path, "Grow", facts_corpus())
+    r = Retriever(col)
+    question = "Which lighthouse keeper logged the storm of 1911?"
+    before = r.search(question, mode="hybrid", top_k=1, cut_distance=None).passages[0]
+    row = col.chunks.to_arrow().to_pylist()[0]  # a row of the table's schema, to edit
+    text = "The lighthouse keeper Ida Brand logged the storm of 1911 in the harbour journal."
+    row.update(
+        chunk_id="lighthouse:0:0", doc_id="lighthouse", source="/docs/lighthouse.txt", text=text,
+        vector=r.embed(text).tolist(),
+    )  # fmt: skip
+    col.chunks.add([row])  # a new version of the table: the in-memory copy is re-read
+    after = r.search(question, mode="vector", top_k=1, cut_distance=None).passages[0]
+    assert before.source != "/docs/lighthouse.txt" and after.source == "/docs/lighthouse.txt"
+    # over the size limit: LanceDB answers, with the same result
+    monkeypatch.setattr(collections, "MEMORY_SEARCH_MAX_ROWS", 3)
+    col.chunks.add([{**row, "chunk_id": "lighthouse:0:1", "chunk_index": 1}])
+    assert not col.prepare_search()
+    again = r.search(question, mode="vector", top_k=1, cut_distance=None).passages[0]
+    assert again.source == "/docs/lighthouse.txt"
