@@ -26,6 +26,13 @@ unless a change says why).
 
     .venv/bin/python benchmarks/bench_retrieval_scale.py --source /tmp/bq/home
         [--sizes 8000,100000] [--rounds 3] [--baseline /work/main] [--modes hybrid,text]
+        [--legs]
+
+``--legs`` times the search legs alone in this process instead, query by query
+alternating the two paths of this tree (in-memory copy vs LanceDB, see
+``Collection._memory_chunks``): the vector leg (no embedding: vectors computed first)
+and the full-text leg (rows with vectors, as hybrid reads them), and the whole
+``Retriever.search`` with the embedding taken out (``total - embed``).
 
 ``--source`` is the data dir (``home``) of a ``bench_retrieval_quality.py --data-dir``
 run; the replicated collections are kept there too (built once).
@@ -108,6 +115,45 @@ def run_worker(tree: Path, home: Path, name: str, mode: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def legs(home: Path, name: str, rounds: int) -> None:
+    from h2otui.qa.retrieval import Retriever
+    from h2otui.store.collections import CollectionStore
+
+    questions = [q["q"] for q in json.loads(QUESTIONS.read_text())["questions"]]
+    col = CollectionStore(home).open(name)
+    r = Retriever(col, precision="int8")
+    vecs = [r.embed(q) for q in questions]
+    fast = col._memory_chunks
+    paths = {"memory": fast, "lancedb": lambda: None}
+    if not col.prepare_search():
+        print("   (no in-memory copy at this size: LanceDB only)")
+        paths = {"lancedb": lambda: None}
+    times: dict[tuple[str, str], list[float]] = {}
+    import time
+
+    for _ in range(rounds):
+        for i, q in enumerate(questions):
+            for label, path in paths.items():
+                col._memory_chunks = path  # type: ignore[method-assign]
+                for leg, fn in (
+                    ("vector leg", lambda v=vecs[i]: col.vector_search(v, 20)),
+                    ("text leg", lambda q=q: col.text_search(q, 20, vectors=True)),
+                    ("hybrid - embed", lambda q=q: r.search(q, mode="hybrid", top_k=5)),
+                ):
+                    t = time.perf_counter()
+                    res = fn()
+                    took = time.perf_counter() - t
+                    if leg == "hybrid - embed":
+                        took -= res.embed_s
+                    times.setdefault((leg, label), []).append(took)
+    col._memory_chunks = fast  # type: ignore[method-assign]
+    for leg in ("vector leg", "text leg", "hybrid - embed"):
+        p50 = {label: statistics.median(times[(leg, label)]) * 1e3 for label in paths}
+        shown = "  ".join(f"{label} {v:6.2f} ms" for label, v in p50.items())
+        ratio = f"  -> {p50['lancedb'] / p50['memory']:.1f}x faster" if "memory" in p50 else ""
+        print(f"   {leg:<15} p50 {shown}{ratio}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,6 +163,7 @@ def main() -> None:
     ap.add_argument("--modes", default="hybrid,vector,text")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--baseline", type=Path, default=Path("/work/main"))
+    ap.add_argument("--legs", action="store_true", help="time the legs, in-memory vs LanceDB")
     args = ap.parse_args()
     home = args.source
     os.environ["H2OTUI_HOME"] = str(home)
@@ -134,6 +181,10 @@ def main() -> None:
     print(f"cpu count {os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}")
     for n in [int(s) for s in args.sizes.split(",")]:
         name = build(home, n)
+        if args.legs:
+            print(f"\n== {n} chunks: search legs, {args.rounds} x 40 queries, paths alternating")
+            legs(home, name, args.rounds)
+            continue
         print(f"\n== {n} chunks ({args.rounds} rounds x 40 queries per tree, alternating)")
         print(f"   {'mode':<7} {'tree':<14} {'embed p50':>9} {'search p50':>10} {'total p50':>9}")
         for mode in args.modes.split(","):
@@ -154,11 +205,18 @@ def main() -> None:
                 )
             a, b = (p50[label] for label in trees)
             ranks_a, ranks_b = (got[label]["ranks"] for label in trees)
-            same = sum(x == y for x, y in zip(ranks_a, ranks_b, strict=True))
+            pairs = list(zip(ranks_a, ranks_b, strict=True))
+            same = sum(x == y for x, y in pairs)
+            # copies of one chunk tie exactly: which copy comes first is arbitrary
+            same_text = sum(
+                [c.rsplit("#", 1)[0] for c in x] == [c.rsplit("#", 1)[0] for c in y]
+                for x, y in pairs
+            )
             print(
                 f"   {mode:<7} ratio B/A: search {b['search'] / max(a['search'], 1e-9):.2f}x, "
                 f"total {b['total'] / max(a['total'], 1e-9):.2f}x; identical top-5 ranks "
-                f"{same}/{len(ranks_a)} queries"
+                f"{same}/{len(pairs)} queries, {same_text}/{len(pairs)} up to which copy "
+                "of a replicated chunk"
             )
 
 
