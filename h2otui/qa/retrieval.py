@@ -217,12 +217,20 @@ class Retriever:
 
         if scores is None:
             scores = mode != "text"
+        embeds = mode != "text" or scores
         # the full-text search needs no embedding: it runs while the query is embedded
+        # (in this thread when nothing is embedded: no hand-off to wait for)
         text_future: Future[list[tuple[Passage, list[float] | None]]] | None = None
-        if mode in ("hybrid", "text"):
+        if mode in ("hybrid", "text") and embeds:
             text_future = _pool().submit(self.text_search, query, per_side, docs, scores)
+        elif mode == "text":
+            text_future = Future()
+            try:
+                text_future.set_result(self.text_search(query, per_side, docs, scores))
+            except Exception as exc:
+                text_future.set_exception(exc)
         vec = None
-        if mode != "text" or scores:
+        if embeds:
             t0 = time.perf_counter()
             vec = self.embed(query)  # full-text hits are scored by cosine too
             result.embed_s = time.perf_counter() - t0
