@@ -876,7 +876,8 @@ class _MemoryChunks:
         vector = data.column("vector").combine_chunks()
         dim = vector.type.list_size
         flat = vector.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-        return cls(data.select(columns), flat.reshape(len(vector), dim))
+        # one chunk per column: taking rows from many chunks would concatenate them each time
+        return cls(data.select(columns).combine_chunks(), flat.reshape(len(vector), dim))
 
     def nearest(self, vector: Any, limit: int) -> list[dict[str, Any]]:
         """What LanceDB's exact cosine search returns: the ``limit`` nearest rows, best
