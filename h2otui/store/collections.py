@@ -642,7 +642,10 @@ class Collection:
             return self._memory
         with self._memory_lock:
             if key != self._memory_key:
-                self._memory = _MemoryChunks.load(table, self._columns())
+                try:
+                    self._memory = _MemoryChunks.load(table, self._columns())
+                except Exception:  # an odd table (say, no fixed-size vectors): LanceDB
+                    self._memory = None
                 self._memory_key = key
             return self._memory
 
@@ -691,13 +694,16 @@ class Collection:
             q = q.where(where, prefilter=True)
         memory = self._memory_chunks()
         if memory is not None:
-            # the index gives ids and scores; the rows come from memory
+            # the index gives ids and scores; the rows come from memory (unless a write
+            # in between made ids it does not know: then LanceDB reads them)
             found = q.select(["chunk_id", "_score"]).limit(limit).to_arrow()
-            return memory.rows_of(
+            known = memory.rows_of(
                 found.column("chunk_id").to_pylist(),
                 found.column("_score").to_pylist(),
                 vectors=vectors,
             )
+            if known is not None:
+                return known
         columns = (
             [*self._columns(), "vector", "_score"] if vectors else [*self._columns(), "_score"]
         )
@@ -902,11 +908,14 @@ class _MemoryChunks:
 
     def rows_of(
         self, chunk_ids: list[str], scores: list[float], *, vectors: bool
-    ) -> list[dict[str, Any]]:
-        """The rows of ``chunk_ids`` (in that order) with their ``_score`` (and vector)."""
+    ) -> list[dict[str, Any]] | None:
+        """The rows of ``chunk_ids`` (in that order) with their ``_score`` (and vector);
+        None if one of them is not in this copy."""
         import numpy as np
 
-        picked = [self.position[c] for c in chunk_ids]
+        picked = [self.position.get(c, -1) for c in chunk_ids]
+        if -1 in picked:
+            return None
         rows: list[dict[str, Any]] = self.rows.take(np.asarray(picked, dtype=np.int64)).to_pylist()
         for row, i, score in zip(rows, picked, scores, strict=True):
             row["_score"] = score

@@ -241,6 +241,8 @@ def test_in_memory_search_returns_what_lancedb_returns(facts, monkeypatch) -> No
 
     col = facts
     assert col.prepare_search()
+    # an id the copy does not know (a write in between): LanceDB is asked instead
+    assert col._memory_chunks().rows_of(["no-such-chunk"], [1.0], vectors=False) is None
     embed = Retriever(col).embed
     fast = {
         q: (col.vector_search(embed(q), 8), col.text_search(q, 8, vectors=True)) for q in QUESTIONS
