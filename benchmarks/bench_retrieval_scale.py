@@ -22,7 +22,8 @@ through :class:`~h2otui.qa.retrieval.Retriever` as ``ask --collection`` runs it:
   total    both (wall time of ``Retriever.search``)
 
 and the ranked chunk ids, which are compared between A and B (identical ranks expected
-unless a change says why).
+unless a change says why). The baseline tree may differ from this one in more than the
+search (say, a faster embedder merged there): compare ``search`` for the search code.
 
     .venv/bin/python benchmarks/bench_retrieval_scale.py --source /tmp/bq/home
         [--sizes 8000,100000] [--rounds 3] [--baseline /work/main] [--modes hybrid,text]
