@@ -82,7 +82,10 @@ def inspect_retrieval(
     )
     top_k = qa.top_k_docs if top_k is None else top_k
     mode = mode or qa.search
-    found = retriever.search(query, mode=mode, top_k=top_k, cut_distance=qa.cut_distance)
+    # the inspector shows every candidate's cosine score, text mode's too
+    found = retriever.search(
+        query, mode=mode, top_k=top_k, cut_distance=qa.cut_distance, scores=True
+    )
     vector_rank = {key: n for n, key in enumerate(found.vector_ranked, 1)}
     text_rank = {key: n for n, key in enumerate(found.text_ranked, 1)}
     sources = found.passages
