@@ -17,8 +17,9 @@ generating.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -401,7 +402,7 @@ class TransformersEngine(HFTokenizerEngine):
         input_ids = torch.tensor([job.prompt_tokens], device=self._model.device)
         self._last_generated = 0
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), _torch_threads(self.options.n_threads):
                 self._model.generate(
                     input_ids=input_ids,
                     attention_mask=torch.ones_like(input_ids),
@@ -424,6 +425,27 @@ class TransformersEngine(HFTokenizerEngine):
 
     def _completion_tokens(self, job: GenerationJob, emitted: int) -> int:
         return int(getattr(self, "_last_generated", emitted))
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """``n`` intra-op threads for torch on this (the engine's) thread, for one generation.
+
+    torch's thread count is per thread for threads that already ran torch code (OpenMP's
+    setting belongs to the calling thread) but also the default of threads that have not
+    yet: restoring it afterwards keeps the embedding model and other threads as they were.
+    """
+    if not n:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
