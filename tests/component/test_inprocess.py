@@ -154,6 +154,38 @@ async def test_n_threads_applies_to_generation_only(tf_engine, smollm2: Path) ->
     assert done.text == default.text
 
 
+# quantizing (once per machine) and torch.compile of gptqmodel's CPU kernels on the first
+# answer take minutes on 2 cores: measured in the README ("GPTQ in the test suite")
+@pytest.mark.timeout(1800)
+async def test_a_gptq_checkpoint_loads_and_answers(tf_engine) -> None:
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("gptqmodel") is None:
+        pytest.skip("the gptq extra is not installed")
+    # a plain model (tf_engine, loaded) never imports gptqmodel: it is slow to import and
+    # changes process-wide settings (PYTORCH_ALLOC_CONF, CUDA_DEVICE_ORDER) when it is
+    assert "gptqmodel" not in sys.modules
+    from tests.inproc_support import smollm2_gptq_dir
+
+    gptq = smollm2_gptq_dir()  # quantized once per machine (minutes), then cached
+    config = json.loads((gptq / "config.json").read_text())
+    assert config["quantization_config"]["quant_method"] == "gptq"
+    # detected from the checkpoint's quantization_config, and asked for h2oGPT's way
+    for options in ({}, {"load_gptq": True}):
+        engine = make(gptq, options=options)
+        try:
+            done = await collect(engine, ask())
+            assert engine.quantization == "gptq"  # type: ignore[attr-defined]
+            model = engine._model  # type: ignore[attr-defined]
+            packed = [n for n, m in model.named_modules() if hasattr(m, "qweight")]
+        finally:
+            await engine.aclose()
+        # gptqmodel's 4-bit layers really run (not a dequantized float copy)
+        assert len(packed) >= 7 * model.config.num_hidden_layers, packed[:3]
+        assert "Paris" in done.text, (options, done.text)
+
+
 # --- errors a user can act on ------------------------------------------------------------
 
 
