@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -222,6 +223,10 @@ class TransformersEngine(HFTokenizerEngine):
                 bnb_4bit_quant_type=opts.bnb_4bit_quant_type,
                 bnb_4bit_compute_dtype=compute,
             )
+        if method in ("gptq", "awq") and (os.cpu_count() or 1) < 3:
+            # gptqmodel 7.6 gives its CPU pool half the CPUs (1 here) but asks 2 for its
+            # model loader: a ValueError on a 1-2 CPU machine unless the pool size is set
+            os.environ.setdefault("GPTQMODEL_CPU_WORKERS", "2")
         if method in ("gptq", "awq"):
             backend = opts.gptq_backend or ("torch" if self.device == "cpu" else None)
             if backend is None:
