@@ -146,7 +146,7 @@ async def test_n_threads_applies_to_generation_only(tf_engine, smollm2: Path) ->
         done = await collect(engine, ask())
         hook.remove()
         worker = engine._pool()  # type: ignore[attr-defined]
-        after = await asyncio.get_running_loop().run_in_executor(worker, torch.get_num_threads)
+        after = await asyncio.wrap_future(worker.submit(torch.get_num_threads))
     finally:
         await engine.aclose()
     assert seen and set(seen) == {1}  # every forward pass ran on one thread
