@@ -56,15 +56,9 @@ class State:
         self._settings: Settings | None = None
 
     def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
-        from h2otui.config import load_settings, parse_model_lock
+        from h2otui.commands.launch import load_app_settings
 
-        layered: dict[str, Any] = {}
-        if self.model_lock:
-            layered["models"] = parse_model_lock(self.model_lock)  # never empty
-            layered.setdefault("default_model", layered["models"][0]["name"])
-        if overrides:
-            layered.update({k: v for k, v in overrides.items() if v is not None})
-        return load_settings(self.config, layered or None)
+        return load_app_settings(self.config, self.model_lock, overrides)
 
 
 def _state(ctx: typer.Context) -> State:
