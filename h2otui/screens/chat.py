@@ -286,8 +286,9 @@ class ChatScreen(Screen[None]):
             stops = []
         else:
             return super().focus_next(selector)
-        panel = documents.query_one("#qa-collection")
-        for widget in [*stops, panel, box]:
+        # the panel's selector, once the panel is built (just after the first frame)
+        panel = list(documents.query("#qa-collection"))
+        for widget in [*stops, *panel, box]:
             if widget.focusable and self._shown(widget):
                 widget.focus()
                 if isinstance(widget, ChatMessage):
@@ -722,7 +723,7 @@ class ChatScreen(Screen[None]):
     def action_focus_input(self) -> None:
         self.query_one(ChatInput).focus()
 
-    def action_documents(self) -> None:
+    async def action_documents(self) -> None:
         """Show the documents panel (collection, action, sources) and focus it; pressed
         in the panel, hide it. Hiding keeps the collection: answers still come from it
         and the toolbar still says ``docs: NAME`` (the panel takes 40 columns a narrow
@@ -736,6 +737,7 @@ class ChatScreen(Screen[None]):
         self._documents_open = True
         self._last_panel = "documents"
         self._apply_layout(refocus=False)
+        await documents.build()  # built just after the first frame: only a fast Ctrl+G waits
         if opening:
             documents.refresh_collections()
         documents.query_one("#qa-collection").focus()
