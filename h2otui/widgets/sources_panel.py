@@ -124,6 +124,10 @@ def collection_choices(found: list[tuple[str, int]]) -> list[tuple[RenderableTyp
 ACTIONS = [("Ask (query)", "query"), ("Summarize", "summarize"), ("Extract", "extract")]
 
 
+#: seconds between the chat screen's first refresh and building the documents panel
+BUILD_DELAY = 0.3
+
+
 class DocumentsPanel(Vertical):
     """Collection / action selectors and the sources of the selected answer.
 
@@ -176,7 +180,12 @@ class DocumentsPanel(Vertical):
         # the collection list is read when the panel is opened (Ctrl+G), not at start-up:
         # listing imports LanceDB, which would compete with loading the model
         self.watch(self.screen, "focused", self._focus_changed, init=False)
-        self.call_after_refresh(self.build)
+        if self.app.is_headless:  # no terminal, no frame to wait for (tests)
+            self.call_after_refresh(self.build)
+        else:
+            # "after the refresh" is still before the frame is written to the terminal:
+            # built then, the panel held the first frame back (bench_first_paint.py)
+            self.call_after_refresh(self.set_timer, BUILD_DELAY, self.build)
 
     async def build(self) -> None:
         """Mount the panel's widgets (once; a second call waits for the first)."""
