@@ -126,6 +126,10 @@ TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 class ChatScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    # the input has the focus from the first frame: Textual's default (the first
+    # focusable widget, the chat list) drew the list's keys in the footer, then redrew it
+    # when on_mount moved the focus, which held the finished first frame back
+    AUTO_FOCUS = "#input"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop", priority=True),
