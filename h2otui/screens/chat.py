@@ -60,11 +60,9 @@ from h2otui.chat.events import (
     SourcesFound,
     TextDelta,
 )
-from h2otui.chat.runner import AnswerRunner
 from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_from_meta
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
-from h2otui.engines.threaded import run_in_daemon_thread
 from h2otui.messages import SettingsChanged
 from h2otui.privacy import open_private
 from h2otui.qa.citations import Passage
@@ -90,6 +88,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from h2otui.app import H2oTuiApp
+    from h2otui.chat.runner import AnswerRunner
     from h2otui.config import Settings
 
 EMPTY_HINT = (
@@ -395,6 +394,9 @@ class ChatScreen(Screen[None]):
         assert session is not None
         question = question.strip("\n")
         documents = self.query_one(DocumentsPanel)
+        # imported with the first question: the answer path is not needed for the first frame
+        from h2otui.chat.runner import AnswerRunner
+
         runner = AnswerRunner(
             session,
             self.h2o.engines,
@@ -487,6 +489,8 @@ class ChatScreen(Screen[None]):
         # building the engine imports its library (llama.cpp: a second or more): in a
         # thread, so the event loop keeps drawing meanwhile (the first frame included);
         # a daemon one, which a quit does not wait for (asyncio.to_thread's is joined)
+        from h2otui.engines.threaded import run_in_daemon_thread
+
         engine = await asyncio.wrap_future(run_in_daemon_thread(pool.get, model))
         if pool.is_loaded(model):
             return engine
