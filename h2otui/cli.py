@@ -4,7 +4,8 @@
 Start-up cost matters (people run this in scripts and loops): this module imports only
 typer and the standard library. Settings (pydantic), engines (llama.cpp), the TUI
 (Textual) and everything else load inside the command that needs them; a test checks
-``h2otui --help`` imports none of them.
+``h2otui --help`` imports none of them. A bare ``h2otui`` does not even come here: the
+entry point (:mod:`h2otui.entry`) opens the app itself.
 """
 
 from __future__ import annotations
