@@ -60,11 +60,9 @@ from h2otui.chat.events import (
     SourcesFound,
     TextDelta,
 )
-from h2otui.chat.runner import AnswerRunner
 from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_from_meta
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
-from h2otui.engines.threaded import run_in_daemon_thread
 from h2otui.messages import SettingsChanged
 from h2otui.privacy import open_private
 from h2otui.qa.citations import Passage
@@ -90,6 +88,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from h2otui.app import H2oTuiApp
+    from h2otui.chat.runner import AnswerRunner
     from h2otui.config import Settings
 
 EMPTY_HINT = (
@@ -126,6 +125,10 @@ TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 class ChatScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    # the input has the focus from the first frame: Textual's default (the first
+    # focusable widget, the chat list) drew the list's keys in the footer, then redrew it
+    # when on_mount moved the focus, which held the finished first frame back
+    AUTO_FOCUS = "#input"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop", priority=True),
@@ -286,8 +289,9 @@ class ChatScreen(Screen[None]):
             stops = []
         else:
             return super().focus_next(selector)
-        panel = documents.query_one("#qa-collection")
-        for widget in [*stops, panel, box]:
+        # the panel's selector, once the panel is built (just after the first frame)
+        panel = list(documents.query("#qa-collection"))
+        for widget in [*stops, *panel, box]:
             if widget.focusable and self._shown(widget):
                 widget.focus()
                 if isinstance(widget, ChatMessage):
@@ -390,6 +394,9 @@ class ChatScreen(Screen[None]):
         assert session is not None
         question = question.strip("\n")
         documents = self.query_one(DocumentsPanel)
+        # imported with the first question: the answer path is not needed for the first frame
+        from h2otui.chat.runner import AnswerRunner
+
         runner = AnswerRunner(
             session,
             self.h2o.engines,
@@ -482,6 +489,8 @@ class ChatScreen(Screen[None]):
         # building the engine imports its library (llama.cpp: a second or more): in a
         # thread, so the event loop keeps drawing meanwhile (the first frame included);
         # a daemon one, which a quit does not wait for (asyncio.to_thread's is joined)
+        from h2otui.engines.threaded import run_in_daemon_thread
+
         engine = await asyncio.wrap_future(run_in_daemon_thread(pool.get, model))
         if pool.is_loaded(model):
             return engine
@@ -722,7 +731,7 @@ class ChatScreen(Screen[None]):
     def action_focus_input(self) -> None:
         self.query_one(ChatInput).focus()
 
-    def action_documents(self) -> None:
+    async def action_documents(self) -> None:
         """Show the documents panel (collection, action, sources) and focus it; pressed
         in the panel, hide it. Hiding keeps the collection: answers still come from it
         and the toolbar still says ``docs: NAME`` (the panel takes 40 columns a narrow
@@ -736,6 +745,7 @@ class ChatScreen(Screen[None]):
         self._documents_open = True
         self._last_panel = "documents"
         self._apply_layout(refocus=False)
+        await documents.build()  # built just after the first frame: only a fast Ctrl+G waits
         if opening:
             documents.refresh_collections()
         documents.query_one("#qa-collection").focus()
