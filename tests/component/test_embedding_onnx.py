@@ -26,6 +26,27 @@ TEXTS = [
 ]
 
 
+def _real_chunks(n: int = 40, size: int = 500) -> list[str]:
+    """Real English prose cut like the ingest chunker cuts it: standard-library
+    docstrings in 500-character pieces, short tails included (int8 errs most there)."""
+    import importlib
+
+    texts: list[str] = []
+    for name in ("json", "pathlib", "argparse", "collections", "logging", "tarfile"):
+        mod = importlib.import_module(name)
+        docs = [mod.__doc__ or ""] + [
+            d for a in sorted(dir(mod)) if isinstance(d := getattr(getattr(mod, a), "__doc__", None), str)
+            and len(d) > 80
+        ]  # fmt: skip
+        text = "\n\n".join(docs)
+        texts.extend(text[i : i + size] for i in range(0, len(text), size))
+    texts = sorted(dict.fromkeys(t for t in texts if t.strip()), key=len)
+    return texts[: n // 4] + texts[n // 4 :: max(1, len(texts) // n)][: n - n // 4]
+
+
+TEXTS += _real_chunks()
+
+
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
@@ -91,13 +112,27 @@ def test_export_cache_is_reused_and_recreated_when_corrupt(cache_dir, reference)
     assert len(notices) == 2 and export.stat().st_size == size
 
 
-def test_packaged_int8_is_checked_against_its_pinned_sha256(tmp_path, monkeypatch) -> None:
-    from h2otui.ingest import embedding
-    from h2otui.ingest.base import ModelUnavailableError
+@pytest.mark.slow
+def test_int8_cache_is_reused_and_recreated_when_corrupt(reference) -> None:
+    """The int8 model is quantized once from the fp32 export, checksummed, reused, and
+    quantized again (from the cached export, not exported again) when it is damaged."""
+    from h2otui.ingest.embedding import export_cache_dir, load_embedder
 
-    monkeypatch.setattr(embedding, "INT8_PACKAGE_SHA256", "0" * 64)
-    with pytest.raises(ModelUnavailableError, match=r"sha256.*reinstall"):
-        embedding.load_embedder(data_dir=tmp_path, precision="int8")
+    home = Path(os.environ["H2OTUI_HOME"])  # its models/ is the session's shared cache
+    load_embedder(data_dir=home, precision="int8")
+    (int8,) = export_cache_dir(home).glob("all-MiniLM-L6-v2-*/model-int8-v*.onnx")
+    notices: list[str] = []
+    load_embedder(data_dir=home, precision="int8", notice=notices.append)
+    assert notices == [], "the int8 model is reused"
+    assert oct(int8.stat().st_mode & 0o777) == "0o600"
+    sha = json.loads(int8.with_suffix(".json").read_text())["sha256"]
+    with int8.open("r+b") as f:
+        f.seek(int8.stat().st_size // 2)
+        f.write(b"\0" * 4096)
+    again = load_embedder(data_dir=home, precision="int8", notice=notices.append)
+    assert len(notices) == 1 and notices[0].startswith("quantizing"), notices
+    assert json.loads(int8.with_suffix(".json").read_text())["sha256"] == sha  # deterministic
+    assert _cosines(again.encode(TEXTS[:4]), reference[:4]).min() >= 0.98
 
 
 def test_pipelines_onnx_cannot_reproduce_fall_back(tmp_path) -> None:
