@@ -246,7 +246,9 @@ class OnnxEmbedder:
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
-        encs = self._tokenizer.encode_batch(texts)
+        tok = self._tokenizer
+        # a single text (a query) skips the batch path's thread pool hand-off
+        encs = [tok.encode(texts[0])] if len(texts) == 1 else tok.encode_batch(texts)
         ids = np.array([e.ids for e in encs], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}

@@ -135,7 +135,7 @@ def test_int8_cache_is_reused_and_recreated_when_corrupt(reference) -> None:
     again = load_embedder(data_dir=home, precision="int8", notice=notices.append)
     assert len(notices) == 1 and notices[0].startswith("quantizing"), notices
     assert json.loads(int8.with_suffix(".json").read_text())["sha256"] == sha  # deterministic
-    assert _cosines(again.encode(TEXTS[:4]), reference[:4]).min() >= 0.98
+    assert _cosines(again.encode(TEXTS[:3]), reference[:3]).min() >= 0.98
 
 
 def test_pipelines_onnx_cannot_reproduce_fall_back(tmp_path) -> None:
