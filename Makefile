@@ -40,7 +40,7 @@ $(VENV)/.installed: pyproject.toml $(WHEELHOUSE)/.built | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) --find-links $(WHEELHOUSE) -e ".[test,scale,inprocess]"
+	$(PIP) --find-links $(WHEELHOUSE) -e ".[test,scale,inprocess,gptq]"
 	# the in-process engines' test model: only its GGUF file is used (issue 17)
 	$(PIP) --no-deps "$(TEST_MODEL)"
 	touch $@
