@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import os
 import random
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -294,6 +295,7 @@ def main() -> None:
                   f"S3 p50 {sp50:6.1f} ms p95 {sp95:6.1f} ms | S3/local p50 "
                   f"{sp50 / lp50:.2f}x p95 {sp95 / lp95:.2f}x | build+index local "
                   f"{lb:.0f} s, S3 {sb:.0f} s")  # fmt: skip
+    shutil.rmtree(tmp, ignore_errors=True)
     load1 = os.getloadavg()
     print(f"total {time.perf_counter() - started:.0f} s; load average at start "
           f"{load0[0]:.1f}, at end {load1[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")  # fmt: skip
