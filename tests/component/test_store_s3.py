@@ -131,9 +131,10 @@ def test_ingest_ask_sync_remove_delete_on_s3(s3, tmp_path, monkeypatch):
 
 def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_path):
     """Two "hosts" (their own data dirs: no lock file is shared, only the bucket) ingest
-    different folders into one collection at once, committing file by file, while a
-    reader queries: nothing is lost or duplicated, and every version the reader saw
-    held each file whole or not at all."""
+    into one collection at once, committing file by file, while a reader queries: host A
+    folder a, host B folders a and b -- the files of a by both at the same time. Nothing
+    is lost or duplicated (the commit lease keeps the hosts' commits apart), and every
+    version the reader saw held each file whole or not at all."""
     from h2otui.store.collections import CollectionStore
     from h2otui.store.location import StorageLocation
 
@@ -147,7 +148,7 @@ def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_pat
     b = _notes(tmp_path / "b", "beta", 8)
     runs = [
         _h2otui(env, "ingest", str(a), "--collection", "Team", home=tmp_path / "host-a"),
-        _h2otui(env, "ingest", str(b), "--collection", "Team", home=tmp_path / "host-b"),
+        _h2otui(env, "ingest", str(a), str(b), "--collection", "Team", home=tmp_path / "host-b"),
     ]
     snapshots: list[dict[str, int]] = []
     errors: list[BaseException] = []
