@@ -203,6 +203,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=500)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--ray-cpus", type=int, default=2)
+    ap.add_argument("--retrieval-only", action="store_true",
+                    help="ingest (a) only, as the source of the retrieval collections")  # fmt: skip
     args = ap.parse_args()
 
     import logging
@@ -240,32 +242,33 @@ def main() -> None:
         shared_embedder(settings)  # loaded once, outside every timing
 
         local_s, summary, _ = ingest_once(corpus, "Local", settings)
-        t0 = time.perf_counter()
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)  # fmt: skip
-        ray.data.DataContext.get_current().enable_progress_bars = False
-        ray_start = time.perf_counter() - t0
-        ray_s, _, stages = ingest_once(corpus, "OnRay", settings, ray=True)
-        ray.shutdown()
-        s3_s, _, _ = ingest_once(corpus, "OnS3", s3_settings)
-
         pages = summary.pages
         print(f"corpus: {pages} pages of real text ({chars / 1e6:.2f} M chars, "
               f"{pages // PAGES_PER_PDF} PDFs), {summary.chunks_written} chunks")  # fmt: skip
-        print(f"(a) local ingest         {local_s:7.1f} s  {pages / local_s:6.1f} pages/s  1.00x")
-        print(f"(b) Ray ({cpus} CPUs) ingest   {ray_s:7.1f} s  {pages / ray_s:6.1f} pages/s  "
-              f"{local_s / ray_s:.2f}x  (+{ray_start:.1f} s ray.init, once per session)")  # fmt: skip
-        print(f"(c) loopback S3 ingest   {s3_s:7.1f} s  {pages / s3_s:6.1f} pages/s  "
-              f"{local_s / s3_s:.2f}x")  # fmt: skip
-        parse, embed, write = (stages.get(k, 0.0) for k in ("parse", "embed", "write"))
-        driver = max(0.0, ray_s - parse - embed - write)
-        print(f"Ray stages: parse {parse:.1f} s, embed {embed:.1f} s, write {write:.1f} s, "
-              f"driver {driver:.1f} s")  # fmt: skip
-        for workers in (8, 32):
-            scaled = (parse + embed) * cpus / workers + write + driver
-            print(f"projected {workers:2d} workers: {pages / scaled:7.1f} pages/s "
-                  f"({local_s / scaled:.1f}x local; driver+write {write + driver:.1f} s of "
-                  f"{scaled:.1f} s)")  # fmt: skip
+        print(f"(a) local ingest         {local_s:7.1f} s  {pages / local_s:6.1f} pages/s  1.00x",
+              flush=True)  # fmt: skip
+        if not args.retrieval_only:
+            t0 = time.perf_counter()
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING)  # fmt: skip
+            ray.data.DataContext.get_current().enable_progress_bars = False
+            ray_start = time.perf_counter() - t0
+            ray_s, _, stages = ingest_once(corpus, "OnRay", settings, ray=True)
+            ray.shutdown()
+            print(f"(b) Ray ({cpus} CPUs) ingest   {ray_s:7.1f} s  {pages / ray_s:6.1f} pages/s  "
+                  f"{local_s / ray_s:.2f}x  (+{ray_start:.1f} s ray.init, once per session)")  # fmt: skip
+            parse, embed, write = (stages.get(k, 0.0) for k in ("parse", "embed", "write"))
+            driver = max(0.0, ray_s - parse - embed - write)
+            print(f"Ray stages: parse {parse:.1f} s, embed {embed:.1f} s, write {write:.1f} s, "
+                  f"driver {driver:.1f} s")  # fmt: skip
+            for workers in (8, 32):
+                scaled = (parse + embed) * cpus / workers + write + driver
+                print(f"projected {workers:2d} workers: {pages / scaled:7.1f} pages/s "
+                      f"({local_s / scaled:.1f}x local; driver+write {write + driver:.1f} s "
+                      f"of {scaled:.1f} s)", flush=True)  # fmt: skip
+            s3_s, _, _ = ingest_once(corpus, "OnS3", s3_settings)
+            print(f"(c) loopback S3 ingest   {s3_s:7.1f} s  {pages / s3_s:6.1f} pages/s  "
+                  f"{local_s / s3_s:.2f}x", flush=True)  # fmt: skip
 
         source = CollectionStore(settings.data_path).open("Local")
         local_store = CollectionStore(tmp / "retrieval")
@@ -294,7 +297,7 @@ def main() -> None:
             print(f"retrieval {n:>7} chunks: local p50 {lp50:6.1f} ms p95 {lp95:6.1f} ms | "
                   f"S3 p50 {sp50:6.1f} ms p95 {sp95:6.1f} ms | S3/local p50 "
                   f"{sp50 / lp50:.2f}x p95 {sp95 / lp95:.2f}x | build+index local "
-                  f"{lb:.0f} s, S3 {sb:.0f} s")  # fmt: skip
+                  f"{lb:.0f} s, S3 {sb:.0f} s", flush=True)  # fmt: skip
     shutil.rmtree(tmp, ignore_errors=True)
     load1 = os.getloadavg()
     print(f"total {time.perf_counter() - started:.0f} s; load average at start "
