@@ -20,6 +20,16 @@ add if it embedded queries the usual way.
 
     .venv/bin/python benchmarks/bench_ask_collection.py [--reps 5] [--sizes 10000,100000]
         [--data-dir DIR]   (reuse the collections bench_retrieval.py built there)
+
+``--first-byte HOME:COLLECTION`` measures instead, from outside, process start (the
+parent's ``Popen``) to the first byte of the answer on stdout, ``--reps`` times,
+alternating ``h2otui ask QUESTION -c COLLECTION`` (A) with ``h2otui ask QUESTION``
+without a collection (B, the baseline: same process, model and engine, no retrieval),
+with ``HOME`` as the data dir -- e.g. the real-text collections of
+``bench_retrieval_quality.py`` / ``bench_retrieval_scale.py``::
+
+    .venv/bin/python benchmarks/bench_ask_collection.py --reps 7 \
+        --first-byte /tmp/bq/home:PyRef_int8 --first-byte /tmp/bq/home:PyRefx8000
 """
 
 from __future__ import annotations
@@ -107,6 +117,48 @@ def run_ask(env: dict[str, str], name: str) -> dict:
     return out
 
 
+def first_byte(env: dict[str, str], args: list[str]) -> float:
+    """Seconds from starting ``h2otui ARGS`` to the first byte it writes on stdout."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "h2otui", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    got = proc.stdout.read(1)
+    took = time.perf_counter() - t
+    _, err = proc.communicate()
+    if proc.returncode != 0 or not got:
+        raise SystemExit(f"h2otui {' '.join(args)} failed: {err.decode()[-2000:]}")
+    return took
+
+
+def first_byte_runs(spec: str, reps: int) -> None:
+    home, _, name = spec.rpartition(":")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("H2OTUI_")}
+    env.update(H2OTUI_HOME=home, HF_HUB_OFFLINE="1", H2OTUI_USER_CONFIG=f"{home}/none.toml")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # this tree's h2otui
+    a_args = ["ask", QUESTION_REAL, "-c", name, "--max-new-tokens", "16"]
+    b_args = ["ask", QUESTION_REAL, "--max-new-tokens", "16"]
+    first_byte(env, a_args)  # warm-up: page cache, the GGUF and ONNX files
+    first_byte(env, b_args)
+    a, b = [], []
+    for _ in range(reps):
+        a.append(first_byte(env, a_args))
+        b.append(first_byte(env, b_args))
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(
+        f"== {name} ({home}): process start -> first answer byte, p50 of {reps} alternating runs"
+        f"  (load avg {os.getloadavg()[0]:.1f})"
+    )
+    print(f"   A ask -c {name:<14} {ma:6.3f} s   (min {min(a):.3f}, max {max(a):.3f})")
+    print(f"   B ask (no collection)  {mb:6.3f} s   (min {min(b):.3f}, max {max(b):.3f})")
+    print(f"   A - B (what retrieval adds): {ma - mb:+.3f} s, A/B {ma / mb:.2f}x")
+
+
+QUESTION_REAL = "When are default argument values of a function evaluated?"
+
+
 def bare_python() -> float:
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -131,7 +183,13 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--first-byte", action="append", default=[], metavar="HOME:COLLECTION")
     args = ap.parse_args()
+    if args.first_byte:
+        print(f"cpu count {os.cpu_count()}")
+        for spec in args.first_byte:
+            first_byte_runs(spec, args.reps)
+        return
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-ask-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("H2OTUI_")}
     env.update(

@@ -1,4 +1,4 @@
-from h2otui.cli import main
+from h2otui.entry import main
 
 if __name__ == "__main__":
     main()

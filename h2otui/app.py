@@ -104,8 +104,9 @@ class H2oTuiApp(App[int]):
             return None
 
     def on_mount(self) -> None:
-        # once the first screen is up, what exists now lives as long as the app
-        self.call_after_refresh(freeze_startup_objects)
+        # once the first screen is up, what exists now lives as long as the app; a
+        # moment after the first refresh, as the collection (~0.1 s) held the frame back
+        self.call_after_refresh(self.set_timer, 0.5, freeze_startup_objects)
         if privacy.TIGHTENED:  # an older install's data dir was made owner-only on start
             self.notify(privacy.describe(privacy.TIGHTENED), title="Privacy", timeout=15)
         if self.store_error:
@@ -128,6 +129,8 @@ class H2oTuiApp(App[int]):
 
             self._ingests = IngestQueue(self.settings.data_path, lambda: self.settings)
             self.set_interval(0.5, self._show_ingest_badge)
+            # another h2otui on this data dir: take on the jobs it queues, or show its own
+            self.set_interval(1.0, self._ingests.sync)
         return self._ingests
 
     def _show_ingest_badge(self) -> None:

@@ -4,7 +4,8 @@
 Start-up cost matters (people run this in scripts and loops): this module imports only
 typer and the standard library. Settings (pydantic), engines (llama.cpp), the TUI
 (Textual) and everything else load inside the command that needs them; a test checks
-``h2otui --help`` imports none of them.
+``h2otui --help`` imports none of them. A bare ``h2otui`` does not even come here: the
+entry point (:mod:`h2otui.entry`) opens the app itself.
 """
 
 from __future__ import annotations
@@ -56,15 +57,9 @@ class State:
         self._settings: Settings | None = None
 
     def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
-        from h2otui.config import load_settings, parse_model_lock
+        from h2otui.commands.launch import load_app_settings
 
-        layered: dict[str, Any] = {}
-        if self.model_lock:
-            layered["models"] = parse_model_lock(self.model_lock)  # never empty
-            layered.setdefault("default_model", layered["models"][0]["name"])
-        if overrides:
-            layered.update({k: v for k, v in overrides.items() if v is not None})
-        return load_settings(self.config, layered or None)
+        return load_app_settings(self.config, self.model_lock, overrides)
 
 
 def _state(ctx: typer.Context) -> State:

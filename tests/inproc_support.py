@@ -83,3 +83,70 @@ def smollm2_dir() -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return target
+
+
+#: stdlib modules whose docstrings are the GPTQ calibration texts: real English prose
+#: about software, on every machine, nothing downloaded
+_CALIBRATION_MODULES = (
+    "textwrap", "difflib", "json", "argparse", "asyncio", "collections", "functools",
+    "logging", "pathlib", "re", "sqlite3", "string", "subprocess", "threading", "unittest",
+)  # fmt: skip
+
+
+def calibration_texts(limit: int = 12, size: int = 1200) -> list[str]:
+    """Short real texts for GPTQ calibration (stdlib module docstrings)."""
+    import importlib
+
+    texts = []
+    for name in _CALIBRATION_MODULES:
+        doc = (importlib.import_module(name).__doc__ or "").strip()
+        if len(doc) > 200:
+            texts.append(doc[:size])
+    return texts[:limit]
+
+
+def smollm2_gptq_dir(bits: int = 4, group_size: int = 64) -> Path:
+    """A GPTQ checkpoint of :func:`smollm2_dir`, quantized once on the CPU by gptqmodel
+    and cached like it, keyed by every version the result depends on."""
+    import platform
+
+    import gptqmodel
+    import torch
+    import transformers
+
+    source = smollm2_dir()
+    key = "-".join(
+        (
+            f"smollm2-135m-instruct-{SMOLLM2_VERSION}-gptq{bits}g{group_size}",
+            f"gptqmodel{gptqmodel.__version__}",
+            f"tf{transformers.__version__}",
+            f"torch{torch.__version__.split('+')[0]}",
+            f"py{platform.python_version()}",  # the calibration docstrings
+        )
+    )
+    target = CACHE / key
+    done = target / ".complete"
+    if done.is_file():
+        return target
+    with _locked(CACHE / f".{target.name}.lock"):
+        if done.is_file():
+            return target
+        # gptqmodel 7.6 sizes its CPU pool at half the cores but asks 2 for its model
+        # loader: on a 2-core machine that is a ValueError unless the pool is set
+        os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(max(2, (os.cpu_count() or 2) // 2)))
+        from gptqmodel import GPTQModel, QuantizeConfig
+
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=CACHE))
+        try:
+            config = QuantizeConfig(bits=bits, group_size=group_size)
+            model = GPTQModel.load(str(source), config, device="cpu")
+            model.quantize(calibration_texts(), batch_size=1, backend="torch")
+            model.save(str(tmp))
+            (tmp / ".complete").write_text(f"{source}\n")
+            if target.exists():
+                shutil.rmtree(target)
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target

@@ -29,7 +29,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from h2otui.chat.events import AnswerEvent
 from h2otui.chat.runner import AnswerRunner
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from h2otui.config import Settings
     from h2otui.engines.pool import EnginePool
     from h2otui.qa.retrieval import RetrievalResult, Retriever
-    from h2otui.store.chats import ChatStore, StoredMessage
+    from h2otui.store.chats import ChatStore, MessageStatus, StoredMessage
 
 #: the fewest and most models one compare holds
 MIN_MODELS, MAX_MODELS = 2, 4
@@ -195,6 +195,10 @@ class Round:
 
     question: str
     answers: dict[str, StoredMessage]
+    #: the question's id in the store
+    question_id: int | None = None
+    #: the merged answer (Ctrl+G) to it, if one was made
+    merged: StoredMessage | None = None
 
 
 class CompareSession:
@@ -311,6 +315,32 @@ class CompareSession:
 
     # --- after a compare -----------------------------------------------------------------
 
+    def save_merge(
+        self,
+        model: str,
+        merged_from: Sequence[str],
+        text: str,
+        status: str,
+        stats: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> int | None:
+        """Save a merged answer to the current question (an answer with ``meta.merged``;
+        :func:`rounds_from_messages` keeps it apart from ``model``'s own answer). Returns
+        its id, ``None`` when nothing is saved (history off, or no question yet)."""
+        if self.store is None or self.chat_id is None or self.question_id is None:
+            return None
+        return self.store.add_message(
+            self.chat_id,
+            "assistant",
+            text,
+            status=cast("MessageStatus", status if status in ("complete", "error") else "stopped"),
+            model=model,
+            stats=stats,
+            error=error,
+            reply_to=self.question_id,
+            meta={"merged": True, "merged_from": list(merged_from)},
+        )
+
     def continue_with(self, model: str) -> int | None:
         """Turn the compare into a normal chat with ``model`` and its own history: a new
         chat (kind ``chat``) holding each question and that model's answer. Returns its
@@ -369,6 +399,8 @@ class CompareSession:
             title=chat.title,
             histories=histories,
         )
+        if rounds:  # a merge made after reopening goes with the last question
+            session.question_id = rounds[-1].question_id
         return session, rounds, warnings
 
 
@@ -391,8 +423,8 @@ def merge_question(question: str, answers: dict[str, str]) -> str:
 def merge_runner(
     settings: Settings, engines: EnginePool, model: str, question: str, answers: dict[str, str]
 ) -> AnswerRunner:
-    """A runner for the merged answer by ``model`` (not saved: the compare keeps the
-    answers it merges; copy or continue from the merge screen)."""
+    """A runner for the merged answer by ``model`` (its session saves nothing: the compare
+    saves the result with :meth:`CompareSession.save_merge`)."""
     session = ChatSession.new(settings, None, model)
     return AnswerRunner(session, engines, merge_question(question, answers))
 
@@ -402,7 +434,9 @@ def rounds_from_messages(messages: Sequence[StoredMessage]) -> list[Round]:
     rounds: dict[int, Round] = {}
     for m in messages:
         if m.role == "user":
-            rounds[m.id] = Round(m.content, {})
+            rounds[m.id] = Round(m.content, {}, question_id=m.id)
+        elif m.role == "assistant" and m.reply_to in rounds and (m.meta or {}).get("merged"):
+            rounds[m.reply_to].merged = m  # the latest merge, if merged more than once
         elif m.role == "assistant" and m.reply_to in rounds and m.model:
             rounds[m.reply_to].answers[m.model] = m
     return list(rounds.values())

@@ -251,7 +251,6 @@ async def _ask_collection(
 ) -> int:
     from h2otui.chat.session import qa_system_prompt
     from h2otui.engines import create_engine
-    from h2otui.qa.collection import open_collection
     from h2otui.qa.pipeline import Progress, QADone, QARequest, Retrieved, run_qa
     from h2otui.qa.retrieval import QAError, Retriever
 
@@ -279,7 +278,9 @@ async def _ask_collection(
         )
     try:
         col, open_s = await _timed(
-            asyncio.to_thread(open_collection, settings, collection_name, docs)
+            asyncio.to_thread(
+                _open_for_search, settings, collection_name, docs, embed_task is not None
+            )
         )
         retriever = Retriever(
             col,
@@ -381,6 +382,17 @@ def _json_error(collection: str, action: str, model: str, error: str, seed: int 
     result = QAResult("", action, collection, model, finish_reason="error", error=error)
     sys.stdout.write(json_dumps({**result.as_json(), "seed": seed}) + "\n")
     sys.stdout.flush()
+
+
+def _open_for_search(settings: Settings, name: str, docs: Sequence[str], vectors: bool) -> Any:
+    """Open the collection; when the question will be embedded (``vectors``), also load
+    what its vector search reads, while the model is still loading."""
+    from h2otui.qa.collection import open_collection
+
+    col = open_collection(settings, name, docs)
+    if vectors:
+        col.prepare_search()
+    return col
 
 
 def _warm_embedder(settings: Settings, collection: str) -> Any:

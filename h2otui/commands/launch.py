@@ -7,13 +7,32 @@ When stdin or stdout is not a terminal (a pipe, a script) a full-screen app cann
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from h2otui.commands.exit_codes import EXIT_USAGE
 from h2otui.safe_text import say
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from h2otui.config import Settings
+
+
+def load_app_settings(
+    config: Path | None, model_lock: str | None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """The settings of a run: ``--config`` / ``--model-lock`` (the options every command
+    takes) and a command's own flags (``overrides``) over the configured layers. Raises
+    :class:`~h2otui.config.ConfigError`."""
+    from h2otui.config import load_settings, parse_model_lock
+
+    layered: dict[str, Any] = {}
+    if model_lock:
+        layered["models"] = parse_model_lock(model_lock)  # never empty
+        layered.setdefault("default_model", layered["models"][0]["name"])
+    if overrides:
+        layered.update({k: v for k, v in overrides.items() if v is not None})
+    return load_settings(config, layered or None)
 
 
 def launch(settings: Settings) -> int:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from h2otui.engines.base import Capabilities, EngineConfigError, EngineError, FinishReason
 from h2otui.engines.hf_common import (
@@ -59,7 +59,23 @@ class CT2Options(HFOptions):
             description="Weights as converted and run; 'auto' = int8 (int8_float16 on a GPU).",
         )
     )
-    intra_threads: int = Field(0, ge=0, description="CPU threads per generation; 0 = default.")
+    intra_threads: int = Field(
+        0, ge=0, description="CTranslate2's name for n_threads; 0 = unset (its default)."
+    )
+
+    @model_validator(mode="after")
+    def _one_thread_count(self) -> CT2Options:
+        if self.n_threads and self.intra_threads and self.n_threads != self.intra_threads:
+            raise ValueError(
+                f"n_threads = {self.n_threads} and intra_threads = {self.intra_threads} "
+                "disagree; set one of them"
+            )
+        return self
+
+    @property
+    def threads(self) -> int:
+        """CTranslate2's ``intra_threads`` (0 = its default)."""
+        return self.n_threads or self.intra_threads
 
 
 class CT2Engine(HFTokenizerEngine):
@@ -207,7 +223,7 @@ class CT2Engine(HFTokenizerEngine):
                 device=device,
                 device_index=int(index or 0),
                 compute_type=self.quantization(),
-                intra_threads=opts.intra_threads,
+                intra_threads=opts.threads,
             )
         except Exception as exc:
             if is_out_of_memory(exc):

@@ -63,6 +63,14 @@ class HFOptions(EngineOptions):
         False,
         description="Run Python code shipped in the model directory (only for a model you trust).",
     )
+    n_threads: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "CPU threads one generation uses (as the llama.cpp engine's n_threads); unset = "
+            "the library's default (torch: the physical cores; CTranslate2: its own)."
+        ),
+    )
 
     @field_validator("device")
     @classmethod

@@ -14,6 +14,13 @@ thread team belongs to the calling thread, so a fresh thread per request builds 
 team each time), and a model object is rarely thread-safe: requests to one engine are
 serialised by a lock.
 
+Closing never waits for a load: quitting the app right after it started, while the
+model is still loading, must be instant. The worker is a **daemon** thread (a
+``ThreadPoolExecutor``'s threads are joined when the interpreter exits, which held a quit
+up for the whole load), :meth:`ThreadedEngine.aclose` waits only for a generation to stop
+(that is prompt, see below), and a load that finishes after the engine was closed frees
+the model it made instead of keeping it.
+
 Cancellation (the engine contract in :mod:`h2otui.engines.base`): whether the stream ends
 normally, its consumer is cancelled or it is closed early, the cleanup path sets the
 abort flag, **joins the worker** and clears the flag, so nothing keeps generating in the
@@ -28,8 +35,10 @@ import abc
 import asyncio
 import contextlib
 import ctypes
+import queue
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -47,6 +56,57 @@ from h2otui.engines.base import (
 from h2otui.engines.prompting import PromptingEngine
 
 _DONE = object()
+_STOP = object()
+
+
+class DaemonWorker:
+    """One daemon thread running submitted calls in order (a one-thread executor whose
+    thread the interpreter does not join at exit, unlike ``ThreadPoolExecutor``'s)."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((fn, future))
+        return future
+
+    def stop(self) -> None:
+        """End the thread once the calls already submitted have run (does not wait)."""
+        self._jobs.put(_STOP)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not _STOP:
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn()
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            del job, fn, future  # the worker must not keep a finished job's result alive
+
+
+def run_in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run ``fn(*args)`` on a new daemon thread (``asyncio.to_thread`` uses the loop's
+    default executor, which ``asyncio.run`` joins on exit): for work a quit must not wait
+    for, such as importing a model library. Await it with ``asyncio.wrap_future``."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=getattr(fn, "__name__", "task"), daemon=True).start()
+    return future
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +131,13 @@ class ThreadedEngine(PromptingEngine):
         super().__init__(**kwargs)
         self._model: Any = None
         self._load_lock = threading.Lock()
+        #: guards ``_model`` and ``_closed`` between a finishing load and aclose()
+        self._state_lock = threading.Lock()
+        self._closed = False
         self._gen_lock = asyncio.Lock()
         # the one stop flag, read by the worker between steps (and by C code: see above)
         self._abort_flag = ctypes.create_string_buffer(2)
-        self._executor: Any = None
+        self._worker: DaemonWorker | None = None
         self._running: Any = None
 
     # --- what a subclass supplies -------------------------------------------------------
@@ -106,13 +169,10 @@ class ThreadedEngine(PromptingEngine):
 
     # --- the worker thread and the stop flag ---------------------------------------------
 
-    def _pool(self) -> Any:
-        if self._executor is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            prefix = f"{self.engine_name}-{self.model_name}"
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=prefix)
-        return self._executor
+    def _pool(self) -> DaemonWorker:
+        if self._worker is None:
+            self._worker = DaemonWorker(f"{self.engine_name}-{self.model_name}")
+        return self._worker
 
     def _set_abort(self, value: bool) -> None:
         self._abort_flag[0] = b"\x01" if value else b"\x00"
@@ -129,26 +189,51 @@ class ThreadedEngine(PromptingEngine):
 
     # --- loading and closing ---------------------------------------------------------
 
+    def _closed_error(self) -> EngineError:
+        return EngineError(f"model '{self.model_name}' was closed")
+
     def _load_sync(self) -> Any:
-        """The loaded model, loading it now if needed (blocking; idempotent)."""
+        """The loaded model, loading it now if needed (blocking; idempotent). Raises
+        :class:`EngineError` once the engine is closed; a load that ends after
+        :meth:`aclose` frees its model."""
         with self._load_lock:
-            if self._model is None:
-                self._model = self._load_model()
-            return self._model
+            model = self._model
+            if model is not None:
+                return model
+            if self._closed:
+                raise self._closed_error()
+            model = self._load_model()
+            with self._state_lock:
+                closed = self._closed
+                if not closed:
+                    self._model = model
+            if closed:
+                with contextlib.suppress(Exception):
+                    self._close_model(model)
+                raise self._closed_error()
+            return model
 
     async def load(self) -> None:
         if self._model is None:
-            await asyncio.get_running_loop().run_in_executor(self._pool(), self._load_sync)
+            if self._closed:
+                raise self._closed_error()
+            # a cancelled await leaves the load running on the worker; it finishes there
+            await asyncio.wrap_future(self._pool().submit(self._load_sync))
 
     async def aclose(self) -> None:
+        """Free the model. Waits for a generation in progress to stop (the stream's
+        cleanup stops it within the cancellation contract), never for a load: that one
+        finishes on the daemon worker and frees what it loaded."""
         async with self._gen_lock:
-            model, self._model = self._model, None
+            with self._state_lock:
+                self._closed = True
+                model, self._model = self._model, None
             if model is not None:
                 with contextlib.suppress(Exception):
                     self._close_model(model)
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-                self._executor = None
+            worker, self._worker = self._worker, None
+            if worker is not None:
+                worker.stop()
 
     # --- generation ------------------------------------------------------------------
 
@@ -176,7 +261,7 @@ class ThreadedEngine(PromptingEngine):
 
     async def _stream_locked(self, request: GenerationRequest) -> AsyncIterator[Event]:
         if self._model is None:
-            raise EngineError(f"model '{self.model_name}' was closed")
+            raise self._closed_error()
         job = self._prepare(request)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()

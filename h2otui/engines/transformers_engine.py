@@ -17,8 +17,10 @@ generating.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -221,6 +223,10 @@ class TransformersEngine(HFTokenizerEngine):
                 bnb_4bit_quant_type=opts.bnb_4bit_quant_type,
                 bnb_4bit_compute_dtype=compute,
             )
+        if method in ("gptq", "awq") and (os.cpu_count() or 1) < 3:
+            # gptqmodel 7.6 gives its CPU pool half the CPUs (1 here) but asks 2 for its
+            # model loader: a ValueError on a 1-2 CPU machine unless the pool size is set
+            os.environ.setdefault("GPTQMODEL_CPU_WORKERS", "2")
         if method in ("gptq", "awq"):
             backend = opts.gptq_backend or ("torch" if self.device == "cpu" else None)
             if backend is None:
@@ -401,7 +407,7 @@ class TransformersEngine(HFTokenizerEngine):
         input_ids = torch.tensor([job.prompt_tokens], device=self._model.device)
         self._last_generated = 0
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), _torch_threads(self.options.n_threads):
                 self._model.generate(
                     input_ids=input_ids,
                     attention_mask=torch.ones_like(input_ids),
@@ -424,6 +430,27 @@ class TransformersEngine(HFTokenizerEngine):
 
     def _completion_tokens(self, job: GenerationJob, emitted: int) -> int:
         return int(getattr(self, "_last_generated", emitted))
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """``n`` intra-op threads for torch on this (the engine's) thread, for one generation.
+
+    torch's thread count is per thread for threads that already ran torch code (OpenMP's
+    setting belongs to the calling thread) but also the default of threads that have not
+    yet: restoring it afterwards keeps the embedding model and other threads as they were.
+    """
+    if not n:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:

@@ -107,6 +107,9 @@ def transcribe(audio: np.ndarray, opts: IngestSettings) -> list[Segment]:
     """Speech segments with start / end seconds. Silence gives an empty list."""
     if audio.size == 0:
         return []
+    from h2otui.ingest.base import report_phase
+
+    report_phase("asr")
     model = get_model(opts)
     segments, _info = model.transcribe(
         audio,

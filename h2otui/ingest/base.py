@@ -6,6 +6,8 @@ processes back to the main process.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +27,26 @@ def worker_threads() -> int:
     import os
 
     return _WORKER_THREADS or max(1, os.cpu_count() or 1)
+
+
+#: where a parser says what it is doing to the file in hand ("ocr", "asr"): set by the
+#: worker process to forward it to the ingesting process (see h2otui.ingest.worker)
+_PHASE_HOOK: Callable[[str], None] | None = None
+
+
+def set_phase_hook(hook: Callable[[str], None] | None) -> None:
+    global _PHASE_HOOK
+    _PHASE_HOOK = hook
+
+
+def report_phase(phase: str) -> None:
+    """Say that the file being parsed enters ``phase`` (a no-op outside an ingest run).
+    Never raises: progress reporting must not fail a file."""
+    hook = _PHASE_HOOK
+    if hook is not None:
+        # (a closed queue at shutdown: nobody is listening any more)
+        with contextlib.suppress(Exception):
+            hook(phase)
 
 
 class IngestError(Exception):

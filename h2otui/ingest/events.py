@@ -13,6 +13,8 @@ class IngestStarted:
     files_total: int
     bytes_total: int
     workers: int
+    #: the files found, in the order they will be ingested (a queue view lists them)
+    paths: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -28,6 +30,21 @@ class IngestWaiting(IngestPhase):
     to finish, then reads the collection afresh. ``name`` is the message to show."""
 
     pid: int | None = None
+
+
+@dataclass(slots=True)
+class FilePhase:
+    """What is happening to one file now: ``parsing`` (a worker started on it), ``ocr``
+    or ``asr`` (its parser reads an image or transcribes audio), ``embedding`` (parsed,
+    waiting for or getting its vectors). A :class:`FileDone` ends it. Not an
+    :class:`IngestPhase`: it says nothing about the run as a whole."""
+
+    path: str
+    phase: str
+
+
+#: the per-file phases, in the order a file goes through them (ocr / asr while parsing)
+FILE_PHASES = ("waiting", "parsing", "ocr", "asr", "embedding")
 
 
 @dataclass(slots=True)
@@ -103,4 +120,32 @@ class IngestFinished:
     summary: IngestSummary
 
 
-IngestEvent = IngestStarted | IngestPhase | FileDone | IngestProgress | IngestFinished
+IngestEvent = IngestStarted | IngestPhase | FilePhase | FileDone | IngestProgress | IngestFinished
+
+_EVENT_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (IngestStarted, IngestPhase, IngestWaiting, FilePhase, FileDone, IngestProgress)
+}
+
+
+def event_to_json(event: IngestEvent) -> dict[str, Any]:
+    """An event as one JSON object (``{"type": "FileDone", ...}``): how an ingest run in
+    a child process reports to the app (see :mod:`h2otui.ingest.child`)."""
+    data = asdict(event.summary) if isinstance(event, IngestFinished) else asdict(event)
+    data["type"] = type(event).__name__
+    return data
+
+
+def event_from_json(data: dict[str, Any]) -> IngestEvent:
+    """The inverse of :func:`event_to_json`; raises ValueError on an unknown type."""
+    data = dict(data)
+    kind = data.pop("type", None)
+    if kind == "IngestFinished":
+        for key in ("failed", "skipped", "warnings"):
+            data[key] = [tuple(pair) for pair in data.get(key, [])]
+        return IngestFinished(IngestSummary(**data))
+    cls = _EVENT_TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"not an ingest event: {kind!r}")
+    event: IngestEvent = cls(**data)
+    return event

@@ -110,4 +110,7 @@ def get_engine(opts: IngestSettings) -> RapidOcrEngine | DoctrEngine:
 
 def ocr_image(image: np.ndarray, opts: IngestSettings) -> str:
     """Text in an RGB uint8 image (H, W, 3)."""
+    from h2otui.ingest.base import report_phase
+
+    report_phase("ocr")
     return get_engine(opts).read(image)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from h2otui.ingest.discovery import Candidate, Discovery, discover
 from h2otui.ingest.events import (
     FileDone,
+    FilePhase,
     IngestEvent,
     IngestFinished,
     IngestPhase,
@@ -58,6 +59,7 @@ __all__ = [
 
 DEFAULT_COLLECTION = "UserData"
 PROGRESS_EVERY_S = 0.1
+PHASE_POLL_S = 0.25  # how often an idle run looks for the workers' phase reports
 CRASHED_PARSER = "the parser process crashed on this file (a native library fault or out of memory)"
 
 
@@ -216,7 +218,10 @@ class IngestPipeline:
         self.sizes = {str(c.path): c.size for c in found.files}
         self.files_total = len(found.files)
         total_bytes = sum(c.size for c in found.files)
-        yield IngestStarted(self.name, len(found.files), total_bytes, self.n_workers)
+        yield IngestStarted(
+            self.name, len(found.files), total_bytes, self.n_workers,
+            [str(c.path) for c in found.files],
+        )  # fmt: skip
         for prob in found.problems:
             (self.summary.failed if prob.status == "failed" else self.summary.skipped).append(
                 (prob.path, prob.reason)
@@ -304,6 +309,7 @@ class IngestPipeline:
                 while self.todo or self.in_flight or self.backlog or self._writer.pending:
                     self.submit_work()
                     done = self._wait_for_results()
+                    yield from self.report_phases()
                     yield from self.collect_results(done)
                     # embed a batch when there is a full one, or when nothing else can
                     # arrive soon
@@ -351,9 +357,22 @@ class IngestPipeline:
         if self.backlog_texts >= self.batch:
             timeout: float | None = 0  # a batch to embed: just look
         else:
-            timeout = 0.5 if self.backlog_texts else None
+            # (a look now and then for the workers' phase reports)
+            timeout = 0.5 if self.backlog_texts else PHASE_POLL_S
         done, _ = wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
         return done
+
+    def report_phases(self) -> Iterator[IngestEvent]:
+        """A :class:`FilePhase` for each phase a worker reported on a file still in
+        flight (a late report on a file already back is stale)."""
+        assert self.pool is not None
+        reports = self.pool.take_phases()
+        if not reports:
+            return
+        flying = {t.path for t in self.in_flight.values()}
+        for path, phase in reports:
+            if path in flying:
+                yield FilePhase(path, phase)
 
     def collect_results(self, done: set[Future[FileResult]]) -> Iterator[IngestEvent]:
         """Turn finished parses into events, status rows, or files waiting for vectors."""
@@ -427,6 +446,7 @@ class IngestPipeline:
             outcome = "updated" if k is not None and k.has_ok else "added"
             parsed = ParsedFile.from_result(result, outcome, self.embedder.model_id)
             parsed.allocate_vectors(self.embedder.dim)
+            yield FilePhase(result.path, "embedding")
             self.backlog.append(parsed)
             self.backlog_texts += len(parsed.texts)
 

@@ -43,22 +43,44 @@ class WorkerPool:
         self.threads = max(1, (os.cpu_count() or 1) // max(1, workers))
         #: where a worker stopped at a file's deadline says why (see take_reason)
         self.reasons_dir: str | None = None
+        #: ``(path, phase)`` from the workers (see :meth:`take_phases`)
+        self.phases: Any = None
 
     def start(self) -> None:
         if self.workers <= 0:
+            if self.phases is None:
+                import queue
+
+                self.phases = queue.SimpleQueue()
             return
         import multiprocessing
         import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
+        context = multiprocessing.get_context("spawn")
         if self.reasons_dir is None:
             self.reasons_dir = tempfile.mkdtemp(prefix="h2otui-ingest-")
+        if self.phases is None:
+            # simple: a put writes in the calling thread, no feeder thread that a worker
+            # stopped mid-file (its deadline, a crash) would leave holding the lock
+            self.phases = context.SimpleQueue()
         self.executor = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=init_worker,
-            initargs=(self.opts, self.threads, os.getpid(), self.reasons_dir),
+            initargs=(self.opts, self.threads, os.getpid(), self.reasons_dir, self.phases),
         )
+
+    def take_phases(self) -> list[tuple[str, str]]:
+        """The ``(path, phase)`` the workers reported since the last call."""
+        out: list[tuple[str, str]] = []
+        phases = self.phases
+        try:
+            while phases is not None and not phases.empty():  # (the only reader)
+                out.append(phases.get())
+        except (OSError, ValueError, EOFError):  # closed at shutdown
+            pass
+        return out
 
     def take_reason(self, path: str) -> str | None:
         """Why a worker stopped itself on ``path`` (its deadline), if it did; once."""
@@ -75,6 +97,9 @@ class WorkerPool:
     def close(self) -> None:
         """:meth:`shutdown`, and remove the reasons folder."""
         self.shutdown()
+        phases, self.phases = self.phases, None
+        if phases is not None and hasattr(phases, "close"):
+            phases.close()
         if self.reasons_dir is not None:
             import shutil
 
@@ -83,11 +108,16 @@ class WorkerPool:
 
     def submit(self, task: FileTask) -> Future[FileResult]:
         if self.executor is None:
+            from h2otui.ingest.worker import use_phase_queue
+
             fut: Future[FileResult] = Future()
+            use_phase_queue(self.phases)
             try:
                 fut.set_result(process_file(task, self.opts))
             except Exception as exc:
                 fut.set_exception(exc)
+            finally:
+                use_phase_queue(None)
             return fut
         result: Future[FileResult] = self.executor.submit(process_file, task)
         return result

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from h2otui.ingest.base import ModelUnavailableError, ParseError, Part
 from h2otui.ingest.chunking import chunk_spans
@@ -74,6 +74,11 @@ _CURRENT: tuple[str, float] | None = None
 _REASONS_DIR: str | None = None
 #: a worker's exit status when it stopped itself at a file's deadline
 DEADLINE_EXIT = 75
+#: where this process says what it does to which file: ``(path, phase)`` tuples read by
+#: the ingesting process (a multiprocessing queue in a worker; see report_phase)
+_PHASES: Any = None
+#: the file this process is parsing, for its phase reports
+_PATH: str | None = None
 
 
 def init_worker(
@@ -81,9 +86,11 @@ def init_worker(
     threads: int,
     parent_pid: int | None = None,
     reasons_dir: str | None = None,
+    phases: Any = None,
 ) -> None:
     """Process-pool initializer: exit with the parent, remember the settings, share the
-    cores fairly, cap this process's memory and the time it may spend on one file."""
+    cores fairly, cap this process's memory and the time it may spend on one file, and
+    report each file's phases into ``phases`` (a queue)."""
     global _OPTS, _REASONS_DIR
     if parent_pid is not None:
         exit_with_parent(parent_pid)
@@ -95,12 +102,35 @@ def init_worker(
     from h2otui.ingest import base
 
     base.set_worker_threads(threads)
+    if phases is not None:
+        use_phase_queue(phases)
     # Ctrl-C goes to the whole process group: the main process handles it and shuts the
     # pool down; workers finish their file quietly instead of printing tracebacks.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+def use_phase_queue(phases: Any) -> None:
+    """Send this process's file phases (:func:`h2otui.ingest.base.report_phase`) to
+    ``phases`` as ``(path, phase)``; None stops it."""
+    global _PHASES
+    from h2otui.ingest import base
+
+    _PHASES = phases
+    base.set_phase_hook(_put_phase if phases is not None else None)
+
+
+_LAST_PHASE: tuple[str, str] | None = None
+
+
+def _put_phase(phase: str) -> None:
+    """Report ``phase`` of the file in hand, once (OCR is reported by every page)."""
+    global _LAST_PHASE
+    if _PHASES is not None and _PATH is not None and (_PATH, phase) != _LAST_PHASE:
+        _LAST_PHASE = (_PATH, phase)
+        _PHASES.put(_LAST_PHASE)
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -202,16 +232,18 @@ def sha256_file(path: Path) -> str:
 
 
 def process_file(task: FileTask, opts: IngestSettings | None = None) -> FileResult:
-    global _CURRENT
+    global _CURRENT, _PATH, _LAST_PHASE
     in_worker = opts is None
     opts = opts or _OPTS
     assert opts is not None, "init_worker was not called"
     if in_worker and opts.max_seconds_per_file > 0:
         _CURRENT = (task.path, time.monotonic() + opts.max_seconds_per_file)
+    _PATH, _LAST_PHASE = task.path, None
+    _put_phase("parsing")
     try:
         return _process_file(task, opts)
     finally:
-        _CURRENT = None
+        _CURRENT = _PATH = None
 
 
 def _process_file(task: FileTask, opts: IngestSettings) -> FileResult:

@@ -225,16 +225,14 @@ async def run_qa(
 
     if action == "query":
         tb = time.perf_counter()
-        filled = fill_context(
+        filled = fill_query_context(
             engine,
-            build_user=lambda ps: query_prompt(
-                request.question, ps, pre_prompt=qa.pre_prompt_query, prompt=qa.prompt_query
-            ),
-            passages=found.passages,
+            request.question,
+            found.passages,
+            qa,
             system=request.system,
-            history=list(request.history),
+            history=request.history,
             max_new_tokens=params.max_new_tokens,
-            max_input_tokens=qa.max_input_tokens,
         )
         timings["prompt_build_s"] = time.perf_counter() - tb
         result.sources = filled.passages
@@ -399,6 +397,32 @@ async def _stopping_stream(engine: Engine, request: GenerationRequest) -> AsyncI
             task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+
+
+def fill_query_context(
+    engine: Engine,
+    question: str,
+    passages: Sequence[Passage],
+    qa: QASettings,
+    *,
+    system: str | None,
+    history: Sequence[tuple[str, str]] = (),
+    max_new_tokens: int,
+) -> FilledPrompt:
+    """The prompt of a ``query`` question: the retrieved ``passages`` that fit the
+    model's context and ``qa.max_input_tokens`` (the others in ``dropped``). The one
+    rule for answers and for the retrieval inspector."""
+    return fill_context(
+        engine,
+        build_user=lambda ps: query_prompt(
+            question, ps, pre_prompt=qa.pre_prompt_query, prompt=qa.prompt_query
+        ),
+        passages=passages,
+        system=system,
+        history=list(history),
+        max_new_tokens=max_new_tokens,
+        max_input_tokens=qa.max_input_tokens,
+    )
 
 
 async def _complete(

@@ -16,7 +16,9 @@ LanceDB queries.
   full-text side.
 
 Every hit gets a cosine ``score`` (full-text-only hits are scored from their stored
-vector), so citations show one comparable number whatever found them.
+vector), so citations show one comparable number whatever found them -- except in
+``text`` mode, which embeds nothing (no embedder is loaded) unless ``scores=True`` asks
+for them: its hits then have no score.
 
 ``cut_distance`` drops weak *vector* matches: a hit whose cosine distance
 (``1 - cosine``) is above it is dropped unless the full-text search also matched it
@@ -63,7 +65,7 @@ class CollectionLike(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def text_search(
-        self, query: str, limit: int, docs: Sequence[str] | None = None
+        self, query: str, limit: int, docs: Sequence[str] | None = None, *, vectors: bool = True
     ) -> list[dict[str, Any]]: ...
 
     def read_parts(self, docs: Sequence[str] | None = None) -> list[dict[str, Any]]: ...
@@ -178,10 +180,11 @@ class Retriever:
         return [(_passage(row), 1.0 - float(row["_distance"])) for row in rows]
 
     def text_search(
-        self, query: str, limit: int, docs: Sequence[str] | None = None
+        self, query: str, limit: int, docs: Sequence[str] | None = None, vectors: bool = True
     ) -> list[tuple[Passage, list[float] | None]]:
-        """Full-text candidates with their stored vector (to score them by cosine)."""
-        rows = self.collection.text_search(query, limit, docs)
+        """Full-text candidates with their stored vector (to score them by cosine;
+        ``None`` without ``vectors``)."""
+        rows = self.collection.text_search(query, limit, docs, vectors=vectors)
         return [(_passage(row), row.get("vector")) for row in rows]
 
     # --- the public entry point -------------------------------------------------------
@@ -195,9 +198,11 @@ class Retriever:
         cut_distance: float | None = 0.82,
         docs: Sequence[str] | None = None,
         fill_limit: int = 200,
+        scores: bool | None = None,
     ) -> RetrievalResult:
         """Ranked passages for ``query``; ``top_k=-1`` returns up to ``fill_limit``
-        (for the context filler to cut down)."""
+        (for the context filler to cut down). ``scores``: give full-text hits a cosine
+        score (needs the query embedding); by default yes, except in ``text`` mode."""
         import numpy as np
 
         if mode not in ("hybrid", "vector", "text"):
@@ -210,19 +215,31 @@ class Retriever:
         docs = list(docs) if docs else None
         result = RetrievalResult(passages=[], mode=mode)
 
+        if scores is None:
+            scores = mode != "text"
+        embeds = mode != "text" or scores
         # the full-text search needs no embedding: it runs while the query is embedded
+        # (in this thread when nothing is embedded: no hand-off to wait for)
         text_future: Future[list[tuple[Passage, list[float] | None]]] | None = None
-        if mode in ("hybrid", "text"):
-            text_future = _pool().submit(self.text_search, query, per_side, docs)
-        t0 = time.perf_counter()
-        vec = self.embed(query)  # every mode: full-text hits are scored by cosine too
-        result.embed_s = time.perf_counter() - t0
+        if mode in ("hybrid", "text") and embeds:
+            text_future = _pool().submit(self.text_search, query, per_side, docs, scores)
+        elif mode == "text":
+            text_future = Future()
+            try:
+                text_future.set_result(self.text_search(query, per_side, docs, scores))
+            except Exception as exc:
+                text_future.set_exception(exc)
+        vec = None
+        if embeds:
+            t0 = time.perf_counter()
+            vec = self.embed(query)  # full-text hits are scored by cosine too
+            result.embed_s = time.perf_counter() - t0
 
         t1 = time.perf_counter()
         by_id: dict[str, Passage] = {}
         vector_ranked: list[str] = []
         text_ranked: list[str] = []
-        if mode in ("hybrid", "vector"):
+        if vec is not None and mode in ("hybrid", "vector"):
             for p, sim in self.vector_search(vec, per_side, docs):
                 p.score = sim
                 p.found_by = ("vector",)
@@ -245,7 +262,7 @@ class Retriever:
                 if key in by_id:
                     by_id[key].found_by = ("vector", "text")
                     continue
-                if stored is not None:
+                if stored is not None and vec is not None:
                     p.score = float(np.dot(np.asarray(stored, dtype=np.float32), vec))
                 p.found_by = ("text",)
                 by_id[key] = p

@@ -30,6 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
+import subprocess
+import tempfile
 from collections.abc import Callable
 from contextlib import aclosing
 from functools import partial
@@ -38,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -57,7 +60,6 @@ from h2otui.chat.events import (
     SourcesFound,
     TextDelta,
 )
-from h2otui.chat.runner import AnswerRunner
 from h2otui.chat.session import ChatOptions, ChatSession, format_stats, sources_from_meta
 from h2otui.config import ConfigError
 from h2otui.engines.base import EngineError
@@ -66,11 +68,6 @@ from h2otui.privacy import open_private
 from h2otui.qa.citations import Passage
 from h2otui.qa.collection import CollectionCache
 from h2otui.safe_text import visible
-from h2otui.screens.chat_options import ChatOptionsScreen
-from h2otui.screens.confirm import ConfirmScreen
-from h2otui.screens.picker import PickerScreen
-from h2otui.screens.source_view import SourceScreen
-from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.store.chats import ChatStoreError, export_json, export_markdown
 from h2otui.widgets.chat_input import ChatInput
 from h2otui.widgets.chat_list import ChatList
@@ -91,6 +88,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from h2otui.app import H2oTuiApp
+    from h2otui.chat.runner import AnswerRunner
     from h2otui.config import Settings
 
 EMPTY_HINT = (
@@ -120,11 +118,17 @@ FOOTER_DROP_FIRST = (
     "rename",
     "delete",
 )
+#: seconds between the first refresh and the start-up model preload (see on_mount)
+PRELOAD_DELAY = 0.5
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 
 
 class ChatScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    # the input has the focus from the first frame: Textual's default (the first
+    # focusable widget, the chat list) drew the list's keys in the footer, then redrew it
+    # when on_mount moved the focus, which held the finished first frame back
+    AUTO_FOCUS = "#input"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop", priority=True),
@@ -203,10 +207,17 @@ class ChatScreen(Screen[None]):
             with contextlib.suppress(ChatStoreError):  # Up then recalls this session's
                 box.past_questions = app.store.recent_questions()
         box.focus()
-        # after the first frame is on the terminal: building the engine imports its
-        # library (llama.cpp: a second or more) on the event loop, which held the
-        # first paint back until it was done (benchmarks/bench_first_paint.py)
-        self.call_after_refresh(self.preload_model, self.session.options.model)
+        # once the first frame is on the terminal: loading imports the model library
+        # (llama.cpp: a second or more, much of it holding the GIL) in a thread, and
+        # started right after the first refresh it still held the frame back by
+        # 0.3-0.6 s (benchmarks/bench_first_paint.py): the refresh is computed before
+        # it is written. A question asked sooner loads the model itself.
+        model = self.session.options.model
+        if self.app.is_headless:  # no terminal, no frame to wait for (tests)
+            self.call_after_refresh(self.preload_model, model)
+        else:
+            preload = partial(self._preload_once, model)
+            self.call_after_refresh(self.set_timer, PRELOAD_DELAY, preload)
 
     def on_resize(self) -> None:
         self._apply_layout()
@@ -278,8 +289,9 @@ class ChatScreen(Screen[None]):
             stops = []
         else:
             return super().focus_next(selector)
-        panel = documents.query_one("#qa-collection")
-        for widget in [*stops, panel, box]:
+        # the panel's selector, once the panel is built (just after the first frame)
+        panel = list(documents.query("#qa-collection"))
+        for widget in [*stops, *panel, box]:
             if widget.focusable and self._shown(widget):
                 widget.focus()
                 if isinstance(widget, ChatMessage):
@@ -382,6 +394,9 @@ class ChatScreen(Screen[None]):
         assert session is not None
         question = question.strip("\n")
         documents = self.query_one(DocumentsPanel)
+        # imported with the first question: the answer path is not needed for the first frame
+        from h2otui.chat.runner import AnswerRunner
+
         runner = AnswerRunner(
             session,
             self.h2o.engines,
@@ -472,8 +487,11 @@ class ChatScreen(Screen[None]):
     async def _load_engine(self, model: str) -> Any:
         pool = self.h2o.engines
         # building the engine imports its library (llama.cpp: a second or more): in a
-        # thread, so the event loop keeps drawing meanwhile (the first frame included)
-        engine = await asyncio.to_thread(pool.get, model)
+        # thread, so the event loop keeps drawing meanwhile (the first frame included);
+        # a daemon one, which a quit does not wait for (asyncio.to_thread's is joined)
+        from h2otui.engines.threaded import run_in_daemon_thread
+
+        engine = await asyncio.wrap_future(run_in_daemon_thread(pool.get, model))
         if pool.is_loaded(model):
             return engine
         progress = self.query_one(LoadProgress)
@@ -482,6 +500,11 @@ class ChatScreen(Screen[None]):
             return await pool.load(model)
         finally:
             progress.end()
+
+    def _preload_once(self, model: str) -> None:
+        """The start-up preload, unless a question or a model switch got there first."""
+        if not self.generating and not self.h2o.engines.is_loaded(model):
+            self.preload_model(model)
 
     @work(group="load", exit_on_error=False)
     async def preload_model(self, model: str) -> None:
@@ -618,6 +641,8 @@ class ChatScreen(Screen[None]):
         self.preload_model(session.options.model)
 
     def action_options(self) -> None:
+        from h2otui.screens.chat_options import ChatOptionsScreen
+
         session = self.session
         if session is None:
             return
@@ -706,7 +731,7 @@ class ChatScreen(Screen[None]):
     def action_focus_input(self) -> None:
         self.query_one(ChatInput).focus()
 
-    def action_documents(self) -> None:
+    async def action_documents(self) -> None:
         """Show the documents panel (collection, action, sources) and focus it; pressed
         in the panel, hide it. Hiding keeps the collection: answers still come from it
         and the toolbar still says ``docs: NAME`` (the panel takes 40 columns a narrow
@@ -720,6 +745,7 @@ class ChatScreen(Screen[None]):
         self._documents_open = True
         self._last_panel = "documents"
         self._apply_layout(refocus=False)
+        await documents.build()  # built just after the first frame: only a fast Ctrl+G waits
         if opening:
             documents.refresh_collections()
         documents.query_one("#qa-collection").focus()
@@ -748,6 +774,8 @@ class ChatScreen(Screen[None]):
 
     @on(DocumentsPanel.SourceRequested)
     def on_source_requested(self, event: DocumentsPanel.SourceRequested) -> None:
+        from h2otui.screens.source_view import SourceScreen
+
         event.stop()
         p = event.passage
         question = self.query_one(DocumentsPanel).question
@@ -777,6 +805,8 @@ class ChatScreen(Screen[None]):
         return self.session.chat_id
 
     def action_rename_chat(self, chat_id: int | None = None) -> None:
+        from h2otui.screens.text_prompt import TextPromptScreen
+
         chat_id = chat_id if chat_id is not None else self._current_chat()
         store = self.h2o.store
         if chat_id is None or store is None:
@@ -803,6 +833,8 @@ class ChatScreen(Screen[None]):
         self.app.push_screen(TextPromptScreen("Rename chat", current), rename)
 
     def action_delete_chat(self, chat_id: int | None = None) -> None:
+        from h2otui.screens.confirm import ConfirmScreen
+
         chat_id = chat_id if chat_id is not None else self._current_chat()
         store = self.h2o.store
         if chat_id is None or store is None:
@@ -838,6 +870,8 @@ class ChatScreen(Screen[None]):
     def action_search_questions(self) -> None:
         """Ctrl+R: search the questions asked before (in every chat); the one picked
         goes into the input, to edit or send."""
+        from h2otui.screens.picker import PickerScreen
+
         box = self.query_one(ChatInput)
         past = list(box.past_questions)
 
@@ -862,6 +896,8 @@ class ChatScreen(Screen[None]):
 
     def action_search_chats(self) -> None:
         """Search saved chats by title and content; Enter opens the one picked."""
+        from h2otui.screens.picker import PickerScreen
+
         store = self.h2o.store
         if store is None:
             self.notify("Chat history is off: there are no saved chats.", severity="warning")
@@ -890,6 +926,8 @@ class ChatScreen(Screen[None]):
     def action_export_chat(self, fmt: str = "md") -> None:
         """Write the current chat as Markdown (``md``) or JSON to a file the user names
         (the current directory by default); an existing file is never overwritten."""
+        from h2otui.screens.text_prompt import TextPromptScreen
+
         chat_id = self._current_chat()
         store = self.h2o.store
         if chat_id is None or store is None:
@@ -925,6 +963,65 @@ class ChatScreen(Screen[None]):
             TextPromptScreen(f"Export this chat ({fmt.upper()}) to the file", str(default)),
             write,
         )
+
+    def action_open_in_editor(self) -> None:
+        """Show the current chat, as Markdown, in ``$VISUAL`` / ``$EDITOR``: the app
+        hands the terminal over until the editor exits. The file is a private temporary
+        copy (0600, in the data dir's ``tmp``), deleted afterwards; edits are not read
+        back (Export keeps a copy)."""
+        chat_id = self._current_chat()
+        store = self.h2o.store
+        if chat_id is None or store is None:
+            return
+        var = "VISUAL" if os.environ.get("VISUAL", "").strip() else "EDITOR"
+        command = os.environ.get(var, "").strip()
+        if not command:
+            self.notify(
+                "Set $VISUAL or $EDITOR to your editor (e.g. export EDITOR=vim) to open "
+                "chats in it; Export writes one to a file.",
+                title="Editor",
+                severity="warning",
+            )
+            return
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            self.notify(f"${var} is not a command line ({exc}): {command}", severity="error")
+            return
+        try:
+            text = export_markdown(store.export(chat_id), _source_label)
+            tmp_dir = self.settings.data_path / "tmp"
+            tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f"chat-{chat_id}-", suffix=".md", dir=tmp_dir)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp: 0600
+                out.write(text)
+        except (OSError, ChatStoreError) as exc:
+            self.notify(f"Could not write the chat for the editor: {exc}", severity="error")
+            return
+        path = Path(name)
+        try:
+            with self.app.suspend():
+                returncode = subprocess.run([*argv, str(path)], check=False).returncode
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot be handed to an editor; use Export instead.",
+                title="Editor",
+                severity="error",
+            )
+            return
+        except OSError as exc:
+            self.notify(
+                f"Could not run ${var} ({argv[0]}): {exc}", title="Editor", severity="error"
+            )
+            return
+        finally:
+            path.unlink(missing_ok=True)
+        if returncode != 0:
+            self.notify(
+                f"The editor ({argv[0]}) exited with status {returncode}.",
+                title="Editor",
+                severity="warning",
+            )
 
     @on(ChatList.Action)
     async def on_chat_list_action(self, event: ChatList.Action) -> None:
@@ -1032,6 +1129,11 @@ class ChatScreen(Screen[None]):
                 "Export this chat as Markdown",
                 "Write it to a .md file, sources included",
                 partial(self.action_export_chat, "md"),
+            ),
+            (
+                "Open this chat in $EDITOR",
+                "Read it as Markdown in $VISUAL / $EDITOR (a private temporary copy)",
+                self.action_open_in_editor,
             ),
             (
                 "Export this chat as JSON",

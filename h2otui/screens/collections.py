@@ -51,6 +51,8 @@ STATE_STYLE = {
     "skipped": "yellow",
     "removed": "yellow",
     "parsing": "cyan",
+    "ocr": "magenta",
+    "asr": "magenta",
     "embedding": "cyan",
     "waiting": "dim",
 }
@@ -466,7 +468,10 @@ class CollectionsScreen(Screen[None]):
 
     def action_cancel_ingest(self) -> None:
         job = self.queue.cancel()
-        if job is None:
+        if job is None and self.queue.elsewhere:
+            pid = f" (pid {self.queue.owner_pid})" if self.queue.owner_pid else ""
+            self.notify(f"The ingest runs in another h2otui{pid}: cancel it there.", timeout=4)
+        elif job is None:
             self.notify("No ingest is running.", timeout=3)
         else:
             self.notify(
@@ -552,9 +557,22 @@ class CollectionsScreen(Screen[None]):
         from h2otui.qa.collection import open_collection
         from h2otui.qa.inspect import inspect_retrieval
 
+        settings = self.settings
+        engine, note = None, ""
         try:
-            col = open_collection(self.settings, name)
-            result = inspect_retrieval(col, query, self.settings.qa)
+            # the chat's model, for its context budget: loaded as a question would load it
+            engine = self.app.call_from_thread(self.h2o.engines.load, settings.default_model)
+        except Exception as exc:  # no model at hand: the ranks are still worth seeing
+            note = f"{settings.default_model} unavailable: {exc}"
+        try:
+            from h2otui.chat.session import qa_system_prompt
+
+            col = open_collection(settings, name)
+            result = inspect_retrieval(
+                col, query, settings.qa, engine=engine, budget_note=note,
+                system=qa_system_prompt(settings, None) if engine is not None else None,
+                max_new_tokens=settings.generation.max_new_tokens,
+            )  # fmt: skip
         except Exception as exc:
             self.app.call_from_thread(self._show_inspection_error, str(exc))
             return
@@ -571,12 +589,24 @@ class CollectionsScreen(Screen[None]):
             f"cut_distance {s['cut_distance']} · rrf_k {s['rrf_k']} · "
             f"{s['candidates']} candidates → {len(result.sources)} sources"
         )
+        if "context_length" in s:
+            summary += (
+                f" · budget of {s['model']}: context {s['context_length']}, "
+                f"max_new_tokens {s['max_new_tokens']}, max_input_tokens "
+                f"{s['max_input_tokens']}, prompt {s['prompt_tokens']} tokens"
+            )
         if result.notes:
             summary += " · " + "; ".join(result.notes)
         self.query_one("#inspect-settings", Static).update(plain(summary))
         table = self.query_one("#inspect-table", DataTable)
         table.clear()
-        verdict_style = {"used": "green", "cut_distance": "red"}
+        verdict_style = {
+            "used": "green",
+            "used (cut to fit)": "yellow",
+            "cut_distance": "red",
+            "context budget": "red",
+            "max_input_tokens": "red",
+        }
         for c in result.chunks:
             p = c.passage
             table.add_row(
@@ -613,6 +643,10 @@ class CollectionsScreen(Screen[None]):
 
 def describe_job(job: IngestJob) -> Text:
     """One line: collection, state, files done / total, rate, ETA, and the message."""
+    from h2otui.ingest.background import ELSEWHERE
+
+    if job.state == ELSEWHERE:  # another h2otui runs it: all this one knows is where
+        return plain(f"ingest → {job.collection}: {job.message}", "dim")
     p = job.progress
     total = len(job.files) or (p.files_total if p else 0)
     done = p.files_done if p else 0

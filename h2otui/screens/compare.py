@@ -3,6 +3,7 @@
 Layout (``compare.tcss``)::
 
     ┌ #toolbar: title · collection/action · mode ───────────────────────────────┐
+    │ #docs-bar: collection picker · action picker                              │
     │ #tabs (stacked layout only): 1 model-a ● │ 2 model-b ◌ │ ...              │
     │ ┌ AnswerColumn ──┐┌ AnswerColumn ──┐┌ ...                                 │
     │ │ name           ││ name           │                                      │
@@ -19,15 +20,19 @@ tab strip naming every model and its state, F6 / Shift+F6 switch (usable at 80x2
 Below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT` a "too small" notice replaces the widgets.
 
 **Answers** run through :class:`~h2otui.chat.compare.CompareSession`, one worker per
-model. Text arrives as events; each column keeps its text and a dirty flag, and a
-20 Hz timer repaints only dirty columns, so four fast streams cost four repaints per
-tick, not one per token. Esc stops every answer, Ctrl+K the focused one; an error shows
+model. Text arrives as events; each column gathers it, and a timer hands it to the
+column's :class:`~h2otui.widgets.stream_text.StreamText` at most every
+:data:`REFRESH_S`, one column per tick, which re-wraps only the last lines and repaints
+only that column (no layout of the screen): four fast streams cost four small repaints
+per :data:`REFRESH_S`, never one per token nor four in one frame
+(``benchmarks/bench_compare.py``). Esc stops every answer, Ctrl+K the focused one; an error shows
 in its own column while the others go on. In-process models beyond
 ``compare.local_concurrency`` show "queued" until a slot frees.
 
 **Arena** (Ctrl+B): two of the models answer as A and B, randomly assigned, names hidden;
 when both are done the vote bar asks A / B / tie / both bad; the vote is saved
-(:class:`~h2otui.store.arena.ArenaStore`) and the names revealed.
+(:class:`~h2otui.store.arena.ArenaStore`) and the names revealed. Questions asked before
+the vote are follow-ups to the same hidden pair, in the same compare.
 
 Untrusted text (answers, model names, file names) is shown as rich ``Text`` through
 :func:`~h2otui.safe_text.visible`, never parsed as markup.
@@ -49,7 +54,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static
 from textual.worker import Worker, WorkerState
@@ -71,8 +76,9 @@ from h2otui.screens.arena_board import LeaderboardScreen
 from h2otui.screens.compare_diff import DiffScreen
 from h2otui.screens.compare_merge import MergeScreen
 from h2otui.screens.compare_models import ModelPickerScreen
-from h2otui.screens.text_prompt import TextPromptScreen
 from h2otui.widgets.chat_input import ChatInput
+from h2otui.widgets.collection_bar import CollectionBar
+from h2otui.widgets.stream_text import StatusLine, StreamText
 
 if TYPE_CHECKING:
     from h2otui.app import H2oTuiApp
@@ -80,6 +86,7 @@ if TYPE_CHECKING:
     from h2otui.chat.runner import AnswerRunner
     from h2otui.config import Settings
     from h2otui.qa.citations import Passage
+    from h2otui.store.chats import StoredMessage
 
 #: below this each column gets too narrow to read: the layout stacks
 COLUMN_MIN_WIDTH = 34
@@ -88,8 +95,6 @@ MIN_HEIGHT = 8
 TOO_SMALL = f"Terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}."
 #: live text and stats are repainted at most this often (seconds)
 REFRESH_S = 0.1
-#: an answer is shown in Statics of about this many characters; only the last repaints
-CHUNK_CHARS = 800
 #: a column consuming a burst of tokens lets the event loop run at least this often
 YIELD_EVERY_S = 0.004
 ARENA_LABELS = ("A", "B")
@@ -101,12 +106,17 @@ VERDICT_BUTTONS = (
 )
 HINT = (
     "Ask once, every model answers. Enter sends · Esc stops all · Ctrl+K stops this one · "
-    "F6 next column · Ctrl+O models · Ctrl+B arena · Ctrl+P all commands"
+    "F6 next column · Ctrl+O models · Ctrl+T collection · Ctrl+B arena · Ctrl+P all commands"
 )
 
 
 class AnswerColumn(Vertical):
-    """One model's column: its name, live stats, and every round of its answers."""
+    """One model's column: its name, live stats, and every round of its answers.
+
+    The rounds are shown by one :class:`~h2otui.widgets.stream_text.StreamText`: text
+    written while streaming is gathered and handed to it by :meth:`render_now` (the
+    screen's timer), which re-wraps only the last lines and repaints only this column.
+    """
 
     can_focus = False
 
@@ -118,13 +128,10 @@ class AnswerColumn(Vertical):
         self.index = index
         self.state = "idle"
         self.worker: Worker[None] | None = None
-        self._history = Text()
-        self._history_dirty = False
-        self._stats_shown = ""
-        #: the current answer is shown in chunks: sealed ones never repaint, only the
-        #: last (a Static per :data:`CHUNK_CHARS`), so a long answer stays cheap
-        self._sealed = 0
-        self._chunks: list[Static] = []
+        #: what the view has yet to show, in order: new paragraphs (text, style) and
+        #: streamed text (a str), handed over at the next :meth:`render_now`
+        self._pending: list[tuple[str, str] | str] = []
+        self._has_rounds = False
         self._question = ""
         self._parts: list[str] = []
         self._started: float | None = None
@@ -136,13 +143,13 @@ class AnswerColumn(Vertical):
         #: the current round's answer ended (in any way)
         self.done = False
         self.dirty = False
+        #: the repaint timer leaves the column alone until then (perf_counter seconds)
+        self.next_paint = 0.0
 
     def compose(self) -> ComposeResult:
         yield Label(self._header(), classes="col-header", markup=False)
-        yield Static("", classes="col-stats", markup=False)
-        with VerticalScroll(classes="col-body"):
-            yield Static("", classes="col-history", markup=False)
-            yield Static("", classes="col-text", markup=False)
+        yield StatusLine(classes="col-stats")
+        yield StreamText(classes="col-body")
 
     # --- state -----------------------------------------------------------------------
 
@@ -150,6 +157,12 @@ class AnswerColumn(Vertical):
     def text(self) -> str:
         """The current answer's text so far."""
         return "".join(self._parts)
+
+    @property
+    def shown(self) -> str:
+        """What the column shows once repainted: every round, then the stats."""
+        view = self.query_one(StreamText)
+        return f"{view.plain}\n{self.query_one(StatusLine).plain}"
 
     @property
     def busy(self) -> bool:
@@ -167,43 +180,72 @@ class AnswerColumn(Vertical):
         self.label = f"{self.label} · {self.model}"
         self.query_one(".col-header", Label).update(self._header())
 
-    def add_round(self, question: str, answer: str, status: str, stats: str = "") -> None:
-        """A finished round (a reopened compare's, or the last one when a new one starts)."""
-        t = self._history
-        if t.plain:
-            t.append("\n\n")
-        t.append("› " + visible(question), style="bold")
-        t.append("\n")
-        t.append(visible(answer))
-        if status != "complete":
-            t.append(f"\n[{status}]", style="italic")
-        if stats:
-            t.append("\n" + visible(stats), style="dim")
-        self._history_dirty = True
+    def _paragraph(self, text: str, style: str = "") -> None:
+        self._pending.append((text, style))
         self.dirty = True
 
-    def restore_current(self, question: str, answer: str, status: str, stats: str) -> None:
+    def _show_question(self, question: str) -> None:
+        if self._has_rounds:
+            self._paragraph("")
+        self._has_rounds = True
+        self._paragraph("› " + question, "bold")
+
+    def _show_outcome(self, status: str, stats: str) -> None:
+        if status != "complete":
+            self._paragraph(f"[{status}]", "italic")
+        if stats:
+            self._paragraph(stats, "dim")
+
+    def show_merge(self, by: str, text: str, status: str) -> None:
+        """The merged answer (Ctrl+G) to the current round, under this column's answer."""
+        self._paragraph("")
+        heading = f"⇒ Merged by {by}" + ("" if status == "complete" else f" [{status}]")
+        self._paragraph(heading, "bold")
+        self._paragraph(text)
+
+    def add_round(
+        self,
+        question: str,
+        answer: str,
+        status: str,
+        stats: str = "",
+        merged: StoredMessage | None = None,
+    ) -> None:
+        """A finished round of a reopened compare (with the merge this model made)."""
+        self._show_question(question)
+        self._paragraph(answer)
+        if merged is not None:
+            self.show_merge(self.model, merged.content, merged.status)
+        self._show_outcome(status, stats)
+
+    def restore_current(
+        self,
+        question: str,
+        answer: str,
+        status: str,
+        stats: str,
+        merged: StoredMessage | None = None,
+    ) -> None:
         """A reopened compare's last round: current, so diff, merge and copy work on it."""
+        self._show_question(question)
+        self._paragraph(answer)
+        if merged is not None:
+            self.show_merge(self.model, merged.content, merged.status)
         self._question, self._parts = question, [answer]
         self._restored = (status, stats)
         self.done = True
         self.set_state(status)
 
     def begin(self, question: str) -> None:
-        if self._question:
+        if self._question:  # the round shown so far becomes an earlier one
             f = self._final
             status, stats = self._restored
-            self.add_round(
-                self._question,
-                self.text,
-                f.status if f else status,
-                f.stats_line() if f else stats,
-            )
+            self._show_outcome(f.status if f else status, f.stats_line() if f else stats)
         self._restored = ("stopped", "")
         self._question = question
+        self._show_question(question)
+        self._paragraph("")
         self._parts = []
-        self._sealed = 0
-        self._reset_chunks()
         self._started = time.perf_counter()
         self._first = None
         self._tokens = 0
@@ -221,6 +263,7 @@ class AnswerColumn(Vertical):
             self._first = time.perf_counter()
             self.set_state("streaming")
         self._parts.append(text)
+        self._pending.append(text)
         self._tokens += 1
         self.dirty = True
 
@@ -259,62 +302,33 @@ class AnswerColumn(Vertical):
         tps = (self._tokens - 1) / gen if self._tokens > 1 and gen > 0 else 0.0
         return f"streaming · first token {ttft:.2f} s · {tps:.1f} tok/s · {self._tokens} tokens"
 
-    def _reset_chunks(self) -> None:
-        if not self.is_mounted:
-            return
-        chunks = list(self.query(".col-text").results(Static))
-        for extra in chunks[1:]:
-            extra.remove()
-        if chunks:
-            chunks[0].update("")
-        self._chunks = chunks[:1]
-
-    def _chunk_text(self, first: bool, text: str) -> Text:
-        out = Text()
-        if first and self._question:
-            if self._history.plain:
-                out.append("\n")
-            out.append("› " + visible(self._question), style="bold")
-            out.append("\n")
-        out.append(visible(text))
-        return out
-
     def render_now(self) -> None:
-        """Repaint what changed (called by the screen's timer): the stats line, the
-        current answer's last chunk, and the earlier rounds when a round ended."""
+        """Repaint what changed (called by the screen's timer): the stats line, and the
+        text written since the last call (handed to the view in one piece)."""
         text_changed = self.dirty
         self.dirty = False
-        stats = visible(self.stats_line())
-        if stats != self._stats_shown:  # unchanged text costs no repaint
-            self._stats_shown = stats
-            self.query_one(".col-stats", Static).update(stats)
-        if not text_changed:
+        self.query_one(StatusLine).show(self.stats_line())
+        if not text_changed or not self._pending:
             return
-        body = self.query_one(".col-body", VerticalScroll)
-        at_end = body.scroll_y >= body.max_scroll_y - 1
-        if self._history_dirty:
-            self._history_dirty = False
-            self.query_one(".col-history", Static).update(self._history)
-        if not self._chunks:
-            self._chunks = list(self.query(".col-text").results(Static))[:1]
-        text = self.text
-        tail = text[self._sealed :]
-        while len(tail) > CHUNK_CHARS:
-            cut = tail.rfind("\n", 0, CHUNK_CHARS) + 1 or tail.rfind(" ", 0, CHUNK_CHARS) + 1
-            cut = cut or CHUNK_CHARS
-            self._chunks[-1].update(self._chunk_text(len(self._chunks) == 1, tail[:cut]))
-            self._sealed += cut
-            chunk = Static("", classes="col-text", markup=False)
-            body.mount(chunk)
-            self._chunks.append(chunk)
-            tail = text[self._sealed :]
-        self._chunks[-1].update(self._chunk_text(len(self._chunks) == 1, tail))
-        if at_end:
-            body.scroll_end(animate=False, immediate=False)
+        view = self.query_one(StreamText)
+        pending, self._pending = self._pending, []
+        streamed: list[str] = []
+        for item in pending:
+            if isinstance(item, str):
+                streamed.append(item)
+                continue
+            if streamed:
+                view.append("".join(streamed))
+                streamed = []
+            view.add_paragraph(*item)
+        if streamed:
+            view.append("".join(streamed))
 
 
 class CompareScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    #: the question box, not the collection picker (focusing it reads the collections)
+    AUTO_FOCUS = "#input"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop_all", "Stop all", priority=True),
@@ -329,6 +343,7 @@ class CompareScreen(Screen[None]):
         Binding("ctrl+g", "merge", "Merge"),
         Binding("ctrl+l", "leaderboard", "Leaderboard", show=False),
         Binding("ctrl+y", "copy_last", "Copy", show=False),
+        Binding("ctrl+t", "choose_collection", "Collection", show=False),
     ]
 
     def __init__(self) -> None:
@@ -345,6 +360,9 @@ class CompareScreen(Screen[None]):
         self._sources_shown = False
         self.collection: str | None = None
         self.action = "query"
+        self._columns: list[AnswerColumn] = []
+        #: the column the repaint timer looked at last
+        self._turn = 0
 
     @property
     def h2o(self) -> H2oTuiApp:
@@ -361,6 +379,7 @@ class CompareScreen(Screen[None]):
             with Horizontal(id="toolbar"):
                 yield Label("Compare", id="compare-title", markup=False)
                 yield Static("", id="compare-info", markup=False)
+            yield CollectionBar(id="docs-bar")
             yield Static("", id="tabs", markup=False)
             yield Horizontal(id="columns")
             yield Static("", id="empty-hint", markup=False)
@@ -375,7 +394,7 @@ class CompareScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.query_one("#empty-hint", Static).update(HINT)
         await self._start(self._initial_models())
-        self.set_interval(REFRESH_S, self._repaint)
+        self.set_interval(REFRESH_S / 4, self._repaint_next)
         self.query_one(ChatInput).focus()
 
     def _initial_models(self) -> list[str]:
@@ -393,7 +412,7 @@ class CompareScreen(Screen[None]):
         self._apply_layout()
 
     def columns(self) -> list[AnswerColumn]:
-        return list(self.query(AnswerColumn))
+        return list(self._columns)
 
     @property
     def stacked(self) -> bool:
@@ -447,8 +466,10 @@ class CompareScreen(Screen[None]):
         rounds: list[Round] | None = None,
         labels: dict[str, str] | None = None,
     ) -> None:
-        """Show a fresh (or reopened) compare of ``models``."""
+        """Show a fresh (or reopened) compare of ``models`` (an arena round: ``labels``)."""
         await self._stop_all_and_wait()
+        if labels is None:  # names shown: no blind pair to vote on
+            self._arena_pairs = {}
         self._sources_shown = False
         self.query_one("#sources", Static).update("")
         self.set_class(False, "-sources")
@@ -465,6 +486,7 @@ class CompareScreen(Screen[None]):
             except CompareError as exc:
                 self.session = None
                 self.models = []
+                self._columns = []
                 await self.query_one("#columns").remove_children()
                 self.query_one("#empty-hint", Static).update(
                     f"{exc}.\nAdd [[models]] entries to your config or start with "
@@ -478,10 +500,12 @@ class CompareScreen(Screen[None]):
         self.models = list(session.models)
         self.current = 0
         holder = self.query_one("#columns")
+        self._columns = []
         await holder.remove_children()
         labels = labels or {m: m for m in self.models}
         cols = [AnswerColumn(m, labels[m], i) for i, m in enumerate(self.models)]
         await holder.mount_all(cols)
+        self._columns = cols
         for i, r in enumerate(rounds or []):
             last = i == len(rounds or []) - 1
             for col in cols:
@@ -489,10 +513,12 @@ class CompareScreen(Screen[None]):
                 content = msg.content if msg is not None else ""
                 status = msg.status if msg is not None else "no answer"
                 stats = format_stats(msg.stats) if msg is not None else ""
+                # a merge shows in the column of the model that wrote it
+                merged = r.merged if r.merged is not None and r.merged.model == col.model else None
                 if last:
-                    col.restore_current(r.question, content, status, stats)
+                    col.restore_current(r.question, content, status, stats, merged)
                 else:
-                    col.add_round(r.question, content, status, stats)
+                    col.add_round(r.question, content, status, stats, merged)
             if last:
                 self._last_question = r.question
         self.set_class(not rounds, "-empty")
@@ -526,11 +552,18 @@ class CompareScreen(Screen[None]):
         await self.ask(question)
 
     async def ask(self, question: str) -> None:
-        """Send ``question`` to every model; each answers in its own worker."""
-        if self.arena:
+        """Send ``question`` to every model; each answers in its own worker.
+
+        In the arena, a question after the vote starts a new blind pair; one before it is
+        a follow-up: the same hidden pair answers in the same compare, each with its own
+        history, and the vote that follows is on the whole conversation."""
+        if self.arena and not self._arena_pairs:
             await self._new_arena_round()
+        self.set_class(False, "-voting")
         session = self.session
         assert session is not None
+        # the collection and action the bar shows now, whatever was picked while answering
+        session.collection, session.action = self.collection, self.action
         try:
             runners = session.ask(
                 self.h2o.engines, question, view_closing=lambda: bool(self.app.return_code)
@@ -593,8 +626,9 @@ class CompareScreen(Screen[None]):
                 self.notify(runner.finished.save_error, title="Chat history", severity="error")
             self._update_tabs()
             if all(c.done for c in self.columns()):
-                # the footer recomposes on every refresh: once a round, not once a column
-                self.refresh_bindings()
+                # the footer recomposes on every refresh: once a round, not once a column,
+                # and after the frame that shows the answers' ends (it costs a layout)
+                self.call_after_refresh(self.refresh_bindings)
             self._maybe_vote()
 
     def _show_sources(self, passages: list[Passage]) -> None:
@@ -610,6 +644,7 @@ class CompareScreen(Screen[None]):
         self.set_class(True, "-sources")
 
     def _repaint(self) -> None:
+        """Repaint every column that changed, now."""
         changed = False
         for col in self.columns():
             if col.dirty or col.busy:
@@ -617,6 +652,24 @@ class CompareScreen(Screen[None]):
                 changed = True
         if changed:
             self._update_tabs()
+
+    def _repaint_next(self) -> None:
+        """The timer's tick: repaint the next column that changed, in turn.
+
+        Every column is repainted once per :data:`REFRESH_S` at most, but never two in
+        the same frame: four columns repainted at once make a frame (and a key pressed
+        during it) wait four times as long."""
+        cols = self._columns
+        if not cols:
+            return
+        for _ in range(len(cols)):
+            self._turn = (self._turn + 1) % len(cols)
+            col = cols[self._turn]
+            if (col.dirty or col.busy) and time.perf_counter() >= col.next_paint:
+                col.next_paint = time.perf_counter() + REFRESH_S * 0.9
+                col.render_now()
+                self._update_tabs()
+                return
 
     # --- stopping -------------------------------------------------------------------
 
@@ -714,8 +767,8 @@ class CompareScreen(Screen[None]):
     async def _new_arena_round(self) -> None:
         pool = self.models if len(self.models) >= 2 else [m.name for m in self.settings.models]
         pair = random.sample(pool, 2)
-        self._arena_pairs = dict(zip(ARENA_LABELS, pair, strict=True))
-        labels = {model: label for label, model in self._arena_pairs.items()}
+        pairs = dict(zip(ARENA_LABELS, pair, strict=True))
+        labels = {model: label for label, model in pairs.items()}
         try:
             session = CompareSession(
                 self.settings,
@@ -728,6 +781,7 @@ class CompareScreen(Screen[None]):
             self.notify(str(exc), severity="error")
             return
         models_before = self.models
+        self._arena_pairs = pairs
         await self._start(pair, session=session, labels=labels)
         self.models = models_before  # the pool the next round draws from
 
@@ -831,7 +885,32 @@ class CompareScreen(Screen[None]):
         runner = merge_runner(
             self.settings, self.h2o.engines, col.model, self._last_question, answers
         )
-        self.app.push_screen(MergeScreen(runner))
+        done = partial(self._merged, col, list(answers))
+        self.app.push_screen(MergeScreen(runner, on_finished=done))
+
+    def _merged(
+        self, col: AnswerColumn, merged_from: list[str], text: str, f: AnswerFinished | None
+    ) -> None:
+        """Keep the merged answer: saved with the compare, shown under the merging model's
+        answer (a merge stopped before any text is dropped)."""
+        if not text:
+            return
+        status = f.status if f is not None else "stopped"
+        session = self.session
+        if session is not None:
+            try:
+                session.save_merge(
+                    col.model,
+                    merged_from,
+                    text,
+                    status,
+                    stats=f.stats if f is not None else None,
+                    error=f.error if f is not None else None,
+                )
+            except Exception as exc:  # shown, not lost: it is still on screen
+                self.notify(f"The merged answer was not saved: {exc}", severity="error")
+        if col.is_attached:
+            col.show_merge(col.model, text, status)
 
     def action_copy_last(self) -> None:
         col = self.focused_column()
@@ -841,22 +920,22 @@ class CompareScreen(Screen[None]):
 
     # --- documents and saved compares ------------------------------------------------
 
-    def choose_collection(self) -> None:
-        async def chosen(name: str | None) -> None:
-            self.collection = name or None
-            self._update_toolbar()
-            if self.session is not None and not self.generating:
-                self.session.collection = self.collection
+    def action_choose_collection(self) -> None:
+        self.choose_collection()
 
-        self.app.push_screen(
-            TextPromptScreen("Collection to answer from (empty: none)", self.collection or ""),
-            chosen,
-        )
+    def choose_collection(self) -> None:
+        """Open the collection picker (the list is read first if need be)."""
+        self.query_one(CollectionBar).pick()
 
     def set_action(self, action: str) -> None:
-        self.action = action
-        if self.session is not None:
-            self.session.action = action
+        self.query_one(CollectionBar).set_action(action)
+
+    @on(CollectionBar.Changed)
+    def _docs_changed(self, event: CollectionBar.Changed) -> None:
+        bar = self.query_one(CollectionBar)
+        self.collection, self.action = bar.collection, bar.action
+        if self.session is not None and not self.generating:
+            self.session.collection, self.session.action = self.collection, self.action
         self._update_toolbar()
 
     async def open_compare(self, chat_id: int) -> None:
@@ -872,6 +951,7 @@ class CompareScreen(Screen[None]):
             self.notify(w, severity="warning")
         self.arena = False
         self.collection, self.action = session.collection, session.action
+        self.query_one(CollectionBar).restore(session.collection, session.action)
         await self._start(session.models, session=session, rounds=rounds)
 
     def on_settings_changed(self, event: SettingsChanged) -> None:
@@ -894,7 +974,7 @@ class CompareScreen(Screen[None]):
              self.action_continue_with),
             ("Compare: word diff", "This answer against the next column's (Ctrl+D)",
              self.action_diff),
-            ("Compare: answer from a collection", "Every model gets the same sources",
+            ("Compare: answer from a collection", "Every model gets the same sources (Ctrl+T)",
              self.choose_collection),
             ("Arena leaderboard", "Models ranked by your arena votes (Ctrl+L)",
              self.action_leaderboard),

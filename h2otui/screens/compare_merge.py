@@ -1,8 +1,11 @@
 """The merged answer: one model reads every column's answer and writes one (Ctrl+G on the
-compare screen). It streams here; Esc stops it (or closes when done), Ctrl+Y copies it."""
+compare screen). It streams here; Esc stops it (or closes when done), Ctrl+Y copies it.
+When it ends (stopped too) the compare saves it with its chat and shows it in the column
+of the model that wrote it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -29,9 +32,15 @@ class MergeScreen(ModalScreen[None]):
         Binding("ctrl+y", "copy", "Copy"),
     ]
 
-    def __init__(self, runner: AnswerRunner) -> None:
+    def __init__(
+        self,
+        runner: AnswerRunner,
+        on_finished: Callable[[str, AnswerFinished | None], None] | None = None,
+    ) -> None:
         super().__init__()
         self.runner = runner
+        #: told the merged text and how it ended (the compare saves it)
+        self.on_finished = on_finished
         self.text = ""
         self.status = "waiting…"
         self._worker: Worker[None] | None = None
@@ -71,6 +80,8 @@ class MergeScreen(ModalScreen[None]):
                 line += " · " + f.stats_line()
             self.status = line
             status.update(visible(line))
+            if self.on_finished is not None:
+                self.on_finished(self.text, f)
 
     def action_stop_or_close(self) -> None:
         worker = self._worker

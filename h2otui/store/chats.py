@@ -14,7 +14,8 @@ The schema is versioned (SQLite's ``user_version``) and upgraded on open by
 :data:`MIGRATIONS`, one transaction per step, so a history written by an older h2otui
 keeps every chat. Schema 2 lets a chat be a *compare* (several answers per question, each
 pointing at its question through ``reply_to``) and gives chats and answers JSON ``meta``.
-A file from a newer h2otui is refused rather than guessed at.
+Schema 3 adds a full-text (FTS5) index over titles and messages for
+:meth:`ChatStore.search_chats`. A file from a newer h2otui is refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ STATUSES: tuple[str, ...] = ("complete", "partial", "stopped", "error")
 DB_NAME = "chats.sqlite3"
 TITLE_LENGTH = 60
 CHAT_KINDS: tuple[str, ...] = ("chat", "compare")
+#: words of a search query that count (a pasted page must not build a huge query)
+MAX_SEARCH_WORDS = 16
 
 # Each migration takes the database from version N to N + 1 (its index + 1). They are
 # tuples of single statements, not scripts: ``executescript`` would commit the enclosing
@@ -100,8 +103,65 @@ def _statements(statements: tuple[str, ...]) -> Migration:
     return migrate
 
 
+#: schema 3: a full-text index (FTS5) over chat titles and message text, kept in step
+#: with the tables by triggers -- so every writer, in any process, updates it in the
+#: transaction that changes the text -- and built from the existing chats here. External
+#: content tables: the text is stored once, in ``chats`` / ``messages``.
+_SEARCH_INDEX: tuple[str, ...] = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chats_fts USING fts5(title, content='chats',"
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages',"
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+)
+_SEARCH_TRIGGERS: tuple[str, ...] = (
+    """CREATE TRIGGER IF NOT EXISTS chats_fts_insert AFTER INSERT ON chats BEGIN
+    INSERT INTO chats_fts(rowid, title) VALUES (new.id, new.title);
+END""",
+    """CREATE TRIGGER IF NOT EXISTS chats_fts_delete AFTER DELETE ON chats BEGIN
+    INSERT INTO chats_fts(chats_fts, rowid, title) VALUES ('delete', old.id, old.title);
+END""",
+    """CREATE TRIGGER IF NOT EXISTS chats_fts_update AFTER UPDATE OF title ON chats BEGIN
+    INSERT INTO chats_fts(chats_fts, rowid, title) VALUES ('delete', old.id, old.title);
+    INSERT INTO chats_fts(rowid, title) VALUES (new.id, new.title);
+END""",
+    """CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END""",
+    """CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END""",
+    """CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END""",
+)
+_TRIGGER_NAMES = tuple(t.split()[5] for t in _SEARCH_TRIGGERS)
+
+
+def fts5_available(db: sqlite3.Connection) -> bool:
+    """Whether this SQLite build has FTS5 (nearly all do; without it search uses LIKE)."""
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.h2otui_fts5_probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        return False
+    db.execute("DROP TABLE temp.h2otui_fts5_probe")
+    return True
+
+
+def _build_search_index(db: sqlite3.Connection) -> None:
+    """Create the full-text index and its triggers, and index every chat already saved.
+    Without FTS5 it does nothing: the store then searches with LIKE, and a later open
+    with FTS5 builds the index (:meth:`ChatStore._sync_search_index`)."""
+    if not fts5_available(db):
+        return
+    for statement in (*_SEARCH_INDEX, *_SEARCH_TRIGGERS):
+        db.execute(statement)
+    db.execute("INSERT INTO chats_fts(chats_fts) VALUES ('rebuild')")
+    db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+
+
 #: ordered: ``MIGRATIONS[n]`` takes a database at version n to version n + 1
-MIGRATIONS: list[Migration] = [_statements(_V1), _statements(_V2)]
+MIGRATIONS: list[Migration] = [_statements(_V1), _statements(_V2), _build_search_index]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -198,6 +258,8 @@ class ChatStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             #: the versions this open upgraded the file to (empty: it was up to date)
             self.applied_migrations: list[int] = self._migrate()
+            #: search runs on the FTS5 index (False: this SQLite lacks FTS5; LIKE)
+            self.full_text = self._sync_search_index()
         except sqlite3.DatabaseError as exc:
             if db is not None:
                 db.close()
@@ -251,6 +313,38 @@ class ChatStore:
                     ) from None
                 raise
             self._db.execute("COMMIT")
+
+    def _sync_search_index(self) -> bool:
+        """Make the search index fit this SQLite build; True when search can use it.
+
+        A file indexed by an h2otui whose SQLite had FTS5, opened by one without it: the
+        triggers would make every write fail ("no such module: fts5"), so they are
+        dropped and search uses LIKE. Opened with FTS5 again, a file without its index
+        or triggers gets them back and is re-indexed (what was written meanwhile
+        included)."""
+        names = {
+            row[0]
+            for row in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+            )
+        }
+        has_fts5 = fts5_available(self._db)
+        if has_fts5 and {"chats_fts", "messages_fts", *_TRIGGER_NAMES} <= names:
+            return True
+        if not has_fts5 and not names & set(_TRIGGER_NAMES):
+            return False
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if has_fts5:
+                _build_search_index(self._db)
+            else:
+                for name in _TRIGGER_NAMES:
+                    self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return has_fts5
 
     @classmethod
     def open(cls, data_dir: Path | str) -> ChatStore:
@@ -334,14 +428,54 @@ class ChatStore:
         return [_chat(r) for r in rows]
 
     def search_chats(self, query: str, kind: str | None = None) -> list[ChatRecord]:
-        """Chats whose title or any message contains ``query`` (case-insensitive for
-        ASCII, every word of it somewhere in the chat), most recently active first.
+        """Chats that have every word of ``query`` in their title or messages, best match
+        first (bm25; a title match counts double), then most recently active.
 
-        LIKE, not FTS5: exact substrings (code, file names, half words) match as typed,
-        and a store of thousands of chats is searched in milliseconds."""
-        words = query.split()
+        Words match whole words of the text, case and accents ignored; the last word also
+        matches as a prefix unless the query ends with a space, so results follow what is
+        typed. The query is never parsed as FTS5 syntax: quotes, ``*``, ``-``, ``OR``,
+        ``NEAR`` and the like are searched as text. A word with no letters or digits
+        (``%``, ``->``) cannot be in the index: a query of only such words, and a SQLite
+        without FTS5, search by substring (LIKE) instead."""
+        words = query.split()[:MAX_SEARCH_WORDS]
         if not words:
             return self.list_chats(kind)
+        terms = [_fts_phrase(w) for w in words]
+        if not query[-1:].isspace() and terms[-1]:
+            terms[-1] += "*"
+        terms = [t for t in terms if t]
+        if not self.full_text or not terms:
+            return self._search_like(words, kind)
+        # per word: the chats it occurs in (title or any message) with their best score;
+        # a chat is found when it has every word
+        hits = " UNION ALL ".join(
+            f"SELECT m.chat_id AS chat_id, {i} AS term, bm25(messages_fts) AS score"
+            " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            " WHERE messages_fts MATCH ?"
+            f" UNION ALL SELECT rowid, {i}, 2 * bm25(chats_fts) FROM chats_fts"
+            " WHERE chats_fts MATCH ?"
+            for i in range(len(terms))
+        )
+        args: list[Any] = [arg for term in terms for arg in (term, term)]
+        where = ""
+        if kind is not None:
+            where = "WHERE c.kind = ?"
+            args.append(kind)
+        args.append(len(terms))
+        sql = (
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS n"
+            " FROM (SELECT chat_id, term, MIN(score) AS best FROM"
+            f" ({hits}) GROUP BY chat_id, term) AS t"
+            f" JOIN chats c ON c.id = t.chat_id {where}"
+            " GROUP BY c.id HAVING COUNT(*) = ?"
+            " ORDER BY SUM(t.best), c.updated_at DESC, c.id DESC"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [_chat(r) for r in rows]
+
+    def _search_like(self, words: list[str], kind: str | None) -> list[ChatRecord]:
+        """Substring search (every word somewhere in the chat), most recent first."""
         conditions, args = [], []
         for word in words:
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -562,6 +696,8 @@ def _markdown(export: ChatExport, source_label: SourceLabel) -> str:
             lines += ["## You", "", m.content, ""]
         elif m.role == "assistant":
             heading = f"## {m.model or chat.model}"
+            if (m.meta or {}).get("merged"):  # compare's merged answer (Ctrl+G)
+                heading = f"## Merged by {m.model or chat.model}"
             if m.status != "complete":
                 heading += f" ({m.status})"
             lines += [heading, "", m.content, ""]
@@ -575,6 +711,15 @@ def _markdown(export: ChatExport, source_label: SourceLabel) -> str:
         else:
             lines += ["## System", "", m.content, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _fts_phrase(word: str) -> str:
+    """``word`` as one FTS5 phrase (its tokens, in order), or "" when it has no token
+    characters (letters, digits) to look up. Quoting makes FTS5 read everything inside
+    as text: no operator, column filter or prefix syntax of the user's gets through."""
+    if not any(ch.isalnum() for ch in word):
+        return ""
+    return '"' + word.replace('"', '""') + '"'
 
 
 def _json_dict(text: str | None) -> dict[str, Any] | None:

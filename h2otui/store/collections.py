@@ -47,6 +47,7 @@ import contextlib
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -367,6 +368,10 @@ class Collection:
         self.documents = db.open_table(f"{name}__documents")
         self._chunk_columns: list[str] | None = None
         self._lease: str | None = None
+        #: the in-memory copy searches use (see :meth:`prepare_search`)
+        self._memory: _MemoryChunks | None = None
+        self._memory_key: tuple[int, int] | None = None
+        self._memory_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Collection({self.name!r}, model={self.embedding_model!r}, dim={self.dim})"
@@ -754,12 +759,49 @@ class Collection:
             self._chunk_columns = [c for c in CHUNK_COLUMNS if c in names]
         return self._chunk_columns
 
+    def prepare_search(self) -> bool:
+        """Load the in-memory copy that searches of a small collection use, now rather
+        than on the first search (``ask --collection`` calls it while the model loads).
+        Returns whether the collection has one (see :meth:`_memory_chunks`)."""
+        return self._memory_chunks() is not None
+
+    def _memory_chunks(self) -> _MemoryChunks | None:
+        """The chunk rows and vectors of the current version of the chunks table, held in
+        memory -- for a local collection of at most :data:`MEMORY_SEARCH_MAX_ROWS` chunks
+        without a vector index, else None.
+
+        Why: at these sizes LanceDB's exact (flat) vector search costs ~10 ms per query,
+        nearly all of it per-query planning and reading, while the arithmetic (8k x 384
+        multiply-adds) takes under a millisecond; and reading the matched rows' columns
+        is most of a full-text search. The copy is re-read when the table's version
+        changes (a write through this object; other processes' writes are not seen by
+        a local table opened without a consistency interval either). Collections on
+        object storage, where other hosts write, always query LanceDB."""
+        if self.store.shared:
+            return None
+        table = self.chunks
+        key = (id(table), table.version)
+        if key == self._memory_key:
+            return self._memory
+        with self._memory_lock:
+            if key != self._memory_key:
+                try:
+                    self._memory = _MemoryChunks.load(table, self._columns())
+                except Exception:  # an odd table (say, no fixed-size vectors): LanceDB
+                    self._memory = None
+                self._memory_key = key
+            return self._memory
+
     def vector_search(
         self, vector: np.ndarray, limit: int, docs: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
         """The ``limit`` chunks nearest to ``vector`` (cosine), best first, optionally
         only of ``docs`` (paths or doc ids); each row has the chunk columns but the
         vector, and ``_distance`` (cosine distance)."""
+        where = documents_filter(docs)
+        memory = None if where else self._memory_chunks()
+        if memory is not None:
+            return memory.nearest(vector, limit)
         q = (
             self.chunks.search(vector, vector_column_name="vector")
             .distance_type("cosine")
@@ -770,7 +812,6 @@ class Collection:
             .ef(ANN_EF)
             .refine_factor(ANN_REFINE_FACTOR)
         )
-        where = documents_filter(docs)
         if where:
             q = q.where(where, prefilter=True)
         rows: list[dict[str, Any]] = (
@@ -779,18 +820,37 @@ class Collection:
         return rows
 
     def text_search(
-        self, query: str, limit: int, docs: Sequence[str] | None = None
+        self,
+        query: str,
+        limit: int,
+        docs: Sequence[str] | None = None,
+        *,
+        vectors: bool = True,
     ) -> list[dict[str, Any]]:
         """The ``limit`` best full-text (BM25) matches of ``query``, optionally only of
-        ``docs``; each row has the chunk columns, ``vector`` (to score it by cosine) and
-        ``_score``. Raises when the collection has no full-text index."""
+        ``docs``; each row has the chunk columns, ``vector`` (to score it by cosine; not
+        read without ``vectors``) and ``_score``. Raises when the collection has no
+        full-text index."""
         q = self.chunks.search(query, query_type="fts")
         where = documents_filter(docs)
         if where:
             q = q.where(where, prefilter=True)
-        rows: list[dict[str, Any]] = (
-            q.select([*self._columns(), "vector", "_score"]).limit(limit).to_arrow().to_pylist()
+        memory = self._memory_chunks()
+        if memory is not None:
+            # the index gives ids and scores; the rows come from memory (unless a write
+            # in between made ids it does not know: then LanceDB reads them)
+            found = q.select(["chunk_id", "_score"]).limit(limit).to_arrow()
+            known = memory.rows_of(
+                found.column("chunk_id").to_pylist(),
+                found.column("_score").to_pylist(),
+                vectors=vectors,
+            )
+            if known is not None:
+                return known
+        columns = (
+            [*self._columns(), "vector", "_score"] if vectors else [*self._columns(), "_score"]
         )
+        rows: list[dict[str, Any]] = q.select(columns).limit(limit).to_arrow().to_pylist()
         return rows
 
     def read_parts(self, docs: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -958,6 +1018,78 @@ def _replace_rows(
 
 #: below this many chunks a flat scan is exact and fast enough (~10 ms at 20k)
 VECTOR_INDEX_MIN_ROWS = 20_000
+#: up to this many chunks (the collections without a vector index) searches run on an
+#: in-memory copy of the chunks (~2 kB each with a 384-dim vector: 40 MB at most)
+MEMORY_SEARCH_MAX_ROWS = VECTOR_INDEX_MIN_ROWS
+
+
+class _MemoryChunks:
+    """One version of a chunks table in memory: its rows without the vector (Arrow) and
+    the vectors as a float32 matrix, for exact cosine search by numpy."""
+
+    def __init__(self, rows: Any, vectors: np.ndarray) -> None:
+        import numpy as np
+
+        self.rows = rows
+        self.vectors = vectors
+        norms = np.linalg.norm(vectors, axis=1) if len(vectors) else np.zeros(0, np.float32)
+        self.norms = np.where(norms > 0, norms, np.float32(1.0)).astype(np.float32)
+        self.position = {cid: i for i, cid in enumerate(rows.column("chunk_id").to_pylist())}
+
+    @classmethod
+    def load(cls, table: Any, columns: list[str]) -> _MemoryChunks | None:
+        """The copy of ``table``; None when it is too big or has a vector index (the ANN
+        search is the fast path then)."""
+        import numpy as np
+
+        if table.count_rows() > MEMORY_SEARCH_MAX_ROWS:
+            return None
+        if any("vector" in list(getattr(i, "columns", [])) for i in table.list_indices()):
+            return None
+        data = table.to_arrow()
+        vector = data.column("vector").combine_chunks()
+        dim = vector.type.list_size
+        flat = vector.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        # one chunk per column: taking rows from many chunks would concatenate them each time
+        return cls(data.select(columns).combine_chunks(), flat.reshape(len(vector), dim))
+
+    def nearest(self, vector: Any, limit: int) -> list[dict[str, Any]]:
+        """What LanceDB's exact cosine search returns: the ``limit`` nearest rows, best
+        first, with ``_distance`` (1 - cosine); ties in row order."""
+        import numpy as np
+
+        n = len(self.vectors)
+        if n == 0 or limit <= 0:
+            return []
+        q = np.asarray(vector, dtype=np.float32)
+        qn = float(np.linalg.norm(q)) or 1.0
+        # einsum, not ``@``: a matrix-vector product this small is ~1 ms on one core,
+        # while multi-threaded BLAS takes 30+ ms on a busy machine (threads spin-wait)
+        dots = np.einsum("ij,j->i", self.vectors, q)
+        distance = 1.0 - dots / (self.norms * np.float32(qn))
+        picked = np.argpartition(distance, limit - 1)[:limit] if limit < n else np.arange(n)
+        picked = picked[np.lexsort((picked, distance[picked]))]
+        rows: list[dict[str, Any]] = self.rows.take(picked).to_pylist()
+        for row, d in zip(rows, distance[picked].tolist(), strict=True):
+            row["_distance"] = d
+        return rows
+
+    def rows_of(
+        self, chunk_ids: list[str], scores: list[float], *, vectors: bool
+    ) -> list[dict[str, Any]] | None:
+        """The rows of ``chunk_ids`` (in that order) with their ``_score`` (and vector);
+        None if one of them is not in this copy."""
+        import numpy as np
+
+        picked = [self.position.get(c, -1) for c in chunk_ids]
+        if -1 in picked:
+            return None
+        rows: list[dict[str, Any]] = self.rows.take(np.asarray(picked, dtype=np.int64)).to_pylist()
+        for row, i, score in zip(rows, picked, scores, strict=True):
+            row["_score"] = score
+            if vectors:
+                row["vector"] = self.vectors[i]
+        return rows
 
 
 def ensure_vector_index(

@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -38,12 +38,14 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Label, Markdown, Static
+from textual.widgets import Label, Static
 
 from h2otui.safe_text import visible
 from h2otui.widgets.gc_pause import drop_removed_line_caches
-from h2otui.widgets.markdown import ChatMarkdown
 from h2otui.widgets.textual_compat import markdown_rendering_initial
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 #: a streamed answer starts a new Markdown widget after this many lines, at a blank line
 #: outside a code fence (see :class:`MarkdownChunker`)
@@ -321,9 +323,15 @@ class AssistantMessage(ChatMessage):
 
     def _chunks(self) -> list[Markdown | FoldedChunk]:
         """The widgets holding the answer's text, in order (not those being removed)."""
+        from h2otui.widgets.markdown import Markdown
+
         return [c for c in self.children if isinstance(c, Markdown | FoldedChunk) and c.display]
 
     def compose(self) -> ComposeResult:
+        # Markdown (and markdown_it) are imported with the first answer, not at start-up:
+        # an empty chat shows none, and they cost ~0.05 s of its first frame
+        from h2otui.widgets.markdown import ChatMarkdown
+
         yield Label(Text(visible(self.model)), classes="role")
         chunks = MarkdownChunker.split(self.text)
         for chunk in chunks:
@@ -354,6 +362,8 @@ class AssistantMessage(ChatMessage):
     # --- streaming ------------------------------------------------------------------
 
     def start_stream(self) -> None:
+        from h2otui.widgets.markdown import Markdown
+
         self._stream = MarkdownFeed(self.query(Markdown).last())
 
     async def write(self, fragment: str) -> None:
@@ -388,6 +398,8 @@ class AssistantMessage(ChatMessage):
             for n, piece in enumerate(self._chunker.feed(text)):
                 if n:
                     self._retire_stream()
+                    from h2otui.widgets.markdown import ChatMarkdown
+
                     chunk = ChatMarkdown()
                     await self.mount(chunk, before=self.query_one(".stats"))
                     self._stream = MarkdownFeed(chunk)
@@ -432,6 +444,8 @@ class AssistantMessage(ChatMessage):
         Returns False when some chunk had no place on screen yet (just mounted, not laid
         out), so the caller can try again after the next refresh.
         """
+        from h2otui.widgets.markdown import ChatMarkdown, Markdown
+
         view = self.parent
         if not isinstance(view, ConversationView):
             return True
@@ -499,6 +513,8 @@ class AssistantMessage(ChatMessage):
     async def _apply_fold_plan(
         self, chunks: list[Markdown | FoldedChunk], plan: list[Markdown | list[FoldPiece]]
     ) -> None:
+        from h2otui.widgets.markdown import Markdown
+
         # placeholders are reused (a run that only grew or shrank keeps its widget)
         spare = [c for c in chunks if isinstance(c, FoldedChunk)]
         wanted: list[Widget] = []

@@ -10,9 +10,11 @@ and leaves them out until the rest fits the terminal's width. Every key still wo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
@@ -30,6 +32,8 @@ class FittedFooter(Footer):
         self.drop_first = tuple(drop_first)
         self.full_width = full_width
         self._fitted_width = -1
+        #: what the keys on show were composed from (None: nothing composed yet)
+        self._composed_from: tuple[object, ...] | None = None
 
     def _width(self) -> int:
         return self.app.size.width
@@ -39,11 +43,36 @@ class FittedFooter(Footer):
         if self._width() != self._fitted_width and self.is_attached:
             self.refresh(recompose=True)
 
+    def _keys_source(self) -> tuple[object, ...]:
+        """Everything the footer's keys are composed from: the width and the screen's
+        active bindings (which are shown, their labels, enabled or not)."""
+        bindings = tuple(
+            (b.key, b.action, b.description, b.show, enabled, tooltip)
+            for _node, b, enabled, tooltip in self.screen.active_bindings.values()
+        )
+        return (self._width(), self.show_command_palette, bindings)
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """Recompose only when the keys would change. Textual's footer rebuilds all its
+        keys on every bindings update -- each focus change, each widget mounted with
+        bindings -- six times while the chat screen starts (measured), each rebuild
+        restyling a dozen widgets before the first frame is out."""
+        if (
+            self._composed_from is not None
+            and self.is_attached
+            and screen is self.screen
+            and self._keys_source() == self._composed_from
+        ):
+            return
+        super().bindings_changed(screen)
+
     def compose(self) -> ComposeResult:
         width = self._width()
         self._fitted_width = width
         self.compact = width < self.full_width
         widgets = list(super().compose())
+        # nothing composed means the bindings were not ready yet: compose again then
+        self._composed_from = self._keys_source() if widgets else None
         extra = _EXTRA_COMPACT if width < self.full_width else _EXTRA_FULL
 
         def cost(widget: Widget) -> int:

@@ -15,12 +15,12 @@ the panel showed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
@@ -111,11 +111,33 @@ class CollectionSelect(Select[str]):
         return current in values
 
 
+def collection_choices(found: list[tuple[str, int]]) -> list[tuple[RenderableType, str]]:
+    """:class:`CollectionSelect` options for ``list_collections``'s (name, chunks): plain
+    chat first, each name with its size (a Text: names are never read as markup)."""
+    options: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
+    for name, chunks in found:
+        label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
+        options.append((Text(visible(label)), name))
+    return options
+
+
 ACTIONS = [("Ask (query)", "query"), ("Summarize", "summarize"), ("Extract", "extract")]
 
 
+#: seconds between the chat screen's first refresh and building the documents panel
+BUILD_DELAY = 0.3
+
+
 class DocumentsPanel(Vertical):
-    """Collection / action selectors and the sources of the selected answer."""
+    """Collection / action selectors and the sources of the selected answer.
+
+    Hidden until Ctrl+G, so its ~20 widgets are mounted just after the screen's first
+    frame, not in it (they were 40% of the chat screen's widgets, and the first frame's
+    CSS and layout work grows with them). Until then (:attr:`built` is False) it
+    answers as a panel with nothing selected would, and a collection restored or
+    sources shown meanwhile are applied when it is built; :meth:`build` builds it at
+    once (the screen awaits it before moving the focus into it).
+    """
 
     DEFAULT_CSS = """
     DocumentsPanel { height: 1fr; padding: 0 1; }
@@ -136,31 +158,72 @@ class DocumentsPanel(Vertical):
         self.sources: list[Passage] = []
         self.dropped: list[Dropped] = []
         self._shown_for: int | None = None
+        #: the panel's widgets are mounted (see the class docstring)
+        self.built = False
+        self._building: asyncio.Future[None] | None = None
+        #: (collection, action) restored before the panel was built
+        self._pending: tuple[str | None, str] | None = None
+        self._list_when_built = False
 
-    def compose(self) -> ComposeResult:
-        yield Label("Documents", classes="qa-title")
-        yield CollectionSelect(id="qa-collection")
-        yield Select(ACTIONS, value="query", allow_blank=False, id="qa-action")
-        yield Label("Sources", classes="qa-title")
-        yield OptionList(id="qa-sources")
-        yield Static("", id="qa-dropped")
-        with VerticalScroll(id="qa-quote-box"):
-            yield Static(NO_ANSWER_YET, id="qa-quote", markup=False)
+    def _content(self) -> list[Widget]:
+        return [
+            Label("Documents", classes="qa-title"),
+            CollectionSelect(id="qa-collection"),
+            Select(ACTIONS, value="query", allow_blank=False, id="qa-action"),
+            Label("Sources", classes="qa-title"),
+            OptionList(id="qa-sources"),
+            Static("", id="qa-dropped"),
+            VerticalScroll(Static(NO_ANSWER_YET, id="qa-quote", markup=False), id="qa-quote-box"),
+        ]
 
     def on_mount(self) -> None:
         # the collection list is read when the panel is opened (Ctrl+G), not at start-up:
         # listing imports LanceDB, which would compete with loading the model
         self.watch(self.screen, "focused", self._focus_changed, init=False)
+        if self.app.is_headless:  # no terminal, no frame to wait for (tests)
+            self.call_after_refresh(self.build)
+        else:
+            # "after the refresh" is still before the frame is written to the terminal:
+            # built then, the panel held the first frame back (bench_first_paint.py)
+            self.call_after_refresh(self.set_timer, BUILD_DELAY, self.build)
+
+    async def build(self) -> None:
+        """Mount the panel's widgets (once; a second call waits for the first)."""
+        if self._building is None:
+            self._building = asyncio.get_running_loop().create_future()
+            try:
+                await self.mount_all(self._content())
+                self.built = True
+                if self._list_when_built:
+                    self.refresh_collections()
+                if self._pending is not None:
+                    collection, action = self._pending
+                    self._pending = None
+                    self.restore(collection, action)
+                if self.sources or self.dropped:
+                    self.show(
+                        self.sources,
+                        self.dropped,
+                        for_answer=self._shown_for,
+                        question=self.question,
+                    )
+            finally:
+                self._building.set_result(None)
+        await self._building
 
     # --- what the chat screen reads ---------------------------------------------------
 
     @property
     def collection(self) -> str | None:
+        if not self.built:
+            return self._pending[0] if self._pending else None
         value = self.query_one("#qa-collection", Select).value
         return None if value in (NO_COLLECTION, Select.BLANK) else str(value)
 
     @property
     def action(self) -> str:
+        if not self.built:
+            return self._pending[1] if self._pending else "query"
         return str(self.query_one("#qa-action", Select).value)
 
     def describe(self) -> str:
@@ -179,7 +242,11 @@ class DocumentsPanel(Vertical):
 
     def refresh_collections(self) -> None:
         """Re-read the list of collections (in a thread: listing imports LanceDB); the
-        selector shows that it is loading meanwhile."""
+        selector shows that it is loading meanwhile (asked before the panel is built,
+        it lists once built)."""
+        if not self.built:
+            self._list_when_built = True
+            return
         self.query_one("#qa-collection", CollectionSelect).begin_listing()
         self._list_collections(self.settings)
 
@@ -203,11 +270,7 @@ class DocumentsPanel(Vertical):
     def _set_collections(self, found: list[tuple[str, int]]) -> None:
         select = self.query_one("#qa-collection", CollectionSelect)
         before = self.collection
-        options: list[tuple[RenderableType, str]] = [(PLAIN_CHAT, NO_COLLECTION)]
-        for name, chunks in found:
-            label = f"{name} ({chunks} chunks)" if chunks >= 0 else f"{name} (unreadable)"
-            options.append((Text(visible(label)), name))
-        if not select.end_listing(options) and before is not None:
+        if not select.end_listing(collection_choices(found)) and before is not None:
             self.notify(
                 visible(f"The collection {before} is gone: questions go to plain chat."),
                 severity="warning",
@@ -216,12 +279,19 @@ class DocumentsPanel(Vertical):
         self.post_message(self.CollectionsListed())
 
     def select_collection(self, name: str | None) -> None:
+        if not self.built:
+            self._pending = (name, self.action)
+            return
         self.query_one("#qa-collection", Select).value = name or NO_COLLECTION
 
     def restore(self, collection: str | None, action: str) -> None:
         """Answer from ``collection`` with ``action`` again (a reopened chat): shown at
         once, and checked against the collections on disk in the background; if it is
         gone, the selector falls back to plain chat and says so."""
+        if not self.built:
+            valid = action in {value for _, value in ACTIONS}
+            self._pending = (collection, action if valid else self.action)
+            return
         if action in {value for _, value in ACTIONS}:
             self.query_one("#qa-action", Select).value = action
         select = self.query_one("#qa-collection", CollectionSelect)
@@ -238,6 +308,8 @@ class DocumentsPanel(Vertical):
         """Drop every answer's sources (the conversation was cleared)."""
         self._by_answer.clear()
         self.sources, self.dropped, self._shown_for = [], [], None
+        if not self.built:
+            return
         self.query_one("#qa-sources", OptionList).clear_options()
         self.query_one("#qa-dropped", Static).update("")
         self.query_one("#qa-quote", Static).update(NO_ANSWER_YET)
@@ -286,6 +358,8 @@ class DocumentsPanel(Vertical):
         self.sources, self.dropped = list(sources), list(dropped)
         self.question = question
         self._shown_for = for_answer
+        if not self.built:
+            return  # shown when built
         options = self.query_one("#qa-sources", OptionList)
         options.clear_options()
         # labels hold file names: a Text, never markup (`[link=...]x.txt` crashed the list)

@@ -23,43 +23,88 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import Markdown, Select, TextArea
-from textual.widgets.markdown import MarkdownBlock
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.content import Content
+    from textual.geometry import Size
+    from textual.widgets import Markdown, Select, TextArea
+    from textual.widgets.markdown import MarkdownBlock
 
 
 def _common_base(a: type[Any], b: type[Any]) -> type[Any]:
     return next(cls for cls in a.__mro__ if cls in b.__mro__)
 
 
-# The block classes come from ``Markdown.BLOCKS``, the public registry subclasses use to
-# swap blocks (as ChatMarkdown does), not from the private ``textual.widgets._markdown``.
-MarkdownBulletList: type[MarkdownBlock] = Markdown.BLOCKS["bullet_list_open"]
-MarkdownOrderedList: type[MarkdownBlock] = Markdown.BLOCKS["ordered_list_open"]
-MarkdownParagraph: type[MarkdownBlock] = Markdown.BLOCKS["paragraph_open"]
-MarkdownTable: type[MarkdownBlock] = Markdown.BLOCKS["table_open"]
-MarkdownListItem: type[MarkdownBlock] = _common_base(
-    Markdown.BLOCKS["list_item_ordered_open"], Markdown.BLOCKS["list_item_unordered_open"]
-)
+# The Markdown names below are built on first use (PEP 562 ``__getattr__``): importing
+# Textual's Markdown widgets (and markdown_it) costs ~0.05 s, which the first frame of an
+# empty chat does not need. The block classes come from ``Markdown.BLOCKS``, the public
+# registry subclasses use to swap blocks (as ChatMarkdown does), not from the private
+# ``textual.widgets._markdown``.
+_BLOCK_KEYS = {
+    "MarkdownBulletList": "bullet_list_open",
+    "MarkdownOrderedList": "ordered_list_open",
+    "MarkdownParagraph": "paragraph_open",
+    "MarkdownTable": "table_open",
+}
 
-#: (class, method) of every internal method used here or overridden elsewhere
-REQUIRED_METHODS: tuple[tuple[type[Any], str], ...] = (
-    (MarkdownBlock, "_update_from_block"),
-    (MarkdownTable, "_get_headers_and_rows"),
-    (TextArea, "_on_key"),
-    (TextArea, "_replace_via_keyboard"),
-)
-#: (class, attribute) of every internal instance attribute read here
-REQUIRED_ATTRIBUTES: tuple[tuple[type[Any], str], ...] = (
-    (MarkdownBlock, "_blocks"),
-    (MarkdownParagraph, "_content"),
-    (Markdown, "_initial_markdown"),
-    (App, "_screen_stacks"),
-    (App, "_installed_screens"),
-    (App, "_notifications"),
-)
+
+def _markdown_blocks() -> dict[str, Any]:
+    from textual.widgets import Markdown
+    from textual.widgets.markdown import MarkdownBlock
+
+    names: dict[str, Any] = {name: Markdown.BLOCKS[key] for name, key in _BLOCK_KEYS.items()}
+    names["MarkdownListItem"] = _common_base(
+        Markdown.BLOCKS["list_item_ordered_open"], Markdown.BLOCKS["list_item_unordered_open"]
+    )
+    return {**names, "Markdown": Markdown, "MarkdownBlock": MarkdownBlock}
+
+
+def _required() -> dict[str, Any]:
+    from textual.widgets import TextArea
+
+    blocks = _markdown_blocks()
+    markdown_block, table = blocks["MarkdownBlock"], blocks["MarkdownTable"]
+    return {
+        #: (class, method) of every internal method used here or overridden elsewhere
+        "REQUIRED_METHODS": (
+            (markdown_block, "_update_from_block"),
+            (table, "_get_headers_and_rows"),
+            (TextArea, "_on_key"),
+            (TextArea, "_replace_via_keyboard"),
+            (Widget, "_scroll_update"),
+        ),
+        #: (class, attribute) of every internal instance attribute read here
+        "REQUIRED_ATTRIBUTES": (
+            (markdown_block, "_blocks"),
+            (blocks["MarkdownParagraph"], "_content"),
+            (blocks["Markdown"], "_initial_markdown"),
+            (App, "_screen_stacks"),
+            (App, "_installed_screens"),
+            (App, "_notifications"),
+        ),
+    }
+
+
+#: the names built on first use, and what builds them
+_LAZY_NAMES = {
+    **dict.fromkeys([*_BLOCK_KEYS, "MarkdownListItem"], _markdown_blocks),
+    "REQUIRED_METHODS": _required,
+    "REQUIRED_ATTRIBUTES": _required,
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``MarkdownBulletList``, ``MarkdownOrderedList``, ``MarkdownParagraph``,
+    ``MarkdownTable``, ``MarkdownListItem`` (Textual's Markdown block classes),
+    ``REQUIRED_METHODS`` and ``REQUIRED_ATTRIBUTES`` (the internals listed above), built
+    on first use."""
+    build = _LAZY_NAMES.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    values = build()
+    globals().update({k: v for k, v in values.items() if k in _LAZY_NAMES})
+    return values[name]
 
 
 def child_blocks(block: MarkdownBlock) -> list[MarkdownBlock] | None:
@@ -149,3 +194,19 @@ def clear_line_cache_retention() -> None:
     clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
     if clear is not None:
         clear()
+
+
+def set_virtual_size_without_layout(widget: Widget, size: Size) -> None:
+    """Give a Line API widget a new scrollable size without a layout of its screen.
+
+    Setting ``virtual_size`` asks for a layout of the whole screen, and that repaints far
+    more than the widget (the compare screen's four streaming columns grow every tick).
+    A fixed-size widget only needs its scrollbars updated, which the internal
+    ``_scroll_update`` does (a scrollbar appearing still asks for a layout). Without it,
+    the public path: a layout."""
+    update = getattr(widget, "_scroll_update", None)
+    if not callable(update):
+        widget.virtual_size = size
+        return
+    widget.set_reactive(Widget.virtual_size, size)
+    update(size)

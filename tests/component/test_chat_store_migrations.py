@@ -191,8 +191,8 @@ def test_a_v1_history_upgrades_and_keeps_every_chat(v1_db, tmp_path):
     assert len(before_messages) == len(V1_MESSAGES)
 
     with ChatStore(path) as store:
-        assert store.applied_migrations == [2]
-        assert SCHEMA_VERSION == 2
+        assert store.applied_migrations == [2, 3]
+        assert SCHEMA_VERSION == 3
         listed = {c.id: c for c in store.list_chats()}
         stored = {cid: store.messages(cid) for cid in ids.values()}
     assert user_version(path) == SCHEMA_VERSION
@@ -245,13 +245,31 @@ def test_a_v1_history_upgrades_and_keeps_every_chat(v1_db, tmp_path):
 
     # an upgraded file has exactly the schema a fresh one gets
     with ChatStore(tmp_path / "fresh.sqlite3") as fresh:
-        assert fresh.applied_migrations == [1, 2]
+        assert fresh.applied_migrations == [1, 2, 3]
     assert schema(path) == schema(tmp_path / "fresh.sqlite3")
     assert "messages_by_reply" in {name for _t, name, _s in schema(path)}
 
     # opening again is a no-op
     with ChatStore(path) as again:
         assert again.applied_migrations == []
+
+
+def test_an_upgraded_history_is_searchable_and_stays_indexed(v1_db):
+    """Schema 3 indexes the chats an older h2otui wrote; later writes keep the index."""
+    path, ids = v1_db
+    with ChatStore(path) as store:
+        assert store.full_text
+        assert [c.id for c in store.search_chats("tomllib")] == [ids["toml"]]  # an answer
+        assert [c.id for c in store.search_chats("parse toml")] == [ids["toml"]]  # title
+        assert [c.id for c in store.search_chats("naivete")] == [ids["unicode"]]  # accents
+        assert [c.id for c in store.search_chats("tom")] == [ids["toml"]]  # as typed
+        store.add_message(ids["empty"], "user", "What about YAML?")
+        assert [c.id for c in store.search_chats("yaml")] == [ids["empty"]]
+        store.delete_chat(ids["toml"])
+        assert store.search_chats("tomllib") == []
+    with sqlite3.connect(path) as db:  # the index matches the tables exactly
+        db.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
+        db.execute("INSERT INTO chats_fts(chats_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def test_the_new_api_works_on_upgraded_chats(v1_db):
@@ -355,7 +373,7 @@ def test_a_failing_migration_rolls_back_and_the_next_open_upgrades(v1_db, monkey
 
     monkeypatch.setattr(chats_module, "MIGRATIONS", migrations)
     with ChatStore(path) as store:
-        assert store.applied_migrations == [2]
+        assert store.applied_migrations == [2, 3]
         assert len(store.list_chats()) == len(ids)
     assert v1_rows(path) == before
 
@@ -383,7 +401,7 @@ def test_a_process_killed_inside_a_migration_leaves_the_file_usable(v1_db):
     assert user_version(path) == 1
     assert v1_rows(path) == before
     with ChatStore(path) as store:
-        assert store.applied_migrations == [2]
+        assert store.applied_migrations == [2, 3]
         assert [c.id for c in store.list_chats()] == [ids["empty"], ids["unicode"], ids["toml"]]
     assert v1_rows(path) == before
 
@@ -438,8 +456,77 @@ def test_two_processes_opening_an_old_history_migrate_it_once(v1_db):
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-    assert sorted(r["applied"] for r in results) == [[], [2]]
+    # each step once, by whichever process took the write lock for it
+    assert sorted(v for r in results for v in r["applied"]) == [2, 3]
     assert [r["chats"] for r in results] == [len(ids), len(ids)]
     assert user_version(path) == SCHEMA_VERSION
     assert columns(path, "chats").count("kind") == 1
     assert v1_rows(path) == before
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from h2otui.store.chats import ChatStore
+
+    path, who = sys.argv[1], sys.argv[2]
+    with ChatStore(path) as store:
+        for n in range(25):
+            chat = store.create_chat("m")
+            store.add_message(chat.id, "user", f"zebra question {who}x{n}")
+            answer = store.add_message(chat.id, "assistant", "", status="partial")
+            for text in ("Stripes", "Stripes are", f"Stripes are {who}done{n}"):
+                store.update_message(answer, text, status="partial")
+            store.update_message(answer, text, status="complete")
+    """
+)
+
+_SEARCHER = textwrap.dedent(
+    """
+    import json, sys
+    from h2otui.store.chats import ChatStore
+
+    counts = []
+    with ChatStore(sys.argv[1]) as store:
+        while sys.stdin.readline().strip() == "search":
+            counts.append(len(store.search_chats("zebra stripes")))
+            print("ok", flush=True)
+    print(json.dumps(counts), flush=True)
+    """
+)
+
+
+def test_two_processes_write_chats_while_a_third_searches(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    ChatStore(path).close()
+    cmd = [sys.executable, "-c"]
+    searcher = subprocess.Popen(
+        [*cmd, _SEARCHER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    writers = [subprocess.Popen([*cmd, _WRITER, str(path), who]) for who in ("a", "b")]
+    try:
+        assert searcher.stdin is not None and searcher.stdout is not None
+        while any(w.poll() is None for w in writers):
+            searcher.stdin.write("search\n")
+            searcher.stdin.flush()
+            assert searcher.stdout.readline().strip() == "ok"
+        searcher.stdin.write("search\nend\n")
+        searcher.stdin.flush()
+        out, _ = searcher.communicate(timeout=60)
+    finally:
+        for proc in (searcher, *writers):
+            if proc.poll() is None:
+                proc.kill()
+    assert [w.wait(60) for w in writers] == [0, 0]
+    assert searcher.returncode == 0
+    counts = json.loads(out.splitlines()[-1])
+    assert counts == sorted(counts) and counts[-1] == 50  # never an error, never fewer
+    with ChatStore(path) as store:
+        for who in ("a", "b"):
+            for n in (0, 24):
+                (chat,) = store.search_chats(f"{who}x{n}")
+                assert [c.id for c in store.search_chats(f"{who}done{n}")] == [chat.id]
+        assert store.search_chats("stripes are") and not store.search_chats("partial")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
+        db.execute("INSERT INTO chats_fts(chats_fts, rank) VALUES ('integrity-check', 1)")

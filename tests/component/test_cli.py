@@ -58,6 +58,70 @@ def test_startup_imports_nothing_heavy(argv: list[str]) -> None:
     assert json.loads(line[-1][6:]) == []
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], {}),
+        (["--config", "a.toml"], {"--config": "a.toml"}),
+        (["--config=a.toml", "--model-lock", "[]"], {"--config": "a.toml", "--model-lock": "[]"}),
+        (["--config"], None),  # missing value: the CLI's usage error
+        (["--config", "a.toml", "--config", "b.toml"], None),
+        (["--config", "--help"], None),
+        (["--help"], None),
+        (["--version"], None),
+        (["ask", "q"], None),
+        (["--config", "a.toml", "models"], None),
+    ],
+)
+def test_only_app_options_take_the_fast_path(argv: list[str], expected: object) -> None:
+    from h2otui.entry import app_options
+
+    assert app_options(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the h2otui app needs a terminal"),
+        (["--config", "/nonexistent/h2otui.toml"], "config file not found: /nonexistent"),
+        (["--model-lock=garbage"], "--model-lock: not a Python/JSON list of dicts"),
+    ],
+    ids=["no-terminal", "missing-config", "bad-model-lock"],
+)
+def test_bare_launch_skips_typer(argv: list[str], message: str) -> None:
+    # `h2otui` alone opens the app without importing typer/click (first paint is sooner);
+    # its errors and exit codes stay those of the CLI
+    code = textwrap.dedent(
+        f"""
+        import sys, json
+        sys.argv = ["h2otui", *{argv!r}]
+        from h2otui.entry import main
+        try:
+            main()
+        except SystemExit as exc:
+            sys.stderr.write("CODE=" + str(exc.code) + "\\n")
+        cli = [m for m in ("typer", "click", "h2otui.cli") if m in sys.modules]
+        sys.stderr.write("CLI=" + json.dumps(cli) + "\\n")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert message in proc.stderr
+    assert "CODE=2\n" in proc.stderr and "CLI=[]\n" in proc.stderr, proc.stderr
+
+
+def test_commands_after_app_options_still_reach_the_cli(tmp_path) -> None:
+    config = tmp_path / "h2otui.toml"
+    config.write_text("")
+    proc = h2otui("--config", str(config), "ask", "--help")
+    assert proc.returncode == 0 and "Usage:" in proc.stdout and "--collection" in proc.stdout
+
+
 def test_help_documents_exit_codes() -> None:
     proc = h2otui("--help")
     assert proc.returncode == 0

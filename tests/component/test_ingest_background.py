@@ -56,23 +56,22 @@ def _assert_whole(col) -> None:  # type: ignore[no-untyped-def]
 
 def _stop_after_first_file(monkeypatch, queue: IngestQueue, *, quitting: bool) -> list[bool]:  # type: ignore[no-untyped-def]
     """Cancel (or quit) right after the first file is written: a deterministic midway.
-    Files are embedded two chunks at a time and committed one by one, so the first
-    written file comes well before the last."""
-    from h2otui.ingest import writer
-
-    monkeypatch.setattr(writer, "FLUSH_SECONDS", 0.0)
+    Files are embedded two chunks at a time and committed one by one (in the child
+    process: the flush threshold travels in its environment), so the first written file
+    comes well before the last."""
+    monkeypatch.setenv("_H2OTUI_TEST_FLUSH_ROWS", "1")
     small = queue.settings().replace("embedding.batch_size", 1)
     queue.settings = lambda: small
     real_take = IngestQueue._take
     armed = [True]  # clear it to let the next runs finish
 
-    def take(self, job, pipeline, event):  # type: ignore[no-untyped-def]
-        real_take(self, job, pipeline, event)
+    def take(self, job, event):  # type: ignore[no-untyped-def]
+        real_take(self, job, event)
         if armed[0] and getattr(event, "outcome", None) == "added":
             armed[0] = False
             if quitting:
                 self._stopping.set()
-            self._cancel.set()
+            self.cancel()
 
     monkeypatch.setattr(IngestQueue, "_take", take)
     return armed
@@ -187,3 +186,72 @@ def test_the_queue_file_is_private_and_a_damaged_one_is_ignored(settings):
     queue.path.write_text(json.dumps({"jobs": [{"paths": []}, 3]}))
     assert queue.resume_saved() == []
     assert queue.path.name == background.QUEUE_FILE
+
+
+OWNER_APP = """
+import json, sys, time
+from pathlib import Path
+from h2otui.config import load_settings
+from h2otui.ingest.background import IngestQueue
+
+settings = load_settings()
+queue = IngestQueue(settings.data_path, lambda: settings, workers=0)
+queue.add("FromA", [sys.argv[1]])
+assert queue.owner
+print("owner", flush=True)
+sys.stdin.readline()  # the other process has queued its job
+while True:  # what the app does every second
+    queue.sync()
+    if not queue.busy and len(queue.snapshot()) == 2:
+        break
+    time.sleep(0.05)
+print(json.dumps({j.collection: j.state for j in queue.snapshot()}), flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_two_apps_on_one_data_dir_one_runs_the_queue_and_no_job_is_lost(settings, tmp_path):
+    """Two processes: the first to queue owns the queue and runs it; the other's job
+    joins the queue file (merged under a lock while the owner rewrites it) and shows as
+    running in the other h2otui; the owner takes it on; when the owner quits, the other
+    takes over."""
+    from paths import PYTHONPATH
+
+    docs, other_docs = tmp_path / "mine", tmp_path / "other"
+    docs.mkdir()
+    other_docs.mkdir()
+    (docs / "a.txt").write_text("The heron waited by the mill.")
+    (other_docs / "b.txt").write_text("The badger keeps a ledger of acorns.")
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER_APP, str(docs)], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert owner.stdout is not None and owner.stdin is not None
+        assert owner.stdout.readline().strip() == "owner"
+        queue = _queue(settings)
+        job = queue.add("FromB", [str(other_docs)])
+        assert not queue.owner and queue.owner_pid == owner.pid
+        assert not queue.busy  # not run here
+        shown = {j.collection: j for j in queue.snapshot()}
+        assert set(shown) == {"FromA", "FromB"}, shown
+        assert shown["FromB"].state == background.ELSEWHERE
+        assert f"in another h2otui (pid {owner.pid})" in shown["FromB"].message
+        saved = {j["id"] for j in json.loads(queue.path.read_text())["jobs"]}
+        assert job.id in saved
+        owner.stdin.write("go\n")
+        owner.stdin.flush()
+        states = json.loads(owner.stdout.readline())
+        assert states == {"FromA": DONE, "FromB": DONE}, states
+        assert not queue.path.exists()  # every job done: nothing left queued
+        owner.stdin.write("quit\n")
+        owner.stdin.flush()
+        assert owner.wait(30) == 0
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+    assert _store(settings).open("FromA").document_paths() == [str(docs / "a.txt")]
+    assert _store(settings).open("FromB").document_paths() == [str(other_docs / "b.txt")]
+    queue.sync()  # the owner is gone: this one takes the queue over
+    assert queue.owner and queue.snapshot() == []

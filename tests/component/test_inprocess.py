@@ -8,6 +8,7 @@ in tests/component/test_engine_contract.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,59 @@ async def test_bitsandbytes_8bit_and_4bit_on_cpu(smollm2: Path) -> None:
         assert "Paris" in done.text, (options, done.text)
 
 
+async def test_n_threads_applies_to_generation_only(tf_engine, smollm2: Path) -> None:
+    import torch
+
+    default = await collect(tf_engine, ask())
+    engine = make(smollm2, options={"n_threads": 1})
+    seen: list[int] = []
+    try:
+        await engine.load()
+        model = engine._model  # type: ignore[attr-defined]
+        hook = model.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+        done = await collect(engine, ask())
+        hook.remove()
+        worker = engine._pool()  # type: ignore[attr-defined]
+        after = await asyncio.wrap_future(worker.submit(torch.get_num_threads))
+    finally:
+        await engine.aclose()
+    assert seen and set(seen) == {1}  # every forward pass ran on one thread
+    assert after == torch.get_num_threads()  # restored: other torch users keep theirs
+    assert done.text == default.text
+
+
+# quantizing (once per machine) and torch.compile of gptqmodel's CPU kernels on the first
+# answer take minutes on 2 cores: measured in the README ("GPTQ in the test suite")
+@pytest.mark.timeout(1800)
+async def test_a_gptq_checkpoint_loads_and_answers(tf_engine) -> None:
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("gptqmodel") is None:
+        pytest.skip("the gptq extra is not installed")
+    # a plain model (tf_engine, loaded) never imports gptqmodel: it is slow to import and
+    # changes process-wide settings (PYTORCH_ALLOC_CONF, CUDA_DEVICE_ORDER) when it is
+    assert "gptqmodel" not in sys.modules
+    from tests.inproc_support import smollm2_gptq_dir
+
+    gptq = smollm2_gptq_dir()  # quantized once per machine (minutes), then cached
+    config = json.loads((gptq / "config.json").read_text())
+    assert config["quantization_config"]["quant_method"] == "gptq"
+    # detected from the checkpoint's quantization_config, and asked for h2oGPT's way
+    for options in ({}, {"load_gptq": True}):
+        engine = make(gptq, options=options)
+        try:
+            done = await collect(engine, ask())
+            assert engine.quantization == "gptq"  # type: ignore[attr-defined]
+            model = engine._model  # type: ignore[attr-defined]
+            packed = [n for n, m in model.named_modules() if hasattr(m, "qweight")]
+        finally:
+            await engine.aclose()
+        # gptqmodel's 4-bit layers really run (not a dequantized float copy)
+        assert len(packed) >= 7 * model.config.num_hidden_layers, packed[:3]
+        assert "Paris" in done.text, (options, done.text)
+
+
 # --- errors a user can act on ------------------------------------------------------------
 
 
@@ -170,6 +224,10 @@ async def test_quantization_asked_for_but_not_in_the_checkpoint(smollm2: Path) -
     await engine.aclose()
     with pytest.raises(EngineConfigError, match="choose one quantization"):
         make(smollm2, options={"load_8bit": True, "load_4bit": True})
+    with pytest.raises(EngineConfigError, match="intra_threads = 3 disagree"):
+        make(smollm2, "ct2", options={"n_threads": 2, "intra_threads": 3})
+    with pytest.raises(EngineConfigError, match="n_threads"):
+        make(smollm2, options={"n_threads": 0})
 
 
 def test_h2ogpt_model_lock_keys_work_as_is(smollm2: Path) -> None:
@@ -242,7 +300,8 @@ async def test_ct2_converts_once_to_int8_and_answers(smollm2: Path) -> None:
     assert chat.text.strip() and "<|im_end|>" not in chat.text
     stamp = (converted / "model.bin").stat().st_mtime_ns
     count.params.stop = []
-    again = make(smollm2, "ct2")  # a second engine reuses the conversion
+    # a second engine reuses the conversion (threads are not part of it)
+    again = make(smollm2, "ct2", options={"n_threads": 1})
     try:
         second = await collect(again, count)
         assert again.converted == converted  # type: ignore[attr-defined]

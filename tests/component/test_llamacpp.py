@@ -15,6 +15,7 @@ from h2otui.config import load_settings
 from h2otui.engines import create_engine
 from h2otui.engines.base import (
     EngineConfigError,
+    EngineError,
     FinishReason,
     GenerationRequest,
     Message,
@@ -284,6 +285,42 @@ async def test_closing_a_half_read_stream_stops_generation(embedded_engine) -> N
     await stream.aclose()  # what `async for ... break` + aclosing / a UI's cancel does
     assert not embedded_engine.generating
     await embedded_engine.aclose()  # closing the model right after is safe
+
+
+async def test_closing_while_the_model_loads_does_not_wait_and_frees_it(settings) -> None:
+    """Quitting the app while the model still loads must be instant: aclose() returns
+    without waiting for the load, the worker is a daemon thread (the interpreter does not
+    join it at exit), and the load that finishes afterwards frees the model it made."""
+    started, gate = threading.Event(), threading.Event()
+    freed: list[Any] = []
+
+    class HeldLoad(LlamaCppEngine):
+        def _load_model(self) -> Any:
+            started.set()
+            assert gate.wait(60)
+            return super()._load_model()
+
+        def _close_model(self, model: Any) -> None:
+            freed.append(model)
+            super()._close_model(model)
+
+    engine = HeldLoad.from_entry(settings.model(), settings)
+    load = asyncio.ensure_future(engine.load())
+    try:
+        assert await asyncio.to_thread(started.wait, 60)
+        worker = next(t for t in threading.enumerate() if t.name.startswith("llamacpp-"))
+        assert worker.daemon
+        await asyncio.wait_for(engine.aclose(), 5)  # the load is still held
+        assert not load.done() and not freed
+    finally:
+        gate.set()
+    with pytest.raises(EngineError, match="was closed"):
+        await asyncio.wait_for(load, 60)
+    assert len(freed) == 1 and type(freed[0]).__name__ == "Llama"
+    await asyncio.to_thread(worker.join, 10)
+    assert not worker.is_alive()  # the worker ends once the load is done
+    with pytest.raises(EngineError, match="was closed"):
+        await engine.load()  # a closed engine never loads again
 
 
 def test_loading_never_redirects_the_process_stdio(tmp_path: Path) -> None:

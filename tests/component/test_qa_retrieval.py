@@ -31,7 +31,64 @@ def test_each_fact_is_found_with_its_page_or_time(facts, mode, question, name, p
     assert Path(best.source).name == name
     assert best.page == page
     assert best.start_time == start
-    assert best.score is not None and 0.3 < best.score <= 1.0
+    if mode == "text":  # text mode embeds nothing: no cosine score unless asked for
+        assert best.score is None
+    else:
+        assert best.score is not None and 0.3 < best.score <= 1.0
+
+
+def test_text_mode_embeds_nothing_unless_scores_are_asked_for(facts) -> None:
+    r = Retriever(facts)
+    found = r.search("Zephyr project leadership", mode="text", top_k=3)
+    assert r._embedder is None  # never loaded
+    assert found.embed_s == 0.0 and found.passages
+    assert all(p.score is None and p.found_by == ("text",) for p in found.passages)
+    scored = r.search("Zephyr project leadership", mode="text", top_k=3, scores=True)
+    assert r._embedder is not None
+    assert [p.chunk_ids for p in scored.passages] == [p.chunk_ids for p in found.passages]
+    assert all(p.score is not None and 0.0 < p.score <= 1.0 for p in scored.passages)
+
+
+def test_ask_in_text_mode_loads_no_embedder(tmp_path: Path) -> None:
+    """``ask --search text``: no query embedder is loaded or run (nor onnxruntime or
+    tokenizers imported); the answer still cites its sources, without cosine scores."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    home = Path(os.environ["H2OTUI_HOME"])
+    write_collection(home, "Facts", facts_corpus())
+    # the CLI ends with os._exit (skipping interpreter teardown): report the modules there
+    probe = (
+        "import atexit, os, sys, runpy\n"
+        "def report():\n"
+        "    loaded = sorted(m for m in ('onnxruntime', 'tokenizers') if m in sys.modules)\n"
+        "    print('LOADED', loaded, file=sys.stderr, flush=True)\n"
+        "real_exit = os._exit\n"
+        "def _exit(code):\n"
+        "    report()\n"
+        "    real_exit(code)\n"
+        "os._exit = _exit\n"
+        "atexit.register(report)\n"
+        "sys.argv = ['h2otui', *sys.argv[1:]]\n"
+        "runpy.run_module('h2otui', run_name='__main__')\n"
+    )
+    question = "How many electric vans are in the delivery fleet?"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "ask", question, "-c", "Facts", "--search", "text",
+         "--max-new-tokens", "8", "--json"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED []" in proc.stderr, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["retrieval"]["mode"] == "text"
+    assert out["timings"]["load_embedder_s"] is None
+    assert out["timings"]["embed_s"] == 0.0
+    assert out["sources"][0]["source"] == "/docs/fleet.txt"
+    assert out["sources"][0]["score"] is None  # no cosine without an embedding
+    assert Passage(text="t", source="/docs/fleet.txt").label(1) == "[1] fleet.txt"
 
 
 def test_hybrid_finds_a_rare_exact_term_that_vector_search_misses(tmp_path: Path) -> None:
@@ -168,3 +225,61 @@ def test_citation_labels() -> None:
         "score": 0.8312,
         "text": "t",
     }
+
+
+QUESTIONS = [q for q, *_ in FACTS] + ["Rotterdam depot vans", "pricing change churn"]
+
+
+def _lancedb_only(col, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(col, "_memory_chunks", lambda: None)
+
+
+def test_in_memory_search_returns_what_lancedb_returns(facts, monkeypatch) -> None:
+    """Small collections are searched on an in-memory copy: same rows, same order, same
+    distances as LanceDB's exact search; full-text rows identical too."""
+    import numpy as np
+
+    col = facts
+    assert col.prepare_search()
+    # an id the copy does not know (a write in between): LanceDB is asked instead
+    assert col._memory_chunks().rows_of(["no-such-chunk"], [1.0], vectors=False) is None
+    embed = Retriever(col).embed
+    fast = {
+        q: (col.vector_search(embed(q), 8), col.text_search(q, 8, vectors=True)) for q in QUESTIONS
+    }
+    _lancedb_only(col, monkeypatch)
+    for q, (vec_rows, text_rows) in fast.items():
+        ref = col.vector_search(embed(q), 8)
+        assert [r["chunk_id"] for r in vec_rows] == [r["chunk_id"] for r in ref]
+        for mine, theirs in zip(vec_rows, ref, strict=True):
+            assert mine["_distance"] == pytest.approx(theirs.pop("_distance"), abs=1e-5)
+            assert {k: v for k, v in mine.items() if k != "_distance"} == theirs
+        ref_text = col.text_search(q, 8, vectors=True)
+        assert [r["chunk_id"] for r in text_rows] == [r["chunk_id"] for r in ref_text]
+        for mine, theirs in zip(text_rows, ref_text, strict=True):
+            assert np.allclose(np.asarray(mine.pop("vector")), np.asarray(theirs.pop("vector")))
+            assert mine == theirs
+
+
+def test_in_memory_copy_follows_writes_and_size_limit(tmp_path: Path, monkeypatch) -> None:
+    import h2otui.store.collections as collections
+
+    col = write_collection(tmp_path, "Grow", facts_corpus())
+    r = Retriever(col)
+    question = "Which lighthouse keeper logged the storm of 1911?"
+    before = r.search(question, mode="hybrid", top_k=1, cut_distance=None).passages[0]
+    row = col.chunks.to_arrow().to_pylist()[0]  # a row of the table's schema, to edit
+    text = "The lighthouse keeper Ida Brand logged the storm of 1911 in the harbour journal."
+    row.update(
+        chunk_id="lighthouse:0:0", doc_id="lighthouse", source="/docs/lighthouse.txt", text=text,
+        vector=r.embed(text).tolist(),
+    )  # fmt: skip
+    col.chunks.add([row])  # a new version of the table: the in-memory copy is re-read
+    after = r.search(question, mode="vector", top_k=1, cut_distance=None).passages[0]
+    assert before.source != "/docs/lighthouse.txt" and after.source == "/docs/lighthouse.txt"
+    # over the size limit: LanceDB answers, with the same result
+    monkeypatch.setattr(collections, "MEMORY_SEARCH_MAX_ROWS", 3)
+    col.chunks.add([{**row, "chunk_id": "lighthouse:0:1", "chunk_index": 1}])
+    assert not col.prepare_search()
+    again = r.search(question, mode="vector", top_k=1, cut_distance=None).passages[0]
+    assert again.source == "/docs/lighthouse.txt"

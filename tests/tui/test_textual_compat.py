@@ -70,3 +70,17 @@ def test_paragraph_and_block_accessors_answer_none_when_missing() -> None:
     assert textual_compat.child_blocks(Bare()) is None  # type: ignore[arg-type]
     assert textual_compat.paragraph_content(Bare()) is None  # type: ignore[arg-type]
     assert textual_compat.table_headers_and_rows(Bare()) is None  # type: ignore[arg-type]
+
+
+def test_an_empty_chat_does_not_import_markdown() -> None:
+    # Markdown (and markdown_it) load with the first answer: not needed for the first frame
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, h2otui.app, h2otui.screens.chat\n"
+        "print(sorted(m for m in ('markdown_it', 'textual.widgets._markdown',"
+        " 'h2otui.widgets.markdown') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "[]", proc.stderr

@@ -251,6 +251,9 @@ async def test_inspector_ranks_match_ask_json(settings, facts):
         assert table.row_count == len(inspection.chunks) > 3
         header = str(screen.query_one("#inspect-settings", Static).render())
         assert "hybrid search" in header and "top_k_docs 3" in header and "cut_distance" in header
+        # the chat model's context budget was applied (nothing to drop at this size)
+        assert "budget of gemma3-270m: context 4096" in header, header
+        assert inspection.settings["prompt_tokens"] > 0
         # the sources rows, in order, are those marked used
         used = [c for c in inspection.chunks if c.verdict == "used"]
         assert used and used[0].fused_rank == 1
@@ -311,3 +314,49 @@ async def test_usable_while_loading_tiny_sizes_and_resizes(settings, facts, monk
         await pilot.resize_terminal(120, 30)
         await settle(app, pilot)
         assert cells(screen.query_one("#collections", DataTable)) == ["Facts"]
+
+
+async def test_a_queue_run_by_another_app_is_shown_read_only(settings, tmp_path):
+    """Two processes on one data dir: another h2otui owns the ingest queue (holds its
+    lock). This app lists that one's jobs as running there, with its pid; files added
+    here join the queue file for it to run, and nothing of its queue is lost."""
+    from paths import PYTHONPATH
+
+    from h2otui.ingest.background import OWNER_LOCK, QUEUE_FILE
+
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    queue_file = data / QUEUE_FILE
+    theirs = {"id": "theirs0001", "collection": "Theirs", "paths": ["/x/a.pdf"],
+              "exclude": [], "state": "running"}  # fmt: skip
+    queue_file.write_text(json.dumps({"version": 1, "jobs": [theirs]}))
+    hold = (
+        "import sys; from pathlib import Path; from h2otui.locking import FileLock; "
+        f"lock = FileLock(Path({str(data / OWNER_LOCK)!r})); assert lock.acquire(False); "
+        "print('held', flush=True); sys.stdin.read()"
+    )
+    other = subprocess.Popen(
+        [sys.executable, "-c", hold], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=PYTHONPATH),
+    )  # fmt: skip
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        app = make_app(settings, engine_factory=factory_for(ScriptedEngine()))
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = await open_screen(app, pilot)
+            await pilot.pause(0.3)
+            status = str(screen.query_one("#queue-status", Static).render())
+            assert f"Theirs: running in another h2otui (pid {other.pid})" in status, status
+            assert not app.ingests.owner and not app.ingests.busy
+            mine = tmp_path / "mine.txt"
+            mine.write_text("The kestrel hovers over the verge.")
+            screen._queue_ingest("Mine", [str(mine)], [])
+            await pilot.pause(0.3)
+            status = str(screen.query_one("#queue-status", Static).render())
+            assert "Mine: queued in another h2otui" in status, status
+            assert not app.ingests.busy  # the owner runs it, not this app
+        saved = json.loads(queue_file.read_text())["jobs"]
+        assert [j["collection"] for j in saved] == ["Theirs", "Mine"]
+    finally:
+        other.kill()
+        other.wait()

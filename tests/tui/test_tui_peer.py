@@ -160,3 +160,52 @@ async def test_export_the_current_chat_to_a_private_file(settings, isolated_env,
         await pilot.press("enter")
         await pilot.pause()
         assert target.read_text() == "mine"
+
+
+async def test_open_the_chat_in_the_editor_from_the_palette(
+    settings, isolated_env, tmp_path, monkeypatch
+):
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    # the test's headless terminal cannot be handed over; a real one can
+    monkeypatch.setattr(HeadlessDriver, "can_suspend", property(lambda self: True))
+    copy = tmp_path / "seen.md"
+    editor = tmp_path / "my editor.sh"  # a space: $EDITOR is a command line, quoted
+    editor.write_text(f'#!/bin/sh\ncp "$1" "{copy}"\nstat -c %a "$1" > "{copy}.mode"\n')
+    editor.chmod(0o700)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"'{editor}'")
+    app = make_app(
+        settings, engine_factory=factory_for(ScriptedEngine(["Purring is [b]fine[/b]."]))
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"why do cats purr?", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (command,) = [
+            c for c in app.get_system_commands(app.screen) if c.title == "Open this chat in $EDITOR"
+        ]
+        command.callback()
+        await pilot.pause()
+        text = copy.read_text()
+        assert "## You\n\nwhy do cats purr?" in text and "Purring is [b]fine[/b]." in text
+        assert (tmp_path / "seen.md.mode").read_text().strip() == "600"
+        tmp_dir = settings.data_path / "tmp"
+        assert list(tmp_dir.iterdir()) == []  # the temporary copy is gone
+        assert oct(tmp_dir.stat().st_mode & 0o777) == "0o700"
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+        # an editor that fails, one that is missing, none set: said, and the app goes on
+        for value, expected in [
+            ("false", "exited with status 1"),
+            ("no-such-editor-xyz", "Could not run $EDITOR (no-such-editor-xyz)"),
+            ("", "Set $VISUAL or $EDITOR"),
+        ]:
+            monkeypatch.setenv("EDITOR", value)
+            app.screen.action_open_in_editor()
+            await pilot.pause()
+            assert any(expected in str(n.message) for n in app._notifications), expected
+        assert list(tmp_dir.iterdir()) == []
+        await pilot.press(*"still here", "enter")
+        await app.workers.wait_for_complete()
+        assert len(app.screen.query(UserMessage)) == 2
