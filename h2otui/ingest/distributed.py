@@ -10,10 +10,14 @@ stages spread over the cluster's CPUs:
    very function the local worker processes run (:func:`~h2otui.ingest.worker.process_file`).
 2. **embed** -- the chunks of every parsed file, in batches, through a pool of Ray actors
    that each load the embedding model once.
-3. **write** -- the chunks of files new to the collection are written by lance-ray, each
-   Ray block a fragment, committed once; the parts and documents rows (small) and files
-   that replace an earlier version go through
-   :meth:`~h2otui.store.collections.Collection.replace_documents`, atomically per file.
+3. **write** -- the chunks of files new to the collection are written with lance-ray's
+   fragment writer, each Ray block a fragment written by its worker, and committed once
+   by the driver (:meth:`~h2otui.store.collections.Collection.append_chunks_from_ray`):
+   under the collection's commit lease it first checks the latest version for those
+   documents, so a file another host ingested at the same moment is not stored twice.
+   The parts and documents rows (small) and files that replace an earlier version go
+   through :meth:`~h2otui.store.collections.Collection.replace_documents`, atomically
+   per file.
 
 So the collection is the one a local ingest makes: same documents, chunk ids and texts,
 metadata, and vectors (up to float rounding: batches differ). The driver gets every
@@ -233,7 +237,7 @@ class RayIngestPipeline(IngestPipeline):
         fresh = {r["doc_id"] for p in files if not self._replaces(p) for r in p.doc_rows}
         if fresh:
             yield IngestPhase(f"writing {len(fresh)} new documents with lance-ray")
-            col.append_chunks_from_ray(embedded.filter(lambda row: row["doc_id"] in fresh))
+            col.append_chunks_from_ray(embedded.filter(lambda row: row["doc_id"] in fresh), fresh)
         # the vectors of files that replace a version come back for an atomic replace
         replacing = [p for p in files if self._replaces(p)]
         if replacing:

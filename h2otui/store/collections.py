@@ -29,9 +29,14 @@ without chunks is re-ingested next time.
 
 On object storage (``storage.uri``, :mod:`h2otui.store.location`) the same holds across
 hosts: every commit is a conditional put, so racing writers retry rather than overwrite;
-chunk and part rows are upserted by id (never plainly appended), so two hosts writing the
-same file leave one copy; indexing retries its conflicts. The writer lock then only
-keeps one host's processes apart.
+indexing retries its conflicts. The writer lock only keeps one host's processes apart, and
+Lance does not notice two commits inserting the same new key (two ``merge_insert`` runs
+that read the same version both insert it), so writers of rows also take the collection's
+**commit lease** (:meth:`Collection.commit_lease`): a compare-and-swap on a row of the
+meta table, which Lance does serialise (two updates of one row conflict, and the loser's
+retry sees the winner's value). Under it a writer reads the latest version and upserts by
+id; so two hosts ingesting the same file at once leave one copy of each row. The lease
+spans a commit, not a run: parsing and embedding on many hosts stay parallel.
 
 Nothing here imports Textual; lancedb and pyarrow are imported lazily.
 """
@@ -44,7 +49,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +81,10 @@ if TYPE_CHECKING:
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SUFFIXES = ("chunks", "parts", "documents", "meta")
 
+
+#: a commit lease older than this is a crashed writer's: another host may take it over
+LEASE_SECONDS = 600
+_LEASE_KEY = "commit_lease"
 
 #: ANN search parameters (used only when the chunks table has a vector index)
 ANN_NPROBES = 20
@@ -281,6 +290,7 @@ class CollectionStore:
             {"key": "dim", "value": str(dim)},
             {"key": "embedding_precision", "value": precision},
             {"key": "schema_version", "value": SCHEMA_VERSION},
+            {"key": _LEASE_KEY, "value": ""},
             {"key": "created_at", "value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         ]
         db.create_table(f"{name}__meta", data=meta, schema=meta_schema(), exist_ok=True)
@@ -357,6 +367,7 @@ class Collection:
         self.parts = db.open_table(f"{name}__parts")
         self.documents = db.open_table(f"{name}__documents")
         self._chunk_columns: list[str] | None = None
+        self._lease: str | None = None
         #: the in-memory copy searches use (see :meth:`prepare_search`)
         self._memory: _MemoryChunks | None = None
         self._memory_key: tuple[int, int] | None = None
@@ -504,6 +515,15 @@ class Collection:
         (say a video's old ``#frames``); then the chunks and parts of those."""
         if not files and not status_rows:
             return
+        with self.commit_lease():
+            self._replace_documents(files, status_rows)
+
+    def _replace_documents(
+        self, files: Sequence[DocumentWrite], status_rows: Sequence[dict[str, Any]]
+    ) -> None:
+        if self.store.shared:  # under the lease: decide on the latest version
+            for table in (self.chunks, self.parts, self.documents):
+                table.checkout_latest()
         new_ids: set[str] = set()
         replace: set[str] = set()
         stale: set[str] = set()
@@ -519,9 +539,9 @@ class Collection:
             columns = {name: [r.get(name) for r in chunk_rows] for name in CHUNK_COLUMNS}
             chunks = chunks_table(columns, np.concatenate([f.vectors for f in files]))
             parts = rows_table([r for f in files for r in f.part_rows], parts_schema())
-            # on shared storage another host may be writing the same file right now (it
-            # read the collection before these rows were there): upsert by id, never a
-            # plain append, so both commits leave one copy of each row
+            # on shared storage another host may have written the same file since this
+            # run read the collection: under the commit lease (we read the latest
+            # version), upsert by id, never a plain append, so one copy of each row stays
             upsert = self.store.shared
             _replace_rows(self.chunks, "chunk_id", chunks, replace, upsert=upsert)
             _replace_rows(self.parts, "part_id", parts, replace, upsert=upsert)
@@ -539,24 +559,147 @@ class Collection:
             self.chunks.delete(in_filter("doc_id", stale))
             self.parts.delete(in_filter("doc_id", stale))
 
-    def append_chunks_from_ray(self, dataset: Any) -> None:
-        """Append a Ray dataset of chunk rows (the chunks table's schema, vectors
-        included) with lance-ray: each block is written as a fragment by the Ray worker
-        that holds it, and all of them are committed in one new version. Only for
-        documents the collection has no rows of (a version to replace goes through
-        :meth:`replace_documents`, atomically)."""
-        import lance_ray
+    def append_chunks_from_ray(self, dataset: Any, doc_ids: set[str]) -> int:
+        """Add the chunks of documents ``doc_ids`` from a Ray dataset of chunk rows (the
+        chunks table's schema, vectors included), in parallel and committed once.
+
+        Each Ray block is written as a Lance fragment (data files in the chunks dataset,
+        not yet part of any version) by the worker that holds it. Then, under the commit
+        lease, the driver checks the latest version for chunks of ``doc_ids``: none (the
+        normal case) -- the fragments are committed in one ``Append``; some (another host
+        committed some of these documents since this run read the collection) -- only the
+        other documents' rows are added, by ``merge_insert`` on chunk id, and the written
+        fragments are left unreferenced (Lance's cleanup removes such files). So the same
+        file ingested by two hosts at once is stored once. Returns the rows added.
+
+        Only for documents the collection holds no rows of (a version to replace goes
+        through :meth:`replace_documents`, atomically)."""
+        import lance
 
         uri = self.chunks.uri
-        options = dict(self.store.location.options) or None
+        # the workers may be on other nodes, without this process's AWS_* environment
+        options = self.store.location.worker_options() if self.store.shared else None
+        schema = chunks_schema(self.dim)
         try:
-            lance_ray.write_lance(
-                dataset, uri, schema=chunks_schema(self.dim), mode="append",
-                storage_options=options,
-            )  # fmt: skip
+            written = dataset.map_batches(
+                write_chunk_fragments,
+                fn_kwargs={"uri": uri, "schema": schema, "options": options},
+                batch_size=None,
+                batch_format="pyarrow",
+            ).take_all()
+            fragments = [_unpickle(r["fragment"]) for r in written]
+            rows = sum(int(f.num_rows) for f in fragments)
+            if not fragments:
+                return 0
+            with self.commit_lease():
+                self.chunks.checkout_latest()
+                present = self._doc_ids_with_chunks(doc_ids)
+                if not present:
+                    version = self.chunks.version
+                    lance.LanceDataset.commit(
+                        uri, lance.LanceOperation.Append(fragments), read_version=version,
+                        storage_options=options,
+                    )  # fmt: skip
+                else:
+                    rows = self._insert_missing(dataset, doc_ids - present, schema)
         except (OSError, RuntimeError, ValueError) as exc:
             raise self.store.storage_error(exc) from None
         self.chunks.checkout_latest()
+        return rows
+
+    def _insert_missing(self, dataset: Any, doc_ids: set[str], schema: Any) -> int:
+        """Insert the rows of ``doc_ids`` from a Ray dataset of chunk rows by chunk id
+        (rows already there are kept); returns the rows read."""
+        import pyarrow as pa
+
+        if not doc_ids:
+            return 0
+        data = dataset.filter(lambda row: row["doc_id"] in doc_ids)
+        batches = [b.cast(schema) for b in data.iter_batches(batch_format="pyarrow")]
+        table = pa.concat_tables(batches) if batches else None
+        if table is None or table.num_rows == 0:
+            return 0
+        self.chunks.merge_insert("chunk_id").when_not_matched_insert_all().execute(table)
+        return int(table.num_rows)
+
+    def _doc_ids_with_chunks(self, doc_ids: set[str]) -> set[str]:
+        if not doc_ids:
+            return set()
+        q = self.chunks.search().where(in_filter("doc_id", doc_ids)).select(["doc_id"])
+        return set(q.limit(None).to_arrow().column("doc_id").unique().to_pylist())
+
+    # --- the commit lease (object storage) -------------------------------------------
+
+    @contextlib.contextmanager
+    def commit_lease(self) -> Iterator[None]:
+        """Hold the collection's commit lease (on object storage; a no-op on the data
+        dir, where the writer lock already keeps writers apart): one host at a time
+        reads the latest version and commits rows, so the check "is this chunk / document
+        there yet?" and the write that depends on it cannot interleave with another
+        host's (see the module docstring). Waits for a holder to finish; a lease older
+        than :data:`LEASE_SECONDS` (a crashed writer's) is taken over."""
+        if not self.store.shared or self._lease is not None:
+            yield
+            return
+        self._lease = self._acquire_lease()
+        try:
+            yield
+        finally:
+            token, self._lease = self._lease, None
+            self._release_lease(token)
+
+    def _lease_swap(self, condition: str, value: str) -> bool:
+        """Set the lease row to ``value`` where ``condition`` holds on the latest version;
+        whether it did. A conflicting commit (another host swapped first) is a no."""
+        try:
+            self.meta.checkout_latest()
+            res = (
+                self.meta.merge_insert("key")
+                .when_matched_update_all(where=condition)
+                .execute([{"key": _LEASE_KEY, "value": value}])
+            )
+        except Exception as exc:
+            if _is_conflict(exc):
+                return False
+            raise self.store.storage_error(exc) from None
+        return int(res.num_updated_rows) >= 1
+
+    def _acquire_lease(self) -> str:
+        import socket
+        import uuid
+
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.meta.checkout_latest()
+        keys = self.meta.search().select(["key"]).limit(None).to_arrow().column(0)
+        if _LEASE_KEY not in keys.to_pylist():  # a collection from before the lease
+            self.meta.merge_insert("key").when_not_matched_insert_all().execute(
+                [{"key": _LEASE_KEY, "value": ""}]
+            )
+        deadline = time.monotonic() + LEASE_SECONDS + 60
+        delay = 0.02
+        while True:
+            now = time.time()
+            token = f"{_utc(now + LEASE_SECONDS)} {holder}"
+            # free ('') or expired: ISO timestamps compare as strings
+            if self._lease_swap(f"target.value < {sql_quote(_utc(now))}", token):
+                return token
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"collection {self.name!r}: another writer has held the commit lease "
+                    f"for over {LEASE_SECONDS} s; try again later"
+                )
+            time.sleep(delay)
+            delay = min(1.0, delay * 2)
+
+    def _release_lease(self, token: str) -> None:
+        for _ in range(10):
+            if self._lease_swap(f"target.value = {sql_quote(token)}", ""):
+                return
+            self.meta.checkout_latest()
+            value = self.meta.search().where(f"key = {sql_quote(_LEASE_KEY)}").limit(None)
+            if token not in value.to_arrow().column("value").to_pylist():
+                return  # expired and taken over: nothing of ours to release
+            time.sleep(0.05)
 
     def reembed(
         self,
@@ -820,10 +963,35 @@ class Collection:
                 self.chunks.create_fts_index("text", use_tantivy=False, replace=True)
             # compact the small fragments each write commit made, and fold rows added
             # since the index was built into it (readers are unaffected: MVCC)
-            for table in (self.chunks, self.parts, self.documents):
+            # (on shared storage the meta table gets a version per commit lease too)
+            extra = (self.meta,) if self.store.shared else ()
+            for table in (self.chunks, self.parts, self.documents, *extra):
                 table.optimize()
             # large collections get an ANN index (later runs' rows are folded in by optimize)
             ensure_vector_index(self.chunks)
+
+
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _unpickle(data: bytes) -> Any:
+    import pickle
+
+    return pickle.loads(data)
+
+
+def write_chunk_fragments(batch: Any, uri: str, schema: Any, options: Any) -> Any:
+    """Ray stage: write an Arrow batch of chunk rows as Lance fragment(s) of the dataset
+    at ``uri``, uncommitted; returns their pickled metadata (``fragment`` column)."""
+    import pyarrow as pa
+
+    if batch.num_rows == 0:
+        return pa.table({"fragment": pa.array([], pa.binary())})
+    from lance_ray.fragment import LanceFragmentWriter
+
+    out = LanceFragmentWriter(uri, schema=schema, storage_options=options)(batch.cast(schema))
+    return out.select(["fragment"])
 
 
 def _is_conflict(exc: BaseException) -> bool:

@@ -47,6 +47,13 @@ SECRET_KEYS = frozenset(
 )
 #: how often a reader of shared storage looks for versions other hosts committed
 READ_CONSISTENCY_S = 5.0
+#: environment variables a Ray worker gets as storage options (see worker_options)
+_ENV_CREDENTIALS = (
+    ("AWS_ACCESS_KEY_ID", "aws_access_key_id"),
+    ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+    ("AWS_SESSION_TOKEN", "aws_session_token"),
+    ("AWS_REGION", "region"),
+)
 _REMOTE_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfs://", "db://")
 
 
@@ -78,7 +85,7 @@ class StorageLocation:
         return scrub_credentials(self.uri)
 
     def secrets(self) -> list[str]:
-        return [v for k, v in self.options.items() if k.lower() in SECRET_KEYS and v]
+        return [v for k, v in self.worker_options().items() if k.lower() in SECRET_KEYS and v]
 
     def scrub(self, text: str) -> str:
         """``text`` without any secret of this location (nor anything credential-shaped)."""
@@ -108,6 +115,18 @@ class StorageLocation:
             storage_options=dict(self.options),
             read_consistency_interval=timedelta(seconds=READ_CONSISTENCY_S),
         )
+
+    def worker_options(self, environ: Any = None) -> dict[str, str]:
+        """The storage options for a process on another node (a Ray worker), which does
+        not have this process's environment: the options plus the object-store
+        credentials this process takes from ``AWS_*`` variables. They travel inside the
+        cluster (Ray's object store), are never shown, and :meth:`scrub` knows them."""
+        env = os.environ if environ is None else environ
+        opts = dict(self.options)
+        for var, key in _ENV_CREDENTIALS:
+            if env.get(var) and key not in opts:
+                opts[key] = env[var]
+        return opts
 
     def key(self) -> str:
         """A name for this location in a lock file name (no secrets)."""

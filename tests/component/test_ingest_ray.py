@@ -2,7 +2,13 @@
 5-12 s to start) ingests a small mixed corpus -- text, a PDF with a scanned page (OCR),
 HTML, a broken PDF, an unsupported file -- into the collection a local ingest makes: the
 same documents, chunk ids, texts and metadata, vectors within float tolerance, the same
-per-file events and failure reasons. Without Ray, ``--ray`` names the extra to install."""
+per-file events and failure reasons. Without Ray, ``--ray`` names the extra to install.
+
+On object storage (a moto S3 server on loopback, one per module): a Ray ingest into an S3
+collection equals a local ingest into the data dir, without a credential in any output;
+and the same folder ingested by two hosts at the same moment (a Ray run, and another
+host's plain ingest landing between the Ray run's reading of the collection and its
+commit) is stored once: no duplicate chunk ids, each document counted once."""
 
 from __future__ import annotations
 
@@ -140,3 +146,117 @@ def test_ray_flag_without_ray_names_the_extra(tmp_path):
     assert proc.returncode != 0
     assert "h2otui[scale]" in proc.stderr and "--ray" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def s3():
+    pytest.importorskip("moto", reason="the shared-storage tests need the [scale] extra")
+    from servers.s3 import moto_s3
+
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+def _s3_settings(s3, uri: str, monkeypatch: pytest.MonkeyPatch):
+    from h2otui.config import load_settings
+
+    for k, v in s3.env(uri).items():
+        monkeypatch.setenv(k, v)
+    return load_settings()
+
+
+def _notes(root: Path, n: int) -> Path:
+    root.mkdir()
+    for i in range(n):
+        (root / f"note{i}.txt").write_text(
+            " ".join(f"Note {i}.{j}: the kestrel {i} circled tower {j} twice." for j in range(30))
+        )
+    return root
+
+
+def _no_secret(*texts: str) -> None:
+    from servers.s3 import ACCESS_KEY, SECRET_KEY
+
+    for text in texts:
+        assert SECRET_KEY not in text and ACCESS_KEY not in text
+
+
+def test_ray_ingest_into_s3_equals_local_ingest(local_ray, s3, tmp_path, monkeypatch, settings,
+                                                capfd):  # fmt: skip
+    import numpy as np
+
+    from h2otui.ingest import ingest
+    from h2otui.store.collections import CollectionStore
+
+    docs = _notes(tmp_path / "docs", 3)
+    (docs / "page.html").write_text(
+        "<html><body><h1>Harbor</h1><p>The purple submarine surfaced at noon.</p></body></html>"
+    )
+    (docs / "corrupt.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2000))
+    local_events = list(ingest([docs], "Local", settings, workers=1))
+    s3_settings = _s3_settings(s3, s3.uri(), monkeypatch)
+    ray_events = list(ingest([docs], "Team", s3_settings, ray="local"))
+
+    assert _events(ray_events) == _events(local_events)
+    assert _events(ray_events)["corrupt.pdf"][0] == "failed"
+    # the tables are on the bucket, not in the data dir (which holds the local run's)
+    assert not list((s3_settings.data_path / "lancedb").glob("Team__*"))
+    on_s3 = CollectionStore.for_settings(s3_settings).open("Team")
+    local = CollectionStore(settings.data_path).open("Local")
+    keys = ("path", "sha256", "status", "error", "parser", "chunk_count", "part_count")
+    assert [{k: r[k] for k in keys} for r in on_s3.document_rows()] == [
+        {k: r[k] for k in keys} for r in local.document_rows()
+    ]
+    a, b = _table(local), _table(on_s3)
+    assert a.keys() == b.keys() and len(a) > 3
+    for cid, row in a.items():
+        assert {k: v for k, v in row.items() if k != "vector"} == {
+            k: v for k, v in b[cid].items() if k != "vector"
+        }
+        np.testing.assert_allclose(row["vector"], b[cid]["vector"], atol=1e-4)
+    assert on_s3.read_parts() == local.read_parts()
+    assert on_s3.text_search("submarine", 3)
+    out = capfd.readouterr()
+    _no_secret(out.out, out.err, repr(ray_events))
+
+
+def test_same_folder_from_two_hosts_at_once_is_stored_once(local_ray, s3, tmp_path, monkeypatch):
+    """Host A (Ray) reads the collection, parses and embeds; host B (its own data dir, so
+    no shared lock file) ingests the same folder and commits before A does. A's commit
+    then finds B's chunks under the commit lease and adds none of its own copies."""
+    from h2otui.ingest import ingest
+    from h2otui.store.collections import Collection, CollectionStore
+
+    docs = _notes(tmp_path / "docs", 4)
+    uri = s3.uri()
+    settings = _s3_settings(s3, uri, monkeypatch)
+    original = Collection.append_chunks_from_ray
+    seen: dict[str, object] = {}
+
+    def host_b_commits_first(self, dataset, doc_ids):
+        env = {**os.environ, **s3.env(uri), "PYTHONPATH": PYTHONPATH,
+               "H2OTUI_HOME": str(tmp_path / "host-b")}  # fmt: skip
+        (tmp_path / "host-b").mkdir(mode=0o700)
+        proc = subprocess.run(
+            [sys.executable, "-m", "h2otui", "ingest", str(docs), "--collection", "Team"],
+            capture_output=True, text=True, timeout=180, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        _no_secret(proc.stdout, proc.stderr)
+        self.documents.checkout_latest()
+        seen["b_docs"] = self.count_documents()
+        seen["added"] = original(self, dataset, doc_ids)
+        return seen["added"]
+
+    monkeypatch.setattr(Collection, "append_chunks_from_ray", host_b_commits_first)
+    events = _events(list(ingest([docs], "Team", settings, ray="local")))
+    assert seen == {"b_docs": 4, "added": 0}, seen
+    assert {v[0] for v in events.values()} == {"added"}
+
+    col = CollectionStore.for_settings(settings).open("Team")
+    rows = col.document_rows()
+    assert sorted(Path(r["path"]).name for r in rows) == [f"note{i}.txt" for i in range(4)]
+    ids = col.chunks.search().select(["chunk_id"]).limit(None).to_arrow().column(0).to_pylist()
+    assert len(ids) == len(set(ids)) == sum(r["chunk_count"] for r in rows) > 4
+    parts = [r["part_id"] for r in col.read_parts()]
+    assert len(parts) == len(set(parts))

@@ -131,9 +131,10 @@ def test_ingest_ask_sync_remove_delete_on_s3(s3, tmp_path, monkeypatch):
 
 def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_path):
     """Two "hosts" (their own data dirs: no lock file is shared, only the bucket) ingest
-    different folders into one collection at once, committing file by file, while a
-    reader queries: nothing is lost or duplicated, and every version the reader saw
-    held each file whole or not at all."""
+    into one collection at once, committing file by file, while a reader queries: host A
+    folder a, host B folders a and b -- the files of a by both at the same time. Nothing
+    is lost or duplicated (the commit lease keeps the hosts' commits apart), and every
+    version the reader saw held each file whole or not at all."""
     from h2otui.store.collections import CollectionStore
     from h2otui.store.location import StorageLocation
 
@@ -147,7 +148,7 @@ def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_pat
     b = _notes(tmp_path / "b", "beta", 8)
     runs = [
         _h2otui(env, "ingest", str(a), "--collection", "Team", home=tmp_path / "host-a"),
-        _h2otui(env, "ingest", str(b), "--collection", "Team", home=tmp_path / "host-b"),
+        _h2otui(env, "ingest", str(a), str(b), "--collection", "Team", home=tmp_path / "host-b"),
     ]
     snapshots: list[dict[str, int]] = []
     errors: list[BaseException] = []
@@ -257,3 +258,42 @@ def test_profile_credentials_and_region(tmp_path, monkeypatch):
     with pytest.raises(StorageConfigError, match=r"no profile \[other\]") as err:
         profile_credentials("other", env)
     _assert_no_secret(str(err.value))
+
+
+def test_commit_lease_serialises_hosts_and_a_crashed_holder_expires(s3, tmp_path):
+    """The commit lease (a compare-and-swap on the meta table) keeps two hosts' commits
+    apart: the second waits until the first lets go; a crashed holder's lease is taken
+    over once it is past its expiry time."""
+    from h2otui.store.collections import _LEASE_KEY, CollectionStore
+    from h2otui.store.location import StorageLocation
+
+    loc = StorageLocation(s3.uri(), {"endpoint": s3.endpoint, "region": "us-east-1",
+                                     "allow_http": "true", "aws_access_key_id": ACCESS_KEY,
+                                     "aws_secret_access_key": SECRET_KEY})  # fmt: skip
+    host_a = CollectionStore(tmp_path / "a", loc).create("Team", "m", 4)
+    host_b = CollectionStore(tmp_path / "b", loc).open("Team")
+    log: list[str] = []
+
+    def b_commits() -> None:
+        with host_b.commit_lease():
+            log.append("b in")
+
+    with host_a.commit_lease():
+        waiter = threading.Thread(target=b_commits)
+        waiter.start()
+        time.sleep(1.0)
+        log.append("a out")
+    waiter.join(timeout=60)
+    assert log == ["a out", "b in"]
+
+    def lease() -> str:
+        host_b.meta.checkout_latest()
+        rows = host_b.meta.to_arrow().to_pylist()
+        return next(r["value"] for r in rows if r["key"] == _LEASE_KEY)
+
+    assert lease() == ""
+    host_a.set_meta(_LEASE_KEY, "2000-01-01T00:00:00Z crashed-host:1:dead")
+    t0 = time.monotonic()
+    with host_b.commit_lease():
+        assert "crashed-host" not in lease() and lease() > "2000"
+    assert time.monotonic() - t0 < 30 and lease() == ""
