@@ -146,6 +146,12 @@ def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_pat
     store = CollectionStore(tmp_path / "reader", loc)
     a = _notes(tmp_path / "a", "alpha", 8)
     b = _notes(tmp_path / "b", "beta", 8)
+    # the collection exists (one file in it) before the hosts start, so the reader is
+    # already polling when their commits land, however slowly this machine opens it
+    seed = _notes(tmp_path / "seed", "gamma", 1)
+    first = _h2otui(env, "ingest", str(seed), "--collection", "Team", home=tmp_path / "host-a")
+    assert first.wait(timeout=300) == 0, first.communicate()[1]
+    col = store.open("Team")  # the reader's handle, opened before any host commits
     runs = [
         _h2otui(env, "ingest", str(a), "--collection", "Team", home=tmp_path / "host-a"),
         _h2otui(env, "ingest", str(a), str(b), "--collection", "Team", home=tmp_path / "host-b"),
@@ -154,14 +160,8 @@ def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_pat
     errors: list[BaseException] = []
 
     def read() -> None:
-        col = None
         while any(p.poll() is None for p in runs):
             try:
-                if col is None:
-                    if "Team" not in store.names():
-                        time.sleep(0.2)
-                        continue
-                    col = store.open("Team")
                 col.chunks.checkout_latest()
                 ids = col.chunks.search().select(["doc_id"]).limit(None).to_arrow()
                 counts: dict[str, int] = {}
@@ -190,7 +190,9 @@ def test_two_hosts_ingest_into_one_collection_while_a_reader_queries(s3, tmp_pat
     col.documents.checkout_latest()
     rows = col.document_rows()
     assert sorted(Path(r["path"]).name for r in rows) == sorted(
-        [f"alpha{i:02d}.txt" for i in range(8)] + [f"beta{i:02d}.txt" for i in range(8)]
+        [f"alpha{i:02d}.txt" for i in range(8)]
+        + [f"beta{i:02d}.txt" for i in range(8)]
+        + ["gamma00.txt"]
     )
     assert all(r["status"] == "ok" for r in rows)
     ids = _chunk_ids(col)
