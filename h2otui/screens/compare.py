@@ -212,11 +212,14 @@ class AnswerColumn(Vertical):
         merged: StoredMessage | None = None,
     ) -> None:
         """A finished round of a reopened compare (with the merge this model made)."""
+        self._show_round(question, answer, merged)
+        self._show_outcome(status, stats)
+
+    def _show_round(self, question: str, answer: str, merged: StoredMessage | None) -> None:
         self._show_question(question)
         self._paragraph(answer)
         if merged is not None:
             self.show_merge(self.model, merged.content, merged.status)
-        self._show_outcome(status, stats)
 
     def restore_current(
         self,
@@ -227,10 +230,7 @@ class AnswerColumn(Vertical):
         merged: StoredMessage | None = None,
     ) -> None:
         """A reopened compare's last round: current, so diff, merge and copy work on it."""
-        self._show_question(question)
-        self._paragraph(answer)
-        if merged is not None:
-            self.show_merge(self.model, merged.content, merged.status)
+        self._show_round(question, answer, merged)
         self._question, self._parts = question, [answer]
         self._restored = (status, stats)
         self.done = True
