@@ -13,11 +13,15 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from h2otui.ingest.worker import FileResult, FileTask, init_worker, process_file, reason_file
+
+#: phase queues of pools whose workers had not all exited at close (see WorkerPool.close)
+_OUTLIVED: list[Any] = []
 
 if TYPE_CHECKING:
     from h2otui.config import Settings
@@ -96,9 +100,19 @@ class WorkerPool:
 
     def close(self) -> None:
         """:meth:`shutdown`, and remove the reasons folder."""
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
         self.shutdown()
         phases, self.phases = self.phases, None
-        if phases is not None and hasattr(phases, "close"):
+        # a worker spawned just before the shutdown unpickles the phase queue (its lock
+        # and pipe) as it starts: freeing the queue under it would make it die with a
+        # traceback on stderr. So wait briefly for the workers to leave; a queue that
+        # one of them may still be reading is kept for the life of the process.
+        deadline = time.monotonic() + 5.0
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        if any(process.is_alive() for process in processes):
+            _OUTLIVED.append(phases)
+        elif phases is not None and hasattr(phases, "close"):
             phases.close()
         if self.reasons_dir is not None:
             import shutil
