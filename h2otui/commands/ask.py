@@ -53,6 +53,41 @@ def process_started() -> float:
         return now
 
 
+#: set by the CLI entry points: after Ctrl-C the process ends within a bound (see below)
+_BOUND_EXIT_AFTER_INTERRUPT = False
+_stopped_said = False
+#: how long the model's close and the event loop's teardown may take after Ctrl-C
+EXIT_BOUND_S = 10.0
+
+
+def _say_stopped() -> None:
+    global _stopped_said
+    if not _stopped_said:
+        _stopped_said = True
+        say(sys.stderr, "[stopped]\n")
+
+
+def _bound_exit_after_interrupt() -> None:
+    """Ctrl-C in the CLI: what was answered is already printed, so the process ends
+    within :data:`EXIT_BOUND_S` (exit 130) even if closing the model or the event loop's
+    teardown hangs. A safety net: the normal path ends well before it fires."""
+    if not _BOUND_EXIT_AFTER_INTERRUPT:
+        return
+    import threading
+
+    def bail() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            _say_stopped()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    timer = threading.Timer(EXIT_BOUND_S, bail)
+    timer.daemon = True
+    timer.start()
+
+
 def run_ask(
     settings: Settings,
     question: str,
@@ -61,7 +96,9 @@ def run_ask(
     system: str | None = None,
     as_json: bool = False,
 ) -> int:
-    """Answer ``question``; returns the process exit code."""
+    """Answer ``question``; returns the process exit code (the CLI's entry point)."""
+    global _BOUND_EXIT_AFTER_INTERRUPT
+    _BOUND_EXIT_AFTER_INTERRUPT = True
     return asyncio.run(_ask_model(settings, question, model=model, system=system, as_json=as_json))
 
 
@@ -103,6 +140,7 @@ async def _ask_model(
                     finish = event
     except asyncio.CancelledError:
         # Ctrl-C: keep what was printed, report it as cancelled
+        _bound_exit_after_interrupt()
         finish = Finished(FinishReason.CANCELLED)
     except EngineRequestError as exc:
         # the question does not fit (or the server refused it): bad input, exit 2 as
@@ -129,7 +167,7 @@ async def _ask_model(
         elif finish.reason is FinishReason.ERROR:
             say(sys.stderr, f"error: generation stopped: {finish.error}\n")
         elif finish.reason is FinishReason.CANCELLED:
-            say(sys.stderr, "[stopped]\n")
+            _say_stopped()
     out.flush()
     if finish.reason is FinishReason.CANCELLED:
         return EXIT_INTERRUPTED
@@ -204,6 +242,8 @@ def run_ask_collection(
     model closed, skipping the interpreter's teardown of LanceDB / llama.cpp / pandas
     modules, which costs a second or more after the user already has the answer.
     """
+    global _BOUND_EXIT_AFTER_INTERRUPT
+    _BOUND_EXIT_AFTER_INTERRUPT = exit_process
     started = process_started()
     try:
         code = asyncio.run(
@@ -223,7 +263,7 @@ def run_ask_collection(
             )
         )
     except KeyboardInterrupt:
-        say(sys.stderr, "[stopped]\n")
+        _say_stopped()
         code = EXIT_INTERRUPTED
     if exit_process:
         for stream in (sys.stdout, sys.stderr):
@@ -357,11 +397,12 @@ async def _ask_collection(
             _json_error(collection_name, action, entry.name, str(exc), params.seed)
         return EXIT_USAGE if isinstance(exc, EngineRequestError) else EXIT_ERROR
     except asyncio.CancelledError:
+        _bound_exit_after_interrupt()
         interrupted = True
     finally:
         await engine.aclose()
     if interrupted or result is None:
-        say(sys.stderr, "[stopped]\n")
+        _say_stopped()
         return EXIT_INTERRUPTED
     if as_json:
         out.write(json_dumps({**result.as_json(), "seed": params.seed}) + "\n")
